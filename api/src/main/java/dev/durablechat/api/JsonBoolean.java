@@ -1,0 +1,22 @@
+package dev.durablechat.api;
+
+/** A JSON boolean. */
+public enum JsonBoolean implements JsonValue {
+  TRUE,
+  FALSE;
+
+  /** The boolean's JSON value. */
+  public static JsonBoolean of(boolean value) {
+    return value ? TRUE : FALSE;
+  }
+
+  /** The Java value. */
+  public boolean value() {
+    return this == TRUE;
+  }
+
+  @Override
+  public String toString() {
+    return this == TRUE ? "true" : "false";
+  }
+}

@@ -1,0 +1,176 @@
+package dev.durablechat.api.spi;
+
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.StreamKind;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Durable storage of sessions, their run audit trail and their two streams. This javadoc is the
+ * contract; {@code durablechat-storage-tck} tests it.
+ *
+ * <h2>Guarantees every implementation gives</h2>
+ *
+ * <ul>
+ *   <li><b>Atomicity.</b> Every mutating call is all or nothing. A call that throws has written
+ *       nothing, with one exception: {@link dev.durablechat.api.StoreUnavailableException}, which
+ *       means "unknown": the store could not tell whether the write landed. <b>If unsure whether it
+ *       was stored, fail</b> with that exception; never report success for a write that may be
+ *       lost.
+ *   <li><b>Idempotent create</b> (invariant 1). {@link #createSession} is a create-or-get on {@code
+ *       (environment, externalId)}: racing creators get one row.
+ *   <li><b>Gapless sequences</b> (invariants 2, 3). Each stream numbers its records 1, 2, 3, ...
+ *       with no gap and no repeat, under any number of concurrent appenders in any number of
+ *       processes (if {@link StoreCapability#SHARED_ACROSS_PROCESSES} is declared). Numbers are
+ *       never reused, even after {@link #trim}.
+ *   <li><b>Ordered, exact reads</b> (invariant 4). {@link #read} after {@code n} returns the
+ *       records {@code n+1, n+2, ...} in order, each exactly as appended.
+ *   <li><b>Compare-and-set runs</b> (S6, invariant 5). {@link #swapRun} changes the current run
+ *       only if the session's version and current run are what the caller read; of two racing swaps
+ *       exactly one wins, and each win adds exactly one to the version and exactly one {@link
+ *       SessionRun} row, in the same atomic step.
+ *   <li><b>Fencing</b> (invariant 6). An append that names a fencing run lands only while that run
+ *       is the session's current run, checked atomically with the append.
+ *   <li><b>Refusals change nothing</b> (invariant 7). Unknown session: {@link
+ *       dev.durablechat.api.NoSuchSessionException}. Closed or expired at {@code now}: {@link
+ *       dev.durablechat.api.SessionClosedException}. Lost compare-and-set: {@link
+ *       dev.durablechat.api.RunConflictException}. Fenced append: {@link
+ *       dev.durablechat.api.FencedException}. Missing capability: {@link
+ *       dev.durablechat.api.UnsupportedCapabilityException}.
+ *   <li><b>Conflict is not unavailability.</b> A conflict says the data is not as the caller
+ *       expected and retrying the same call will fail again; {@link
+ *       dev.durablechat.api.StoreUnavailableException} says nothing about the data.
+ * </ul>
+ *
+ * <p>The engine validates every value before it reaches a store (external ids, payload sizes and
+ * shapes), and owns the clock: stores compare times only with the {@code now} they are given.
+ * Sessions are addressed by friendly id after lookup; friendly ids are unique across environments.
+ * Implementations are thread-safe.
+ */
+public interface SessionStore extends AutoCloseable {
+
+  /** The optional behaviour this store has. */
+  Set<StoreCapability> capabilities();
+
+  /**
+   * Creates the session, or returns the row that already holds its {@code (environment,
+   * externalId)} whatever that row's status. A session without an external id is always created.
+   */
+  CreateOutcome createSession(NewSession session);
+
+  /** The session with this friendly id in this environment. */
+  Optional<Session> findByFriendlyId(Environment environment, String friendlyId);
+
+  /** The session with this external id in this environment. */
+  Optional<Session> findByExternalId(Environment environment, String externalId);
+
+  /**
+   * Closes the session: {@code closedAt} and {@code closedReason} are written once, and a later
+   * close keeps the first values (S4). Returns the row as it is after the call.
+   *
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no such session
+   */
+  Session closeSession(String sessionId, @Nullable String reason, Instant at);
+
+  /**
+   * Makes {@code newRun} the session's current run, if the session is active at {@code now}, its
+   * version is {@code expectedVersion} and its current run is {@code expectedRunId} (null: it has
+   * none). In one atomic step: the current run id becomes {@code newRun.runId()}, the version goes
+   * up by one, {@code updatedAt} becomes {@code now}, the {@code newRun} row is inserted, and the
+   * replaced run, if it is still running, is ended at {@code now} with the end reason {@code
+   * superseded}.
+   *
+   * @return the session after the change
+   * @throws dev.durablechat.api.RunConflictException if the version or current run differ, carrying
+   *     what the session holds now
+   * @throws dev.durablechat.api.SessionClosedException if the session is closed or expired
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no such session
+   */
+  Session swapRun(
+      String sessionId,
+      long expectedVersion,
+      @Nullable String expectedRunId,
+      SessionRun newRun,
+      Instant now);
+
+  /**
+   * Ends a run: the first end's time and reason are kept; ending an ended run changes nothing. The
+   * session's current run and version do not change.
+   *
+   * @return the run after the call
+   * @throws dev.durablechat.api.NoSuchRunException if the session has no such run
+   */
+  SessionRun endRun(String sessionId, String runId, Instant at, String endReason);
+
+  /** The session's runs in the order they became current; empty for an unknown session. */
+  List<SessionRun> runs(String sessionId);
+
+  /**
+   * Appends records to a stream, all or nothing, numbered from the stream's next sequence number
+   * with no gap.
+   *
+   * <p>A part id may be given only on a single-record append. If that part id is already on a
+   * retained record of the stream, nothing is written and the result names that record with {@code
+   * duplicate} set; this check comes before the status and fencing checks, so a retried append gets
+   * the answer the first one got.
+   *
+   * @param fencingRunId when not null, the append lands only if this is the current run
+   * @param now the time the status check uses and the records' creation time
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no such session
+   * @throws dev.durablechat.api.SessionClosedException if it is closed or expired at {@code now}
+   * @throws dev.durablechat.api.FencedException if {@code fencingRunId} is not the current run
+   * @throws dev.durablechat.api.InvalidInputException if {@code records} is empty, or a part id
+   *     comes with more than one record
+   */
+  AppendResult append(
+      String sessionId,
+      StreamKind stream,
+      List<NewRecord> records,
+      @Nullable String fencingRunId,
+      Instant now);
+
+  /**
+   * Up to {@code limit} records with sequence numbers above {@code afterSeq}, in order. If records
+   * right after {@code afterSeq} were trimmed, the result starts at the first retained one (the
+   * caller sees the jump in numbers). Reading a closed session is allowed.
+   *
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no such session
+   * @throws IllegalArgumentException if {@code afterSeq} is negative or {@code limit} is not
+   *     positive
+   */
+  List<StoredRecord> read(String sessionId, StreamKind stream, long afterSeq, int limit);
+
+  /**
+   * The highest sequence number ever assigned on the stream, 0 if none; it does not go down when
+   * records are trimmed.
+   *
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no such session
+   */
+  long lastSeq(String sessionId, StreamKind stream);
+
+  /**
+   * Removes the stream's records up to and including {@code throughSeq} (retention, PROTOCOL H5);
+   * numbering continues where it was. Needs {@link StoreCapability#TRIM}.
+   *
+   * @return how many records were removed
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store cannot trim
+   */
+  long trim(String sessionId, StreamKind stream, long throughSeq);
+
+  /**
+   * Calls {@code onAppend} after records land on the stream, so that readers can read again instead
+   * of polling. Calls may be coalesced or spurious, and come from a thread of the store's; {@code
+   * onAppend} must be quick and must not block. A store that cannot push must poll on a bounded
+   * interval. Closing the returned handle stops the calls.
+   */
+  AutoCloseable watch(String sessionId, StreamKind stream, Runnable onAppend);
+
+  /** Releases the store's resources; calls after close fail. */
+  @Override
+  void close();
+}

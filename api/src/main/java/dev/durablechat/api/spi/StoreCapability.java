@@ -1,0 +1,16 @@
+package dev.durablechat.api.spi;
+
+/**
+ * Optional behaviour a {@link SessionStore} may declare. A store without a capability must refuse
+ * the calls that need it with {@link dev.durablechat.api.UnsupportedCapabilityException} and change
+ * nothing.
+ */
+public enum StoreCapability {
+  /** {@link SessionStore#trim} removes old records of a stream (retention, PROTOCOL H5). */
+  TRIM,
+  /**
+   * Several processes may share the store: every guarantee holds across processes, and {@link
+   * SessionStore#watch} wakes watchers in other processes too.
+   */
+  SHARED_ACROSS_PROCESSES
+}
