@@ -1,12 +1,15 @@
 package dev.durablechat.core.internal;
 
+import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import dev.durablechat.api.InvalidPayloadException;
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
@@ -16,10 +19,13 @@ import dev.durablechat.api.JsonNumber;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonString;
 import dev.durablechat.api.JsonValue;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The engine's JSON codec: Jackson's streaming parser binds text straight into the api's {@link
@@ -39,6 +45,10 @@ public final class JsonCodec {
               StreamReadConstraints.builder().maxNestingDepth(Json.MAX_DEPTH).build())
           // Offsets in error messages name the body; a snippet of it would echo client data.
           .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+          // With these two, the generator's output is byte for byte JSON.stringify's: a surrogate
+          // pair becomes one 4-byte UTF-8 character, a lone surrogate a lowercase \\u escape.
+          .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
+          .disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE)
           .build();
 
   private JsonCodec() {}
@@ -52,6 +62,9 @@ public final class JsonCodec {
     try (JsonParser parser = FACTORY.createParser(utf8)) {
       return parseWhole(parser);
     } catch (JsonProcessingException e) {
+      if (isLoneSurrogate(e)) {
+        return Json.parse(new String(utf8, StandardCharsets.UTF_8));
+      }
       throw invalid(e, true);
     } catch (IOException e) {
       throw new InvalidPayloadException("invalid json: " + e.getMessage(), e);
@@ -67,6 +80,9 @@ public final class JsonCodec {
     try (JsonParser parser = FACTORY.createParser(text)) {
       return parseWhole(parser);
     } catch (JsonProcessingException e) {
+      if (isLoneSurrogate(e)) {
+        return Json.parse(text);
+      }
       throw invalid(e, false);
     } catch (IOException e) {
       throw new InvalidPayloadException("invalid json: " + e.getMessage(), e);
@@ -90,7 +106,40 @@ public final class JsonCodec {
 
   /** The compact JSON text of a value as UTF-8 bytes. */
   public static byte[] writeBytes(JsonValue value) {
-    return Json.write(value).getBytes(StandardCharsets.UTF_8);
+    var out = new ByteArrayOutputStream(256);
+    try (JsonGenerator generator = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
+      write(generator, value);
+    } catch (IOException e) {
+      // A ByteArrayOutputStream does not fail; anything here is a bug in the value or Jackson.
+      throw new UncheckedIOException("writing json failed", e);
+    }
+    return out.toByteArray();
+  }
+
+  private static void write(JsonGenerator g, JsonValue value) throws IOException {
+    if (value instanceof JsonObject object) {
+      g.writeStartObject();
+      for (Map.Entry<String, JsonValue> member : object.members().entrySet()) {
+        g.writeFieldName(member.getKey());
+        write(g, member.getValue());
+      }
+      g.writeEndObject();
+    } else if (value instanceof JsonArray array) {
+      g.writeStartArray();
+      for (JsonValue element : array.elements()) {
+        write(g, element);
+      }
+      g.writeEndArray();
+    } else if (value instanceof JsonString string) {
+      g.writeString(string.value());
+    } else if (value instanceof JsonNumber number) {
+      // The literal as it was read, never re-rendered through a double.
+      g.writeNumber(number.literal());
+    } else if (value instanceof JsonBoolean bool) {
+      g.writeBoolean(bool.value());
+    } else {
+      g.writeNull();
+    }
   }
 
   private static JsonObject requireObject(JsonValue value) {
@@ -160,6 +209,16 @@ public final class JsonCodec {
       default:
         throw new InvalidPayloadException("invalid json: unexpected token [" + token + "]");
     }
+  }
+
+  /**
+   * Jackson refuses a {@code \\ud83d} escape without its pair in a member name; JavaScript's
+   * JSON.parse (and the api's parser, which follows it) accept it, and so must we, since a browser
+   * can send it. That rare text is parsed by the api's parser instead.
+   */
+  private static boolean isLoneSurrogate(JsonProcessingException e) {
+    String message = e.getOriginalMessage();
+    return message != null && message.contains("surrogate");
   }
 
   private static InvalidPayloadException invalid(JsonProcessingException e, boolean bytes) {
