@@ -216,7 +216,7 @@ public final class DurableChat implements AutoCloseable {
    *
    * @param firstRunReason {@link RunReason#INITIAL} or {@link RunReason#PRELOAD}
    * @throws SessionClosedException if the session is closed or expired (S5); nothing is written
-   * @throws RunConflictException if the claim kept losing for {@value #MAX_RUN_ATTEMPTS} attempts
+   * @throws RunConflictException if the claim kept losing (8 attempts)
    */
   public EnsuredRun ensureRun(String address, RunReason firstRunReason) {
     ensureOpen();
