@@ -39,6 +39,26 @@ class EngineTest {
   }
 
   @Test
+  @DisplayName("without a session store, the one named by the system property is opened by scheme")
+  void storeFromSystemProperty() {
+    String previous = System.getProperty(StoreLoader.SESSION_STORE_PROPERTY);
+    System.setProperty(StoreLoader.SESSION_STORE_PROPERTY, "memory:from-property");
+    try (var chat = DurableChat.builder().environment(ENV).build()) {
+      CreatedSession created =
+          chat.createSession(CreateSessionRequest.builder("a").externalId("x").build());
+
+      assertThat(created.created()).isTrue();
+      assertThat(chat.session("x")).isEqualTo(created.session());
+    } finally {
+      if (previous == null) {
+        System.clearProperty(StoreLoader.SESSION_STORE_PROPERTY);
+      } else {
+        System.setProperty(StoreLoader.SESSION_STORE_PROPERTY, previous);
+      }
+    }
+  }
+
+  @Test
   @DisplayName("the default ids are prefixed, URL-safe and carry at least 96 random bits")
   void defaultIds() {
     Pattern shape = Pattern.compile("run_[A-Za-z0-9_-]{16,}");

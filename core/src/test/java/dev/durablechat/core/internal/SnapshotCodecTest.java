@@ -3,9 +3,12 @@ package dev.durablechat.core.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.durablechat.api.Environment;
 import dev.durablechat.api.InvalidPayloadException;
 import dev.durablechat.api.Snapshot;
+import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.UIMessage;
+import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -39,6 +42,20 @@ class SnapshotCodecTest {
         .endsWith("],\"lastOutEventId\":7,\"lastInEventId\":3}")
         .contains("\"x-new\":1.50");
     assertThat(SnapshotCodec.decode(bytes)).isEqualTo(snapshot);
+  }
+
+  @Test
+  @DisplayName("a snapshot written to a snapshot store reads back equal")
+  void throughStore() {
+    var snapshot =
+        new Snapshot(
+            1, Instant.parse("2026-11-29T04:00:00Z"), List.of(UIMessage.userText("u", "é")), 4, 2);
+    var key = new SnapshotKey(new Environment("proj", "test"), "session_abc");
+    try (var store = new MemorySnapshotStore()) {
+      store.write(key, SnapshotCodec.encode(snapshot), null);
+
+      assertThat(SnapshotCodec.decode(store.read(key).orElseThrow().content())).isEqualTo(snapshot);
+    }
   }
 
   @Test
