@@ -1,5 +1,7 @@
 package dev.durablechat.core;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.Environment;
 import dev.durablechat.api.InEvent;
@@ -94,6 +96,9 @@ public final class DurableChat implements AutoCloseable {
   private final Executor executor;
   private final @Nullable ExecutorService ownedExecutor;
   private final Set<Tail<?>> tails = ConcurrentHashMap.newKeySet();
+  // Maintenance runs on the calling thread: the engine starts no thread it does not own.
+  private final Cache<String, String> addresses =
+      Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
   private volatile boolean closed;
 
   private DurableChat(Builder b, SessionStore sessionStore, boolean ownsSessionStore) {
@@ -345,14 +350,13 @@ public final class DurableChat implements AutoCloseable {
     ensureOpen();
     Objects.requireNonNull(runId, "run id must not be null");
     Objects.requireNonNull(endReason, "end reason must not be null");
-    Session session = resolve(address);
-    return sessionStore.endRun(session.friendlyId(), runId, clock.instant(), endReason);
+    return sessionStore.endRun(sessionId(address), runId, clock.instant(), endReason);
   }
 
   /** The session's runs, in the order they became current (S6 audit trail). */
   public List<SessionRun> runs(String address) {
     ensureOpen();
-    return sessionStore.runs(resolve(address).friendlyId());
+    return sessionStore.runs(sessionId(address));
   }
 
   // ---------------------------------------------------------------- streams
@@ -394,10 +398,9 @@ public final class DurableChat implements AutoCloseable {
 
   private Appended storeIn(String address, String payload, @Nullable String partId) {
     NewRecord record = new NewRecord(payload, partId);
-    Session session = resolve(address);
     AppendResult result =
         sessionStore.append(
-            session.friendlyId(), StreamKind.IN, List.of(record), null, clock.instant());
+            sessionId(address), StreamKind.IN, List.of(record), null, clock.instant());
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
   }
 
@@ -419,9 +422,8 @@ public final class DurableChat implements AutoCloseable {
     for (OutEvent event : events) {
       records.add(NewRecord.of(JsonCodec.write(event.toJson())));
     }
-    Session session = resolve(address);
     AppendResult result =
-        sessionStore.append(session.friendlyId(), StreamKind.OUT, records, runId, clock.instant());
+        sessionStore.append(sessionId(address), StreamKind.OUT, records, runId, clock.instant());
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
   }
 
@@ -457,8 +459,7 @@ public final class DurableChat implements AutoCloseable {
       Function<StoredRecord, StreamRecord<E>> decode) {
     ensureOpen();
     checkRead(afterEventId, limit);
-    Session session = resolve(address);
-    List<StoredRecord> stored = sessionStore.read(session.friendlyId(), kind, afterEventId, limit);
+    List<StoredRecord> stored = sessionStore.read(sessionId(address), kind, afterEventId, limit);
     var out = new ArrayList<StreamRecord<E>>(stored.size());
     for (StoredRecord r : stored) {
       out.add(decode.apply(r));
@@ -470,7 +471,7 @@ public final class DurableChat implements AutoCloseable {
   public long lastEventId(String address, StreamKind stream) {
     ensureOpen();
     Objects.requireNonNull(stream, "stream must not be null");
-    return sessionStore.lastSeq(resolve(address).friendlyId(), stream);
+    return sessionStore.lastSeq(sessionId(address), stream);
   }
 
   /**
@@ -498,7 +499,7 @@ public final class DurableChat implements AutoCloseable {
       Function<StoredRecord, StreamRecord<E>> decode) {
     ensureOpen();
     checkRead(afterEventId, 1);
-    String sessionId = resolve(address).friendlyId();
+    String sessionId = sessionId(address);
     return subscriber -> {
       Objects.requireNonNull(subscriber, "subscriber must not be null");
       var tail =
@@ -583,6 +584,20 @@ public final class DurableChat implements AutoCloseable {
     }
   }
 
+  /**
+   * The friendly id at the address, from the cache when it was resolved before. Safe to cache:
+   * friendly ids are never reused and an external id keeps its session for good (S1), so a mapping
+   * once seen never changes; status is not cached (the store checks it on every write).
+   */
+  private String sessionId(String address) {
+    if (address == null) {
+      return resolve(address).friendlyId();
+    }
+    String key = address.startsWith(Session.FRIENDLY_ID_PREFIX) ? address : address.trim();
+    String cached = addresses.getIfPresent(key);
+    return cached != null ? cached : resolve(address).friendlyId();
+  }
+
   private Session resolve(String address) {
     if (address == null) {
       throw new NoSuchSessionException("no session at address [null] in [" + environment + "]");
@@ -597,10 +612,15 @@ public final class DurableChat implements AutoCloseable {
               ? Optional.empty()
               : sessionStore.findByExternalId(environment, externalId);
     }
-    return found.orElseThrow(
-        () ->
-            new NoSuchSessionException(
-                "no session at address [" + address + "] in [" + environment + "]"));
+    Session session =
+        found.orElseThrow(
+            () ->
+                new NoSuchSessionException(
+                    "no session at address [" + address + "] in [" + environment + "]"));
+    addresses.put(
+        address.startsWith(Session.FRIENDLY_ID_PREFIX) ? address : address.trim(),
+        session.friendlyId());
+    return session;
   }
 
   private Session reload(Session session) {
