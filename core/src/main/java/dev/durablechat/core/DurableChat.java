@@ -1,0 +1,860 @@
+package dev.durablechat.core;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.durablechat.api.DurableChatException;
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.InEvent;
+import dev.durablechat.api.InvalidExternalIdException;
+import dev.durablechat.api.InvalidInputException;
+import dev.durablechat.api.InvalidPayloadException;
+import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.NoSuchRunException;
+import dev.durablechat.api.NoSuchSessionException;
+import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.PayloadTooLargeException;
+import dev.durablechat.api.RunConflictException;
+import dev.durablechat.api.RunReason;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionClosedException;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.api.StreamRecord;
+import dev.durablechat.api.spi.AppendResult;
+import dev.durablechat.api.spi.CreateOutcome;
+import dev.durablechat.api.spi.NewRecord;
+import dev.durablechat.api.spi.NewSession;
+import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.SnapshotStore;
+import dev.durablechat.api.spi.StoreLoader;
+import dev.durablechat.api.spi.StoredRecord;
+import dev.durablechat.core.internal.JsonCodec;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Flow;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durablechat engine: sessions (PROTOCOL S1–S5), their runs (S6–S8) and their two streams
+ * (W1–W7), kept on a {@link SessionStore}. Every input is validated before the store sees it, and a
+ * refused input changes nothing (invariant 7).
+ *
+ * <p>Sessions are addressed by either of their ids (S3): an address that starts with {@code
+ * session_} is a friendly id, anything else an external id in this engine's environment.
+ *
+ * <p>Build one per environment with {@link #builder()}; it is thread-safe. {@link #close()} ends
+ * the live tails and stops the engine's own threads; stores passed to the builder stay open (their
+ * owner closes them), a store the engine opened by location is closed with it.
+ *
+ * <pre>{@code
+ * try (DurableChat chat = DurableChat.builder()
+ *     .environment(new Environment("proj", "dev"))
+ *     .sessionStore(store)
+ *     .build()) {
+ *   Session s = chat.createSession(CreateSessionRequest.builder("agent").externalId("chat-1").build())
+ *       .session();
+ *   chat.appendIn("chat-1", body, partId);
+ * }
+ * }</pre>
+ */
+public final class DurableChat implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DurableChat.class);
+
+  /** The default cap on one {@code in} append's body: 512 KiB (PROTOCOL W4). */
+  public static final int DEFAULT_MAX_APPEND_BYTES = 512 * 1024;
+
+  /** How often a compare-and-set on the current run is retried before giving up (S7). */
+  static final int MAX_RUN_ATTEMPTS = 8;
+
+  private static final int MAX_EXTERNAL_ID_LENGTH = 256;
+  private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
+
+  private final Environment environment;
+  private final SessionStore sessionStore;
+  private final boolean ownsSessionStore;
+  private final @Nullable SnapshotStore snapshotStore;
+  private final int maxAppendBytes;
+  private final Clock clock;
+  private final IdGenerator ids;
+  private final Executor executor;
+  private final @Nullable ExecutorService ownedExecutor;
+  private final Set<Tail<?>> tails = ConcurrentHashMap.newKeySet();
+  // Maintenance runs on the calling thread: the engine starts no thread it does not own.
+  private final Cache<String, String> addresses =
+      Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
+  private volatile boolean closed;
+
+  private DurableChat(Builder b, SessionStore sessionStore, boolean ownsSessionStore) {
+    this.environment = Objects.requireNonNull(b.environment);
+    this.sessionStore = sessionStore;
+    this.ownsSessionStore = ownsSessionStore;
+    this.snapshotStore = b.snapshotStore;
+    this.maxAppendBytes = b.maxAppendBytes;
+    this.clock = b.clock;
+    this.ids = b.ids;
+    if (b.executor != null) {
+      this.executor = b.executor;
+      this.ownedExecutor = null;
+    } else {
+      ExecutorService own = newTailExecutor();
+      this.executor = own;
+      this.ownedExecutor = own;
+    }
+  }
+
+  /** A builder; {@link Builder#environment} and a session store are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The environment every session of this engine lives in. */
+  public Environment environment() {
+    return environment;
+  }
+
+  /** The snapshot store, if one was configured (used by history rebuilds). */
+  Optional<SnapshotStore> snapshotStore() {
+    return Optional.ofNullable(snapshotStore);
+  }
+
+  /** The session store (for engine parts in this module). */
+  SessionStore sessionStore() {
+    return sessionStore;
+  }
+
+  /** The engine's clock. */
+  Clock clock() {
+    return clock;
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  /**
+   * Creates a session, or returns the one that already holds the external id (S1: idempotent on
+   * {@code (environment, externalId)}; racing creators get one row).
+   *
+   * @throws InvalidExternalIdException if the external id is blank, longer than 256 characters
+   *     after trimming, or starts with {@code session_} (S2)
+   * @throws InvalidInputException if the agent id is blank or the expiry is not in the future
+   * @throws SessionClosedException if the external id belongs to a closed or expired session (S5);
+   *     nothing is created or triggered
+   */
+  public CreatedSession createSession(CreateSessionRequest request) {
+    ensureOpen();
+    Objects.requireNonNull(request, "request must not be null");
+    String externalId = request.externalId() == null ? null : checkExternalId(request.externalId());
+    if (request.agentId().isBlank()) {
+      throw new InvalidInputException("agent id [" + request.agentId() + "] must not be blank");
+    }
+    Instant now = clock.instant();
+    if (request.expiresAt() != null && !request.expiresAt().isAfter(now)) {
+      throw new InvalidInputException(
+          "expires at [" + request.expiresAt() + "] must be after now [" + now + "]");
+    }
+    String friendlyId = newId(IdGenerator.SESSION_PREFIX);
+    CreateOutcome outcome =
+        sessionStore.createSession(
+            new NewSession(
+                friendlyId,
+                externalId,
+                environment,
+                request.agentId(),
+                request.clientData(),
+                request.triggerConfig(),
+                now,
+                request.expiresAt()));
+    Session session = outcome.session();
+    if (!outcome.created() && !session.isActive(now)) {
+      throw closed(session, now, "create");
+    }
+    return new CreatedSession(session, outcome.created());
+  }
+
+  /**
+   * The session at the address (S3): a friendly id when it starts with {@code session_}, else an
+   * external id in this environment.
+   *
+   * @throws NoSuchSessionException naming the address if there is none
+   */
+  public Session session(String address) {
+    ensureOpen();
+    return resolve(address);
+  }
+
+  /**
+   * Closes the session (S4): the first close's time and reason are kept, later ones change nothing.
+   *
+   * @return the session after the call
+   * @throws NoSuchSessionException if there is no session at the address
+   */
+  public Session closeSession(String address, @Nullable String reason) {
+    ensureOpen();
+    Session session = resolve(address);
+    return sessionStore.closeSession(session.friendlyId(), reason, clock.instant());
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  /**
+   * Makes sure the session has a running current run (S7): reuses it if it is running; else starts
+   * one and claims it by compare-and-set, with {@code firstRunReason} when the session never had a
+   * run, or {@link RunReason#CONTINUATION} (naming the previous run) when its run has ended. A
+   * caller that loses the race adopts the winner's run. Exactly one {@link SessionRun} row is
+   * written per claimed run.
+   *
+   * @param firstRunReason {@link RunReason#INITIAL} or {@link RunReason#PRELOAD}
+   * @throws SessionClosedException if the session is closed or expired (S5); nothing is written
+   * @throws RunConflictException if the claim kept losing (8 attempts)
+   */
+  public EnsuredRun ensureRun(String address, RunReason firstRunReason) {
+    ensureOpen();
+    Objects.requireNonNull(firstRunReason, "run reason must not be null");
+    if (firstRunReason != RunReason.INITIAL && firstRunReason != RunReason.PRELOAD) {
+      throw new InvalidInputException(
+          "ensure-run reason ["
+              + firstRunReason.wireName()
+              + "] must be [initial] or [preload]; continuations are chosen by the engine");
+    }
+    Session session = resolve(address);
+    for (int attempt = 1; ; attempt++) {
+      Instant now = clock.instant();
+      if (!session.isActive(now)) {
+        throw closed(session, now, "ensure-run");
+      }
+      String currentRunId = session.currentRunId();
+      SessionRun current = currentRunId == null ? null : findRun(session, currentRunId);
+      if (current != null && current.isRunning()) {
+        return new EnsuredRun(session, current, false);
+      }
+      RunReason reason = currentRunId == null ? firstRunReason : RunReason.CONTINUATION;
+      SessionRun run =
+          SessionRun.started(
+              newId(IdGenerator.RUN_PREFIX), session.friendlyId(), reason, currentRunId, now);
+      try {
+        Session after =
+            sessionStore.swapRun(session.friendlyId(), session.version(), currentRunId, run, now);
+        return new EnsuredRun(after, run, true);
+      } catch (RunConflictException e) {
+        // Someone else claimed first; re-read and adopt their run if it is running.
+        if (attempt >= MAX_RUN_ATTEMPTS) {
+          throw new RunConflictException(
+              "session ["
+                  + session.friendlyId()
+                  + "] ensure-run: lost the claim "
+                  + attempt
+                  + " times (current ["
+                  + e.currentRunId()
+                  + "] version ["
+                  + e.currentVersion()
+                  + "]); giving up",
+              session.friendlyId(),
+              e.currentRunId(),
+              e.currentVersion());
+        }
+        session = reload(session);
+      }
+    }
+  }
+
+  /**
+   * Ends the calling run and makes a new one current (S8), by compare-and-set on the session's
+   * version and current run; the store ends the replaced run as {@code superseded}. If the caller
+   * is no longer current, nothing is written and the answer names the run that is, with {@code
+   * swapped=false}. Of racing callers exactly one swaps (invariant 5).
+   *
+   * @param reason why: {@link RunReason#CONTINUATION}, {@link RunReason#UPGRADE} or {@link
+   *     RunReason#MANUAL}
+   * @throws SessionClosedException if the session is closed or expired (S5); nothing is written
+   * @throws NoSuchRunException if the calling run never belonged to the session
+   */
+  public SwapResult endAndContinue(String address, String callingRunId, RunReason reason) {
+    ensureOpen();
+    Objects.requireNonNull(callingRunId, "calling run id must not be null");
+    Objects.requireNonNull(reason, "run reason must not be null");
+    if (reason == RunReason.INITIAL || reason == RunReason.PRELOAD) {
+      throw new InvalidInputException(
+          "end-and-continue reason ["
+              + reason.wireName()
+              + "] must be one of [continuation, upgrade, manual]");
+    }
+    Session session = resolve(address);
+    for (int attempt = 1; ; attempt++) {
+      Instant now = clock.instant();
+      if (!session.isActive(now)) {
+        throw closed(session, now, "end-and-continue");
+      }
+      if (!callingRunId.equals(session.currentRunId())) {
+        return notSwapped(session, callingRunId);
+      }
+      SessionRun run =
+          SessionRun.started(
+              newId(IdGenerator.RUN_PREFIX), session.friendlyId(), reason, callingRunId, now);
+      try {
+        Session after =
+            sessionStore.swapRun(session.friendlyId(), session.version(), callingRunId, run, now);
+        return new SwapResult(after, run.runId(), true, true, callingRunId);
+      } catch (RunConflictException e) {
+        if (attempt >= MAX_RUN_ATTEMPTS) {
+          throw e;
+        }
+        session = reload(session);
+      }
+    }
+  }
+
+  private SwapResult notSwapped(Session session, String callingRunId) {
+    List<SessionRun> runs = sessionStore.runs(session.friendlyId());
+    if (runs.stream().noneMatch(r -> r.runId().equals(callingRunId))) {
+      throw new NoSuchRunException(
+          "session [" + session.friendlyId() + "] has no run [" + callingRunId + "]");
+    }
+    String winner = session.currentRunId();
+    if (winner == null) {
+      // Unreachable with a store that keeps S6, since the caller's run once was current.
+      throw new RunConflictException(
+          "session [" + session.friendlyId() + "] has no current run",
+          session.friendlyId(),
+          null,
+          session.version());
+    }
+    SessionRun winnerRun =
+        runs.stream().filter(r -> r.runId().equals(winner)).findFirst().orElse(null);
+    String previous = winnerRun == null ? null : winnerRun.previousRunId();
+    return new SwapResult(session, winner, false, previous != null, previous);
+  }
+
+  /**
+   * Ends a run (the first end's time and reason are kept). The session's current run does not
+   * change; the next {@link #ensureRun} starts a continuation.
+   *
+   * @throws NoSuchRunException if the session has no such run
+   */
+  public SessionRun endRun(String address, String runId, String endReason) {
+    ensureOpen();
+    Objects.requireNonNull(runId, "run id must not be null");
+    Objects.requireNonNull(endReason, "end reason must not be null");
+    return sessionStore.endRun(sessionId(address), runId, clock.instant(), endReason);
+  }
+
+  /** The session's runs, in the order they became current (S6 audit trail). */
+  public List<SessionRun> runs(String address) {
+    ensureOpen();
+    return sessionStore.runs(sessionId(address));
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  /**
+   * Appends the raw JSON body of an {@code in} append, e.g. {@code
+   * {"kind":"message","payload":{...}}}. Checks, in order: the size against {@code maxAppendBytes}
+   * before anything is parsed (W4); the JSON syntax; the record's shape (W2, W3); then the store
+   * append, where a repeated part id stores nothing (W5). Every refusal stores nothing.
+   *
+   * @param partId the client's part id for dedupe, or null
+   * @throws PayloadTooLargeException if the body is over the cap
+   * @throws InvalidPayloadException if the body is not JSON (naming the offset) or has the wrong
+   *     shape (naming the field)
+   * @throws NoSuchSessionException if there is no session at the address
+   * @throws SessionClosedException if the session is closed or expired
+   */
+  public Appended appendIn(String address, byte[] body, @Nullable String partId) {
+    ensureOpen();
+    Objects.requireNonNull(body, "body must not be null");
+    checkSize(address, body.length);
+    JsonObject json = JsonCodec.parseObject(body);
+    InEvent.fromJson(json);
+    return storeIn(address, JsonCodec.write(json), partId);
+  }
+
+  /**
+   * Appends a typed {@code in} record; its encoded form is held to the same cap as a raw body (W4).
+   *
+   * @see #appendIn(String, byte[], String)
+   */
+  public Appended appendIn(String address, InEvent event, @Nullable String partId) {
+    ensureOpen();
+    Objects.requireNonNull(event, "event must not be null");
+    String text = JsonCodec.write(event.toJson());
+    checkSize(address, utf8Length(text));
+    return storeIn(address, text, partId);
+  }
+
+  private Appended storeIn(String address, String payload, @Nullable String partId) {
+    NewRecord record = new NewRecord(payload, partId);
+    AppendResult result =
+        sessionStore.append(
+            sessionId(address), StreamKind.IN, List.of(record), null, clock.instant());
+    return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
+  }
+
+  /**
+   * Appends records to {@code out} for the run {@code runId}, in one all-or-nothing store call.
+   * Fenced (invariant 6): if {@code runId} is not the session's current run, nothing is written.
+   *
+   * @throws dev.durablechat.api.FencedException if the run is not current
+   * @throws InvalidInputException if {@code events} is empty
+   * @throws SessionClosedException if the session is closed or expired
+   */
+  public Appended appendOut(String address, String runId, List<? extends OutEvent> events) {
+    ensureOpen();
+    Objects.requireNonNull(runId, "run id must not be null");
+    if (events.isEmpty()) {
+      throw new InvalidInputException("out append needs at least one event, got [0]");
+    }
+    var records = new ArrayList<NewRecord>(events.size());
+    for (OutEvent event : events) {
+      records.add(NewRecord.of(JsonCodec.write(event.toJson())));
+    }
+    AppendResult result =
+        sessionStore.append(sessionId(address), StreamKind.OUT, records, runId, clock.instant());
+    return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
+  }
+
+  /**
+   * Appends one record to {@code out} for the run {@code runId}; see {@link #appendOut(String,
+   * String, List)}.
+   */
+  public Appended appendOut(String address, String runId, OutEvent event) {
+    return appendOut(address, runId, List.of(event));
+  }
+
+  /**
+   * Up to {@code limit} {@code in} records after {@code afterEventId}, in order (W7: after N the
+   * first is N+1, unless it was trimmed).
+   */
+  public List<StreamRecord<InEvent>> readIn(String address, long afterEventId, int limit) {
+    return read(address, StreamKind.IN, afterEventId, limit, DurableChat::decodeIn);
+  }
+
+  /**
+   * Up to {@code limit} {@code out} records after {@code afterEventId}, in order (W7). If the
+   * records right after it were trimmed (H5), the list starts at the first retained one.
+   */
+  public List<StreamRecord<OutEvent>> readOut(String address, long afterEventId, int limit) {
+    return read(address, StreamKind.OUT, afterEventId, limit, DurableChat::decodeOut);
+  }
+
+  private <E> List<StreamRecord<E>> read(
+      String address,
+      StreamKind kind,
+      long afterEventId,
+      int limit,
+      Function<StoredRecord, StreamRecord<E>> decode) {
+    ensureOpen();
+    checkRead(afterEventId, limit);
+    List<StoredRecord> stored = sessionStore.read(sessionId(address), kind, afterEventId, limit);
+    var out = new ArrayList<StreamRecord<E>>(stored.size());
+    for (StoredRecord r : stored) {
+      out.add(decode.apply(r));
+    }
+    return out;
+  }
+
+  /** The highest event id ever assigned on the stream, 0 if none (trimming does not lower it). */
+  public long lastEventId(String address, StreamKind stream) {
+    ensureOpen();
+    Objects.requireNonNull(stream, "stream must not be null");
+    return sessionStore.lastSeq(sessionId(address), stream);
+  }
+
+  /**
+   * Follows the session's {@code out} stream live from after {@code afterEventId}: each subscriber
+   * gets every later record in order, across run swaps, at most as many items as it requested, and
+   * a {@link TailItem.Moved} notice if its bookmark was trimmed away (H5). Items are delivered on
+   * the engine's executor, one at a time per subscriber. Cancelling stops delivery and releases the
+   * store watch; {@link #close()} ends the tail with an error.
+   *
+   * @throws NoSuchSessionException at once, if there is no session at the address
+   */
+  public Flow.Publisher<TailItem<OutEvent>> subscribeOut(String address, long afterEventId) {
+    return subscribe(address, StreamKind.OUT, afterEventId, DurableChat::decodeOut);
+  }
+
+  /** Follows the session's {@code in} stream live; see {@link #subscribeOut}. */
+  public Flow.Publisher<TailItem<InEvent>> subscribeIn(String address, long afterEventId) {
+    return subscribe(address, StreamKind.IN, afterEventId, DurableChat::decodeIn);
+  }
+
+  private <E> Flow.Publisher<TailItem<E>> subscribe(
+      String address,
+      StreamKind kind,
+      long afterEventId,
+      Function<StoredRecord, StreamRecord<E>> decode) {
+    ensureOpen();
+    checkRead(afterEventId, 1);
+    String sessionId = sessionId(address);
+    return subscriber -> {
+      Objects.requireNonNull(subscriber, "subscriber must not be null");
+      var tail =
+          new Tail<E>(
+              sessionStore,
+              sessionId,
+              kind,
+              afterEventId,
+              decode,
+              executor,
+              subscriber,
+              tails::remove);
+      tails.add(tail);
+      if (closed) {
+        tail.fail(new DurableChatException("durablechat engine is closed"));
+      }
+      tail.start();
+    };
+  }
+
+  /**
+   * Reads a client's {@code Last-Event-ID} (W7): {@code "123"} and {@code "123-4"} mean 123; null,
+   * empty, negative or unparsable text means 0 (start over).
+   */
+  public static long parseLastEventId(@Nullable String lastEventId) {
+    if (lastEventId == null) {
+      return 0;
+    }
+    String s = lastEventId.trim();
+    int dash = s.indexOf('-');
+    if (dash >= 0) {
+      s = s.substring(0, dash);
+    }
+    if (s.isEmpty() || s.length() > 18) {
+      return 0;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+        return 0;
+      }
+    }
+    return Long.parseLong(s);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Ends every live tail with an error, stops the engine's own executor, and closes the stores the
+   * engine opened itself. Stores passed to the builder stay open. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    var error = new DurableChatException("durablechat engine is closed");
+    for (Tail<?> tail : List.copyOf(tails)) {
+      tail.fail(error);
+    }
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdown();
+      try {
+        if (!ownedExecutor.awaitTermination(2, TimeUnit.SECONDS)) {
+          ownedExecutor.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        ownedExecutor.shutdownNow();
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (ownsSessionStore) {
+      sessionStore.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new DurableChatException("durablechat engine is closed");
+    }
+  }
+
+  /**
+   * The friendly id at the address, from the cache when it was resolved before. Safe to cache:
+   * friendly ids are never reused and an external id keeps its session for good (S1), so a mapping
+   * once seen never changes; status is not cached (the store checks it on every write).
+   */
+  private String sessionId(String address) {
+    if (address == null) {
+      return resolve(address).friendlyId();
+    }
+    String key = address.startsWith(Session.FRIENDLY_ID_PREFIX) ? address : address.trim();
+    String cached = addresses.getIfPresent(key);
+    return cached != null ? cached : resolve(address).friendlyId();
+  }
+
+  private Session resolve(String address) {
+    if (address == null) {
+      throw new NoSuchSessionException("no session at address [null] in [" + environment + "]");
+    }
+    Optional<Session> found;
+    if (address.startsWith(Session.FRIENDLY_ID_PREFIX)) {
+      found = sessionStore.findByFriendlyId(environment, address);
+    } else {
+      String externalId = address.trim();
+      found =
+          externalId.isEmpty()
+              ? Optional.empty()
+              : sessionStore.findByExternalId(environment, externalId);
+    }
+    Session session =
+        found.orElseThrow(
+            () ->
+                new NoSuchSessionException(
+                    "no session at address [" + address + "] in [" + environment + "]"));
+    addresses.put(
+        address.startsWith(Session.FRIENDLY_ID_PREFIX) ? address : address.trim(),
+        session.friendlyId());
+    return session;
+  }
+
+  private Session reload(Session session) {
+    return sessionStore
+        .findByFriendlyId(environment, session.friendlyId())
+        .orElseThrow(
+            () ->
+                new NoSuchSessionException(
+                    "session [" + session.friendlyId() + "] disappeared in [" + environment + "]"));
+  }
+
+  private @Nullable SessionRun findRun(Session session, String runId) {
+    for (SessionRun run : sessionStore.runs(session.friendlyId())) {
+      if (run.runId().equals(runId)) {
+        return run;
+      }
+    }
+    return null;
+  }
+
+  private static SessionClosedException closed(Session session, Instant now, String operation) {
+    return new SessionClosedException(
+        "session ["
+            + session.friendlyId()
+            + "] "
+            + operation
+            + ": expected an active session, found "
+            + session.status(now).name().toLowerCase(java.util.Locale.ROOT)
+            + (session.closedAt() != null ? " (closed at [" + session.closedAt() + "])" : "")
+            + (session.closedAt() == null && session.expiresAt() != null
+                ? " (expired at [" + session.expiresAt() + "])"
+                : ""));
+  }
+
+  static String checkExternalId(String raw) {
+    String id = raw.trim();
+    if (id.isEmpty()) {
+      throw new InvalidExternalIdException("external id [" + raw + "] must not be blank (S2)");
+    }
+    if (id.length() > MAX_EXTERNAL_ID_LENGTH) {
+      throw new InvalidExternalIdException(
+          "external id must be at most "
+              + MAX_EXTERNAL_ID_LENGTH
+              + " characters, got ["
+              + id.length()
+              + "] (S2)");
+    }
+    if (id.startsWith(Session.FRIENDLY_ID_PREFIX)) {
+      throw new InvalidExternalIdException(
+          "external id ["
+              + id
+              + "] must not start with ["
+              + Session.FRIENDLY_ID_PREFIX
+              + "], the friendly id namespace (S2)");
+    }
+    return id;
+  }
+
+  private String newId(String prefix) {
+    String id = ids.next(prefix);
+    if (id == null || !id.startsWith(prefix) || !SAFE_ID.matcher(id).matches()) {
+      throw new DurableChatException(
+          "id generator returned ["
+              + id
+              + "], expected ["
+              + prefix
+              + "] followed by letters, digits, '_' or '-' (at most 128 characters)");
+    }
+    return id;
+  }
+
+  private void checkSize(String address, long size) {
+    if (size > maxAppendBytes) {
+      throw new PayloadTooLargeException(
+          "in append to session [" + address + "]", size, maxAppendBytes);
+    }
+  }
+
+  private static void checkRead(long afterEventId, int limit) {
+    if (afterEventId < 0) {
+      throw new InvalidInputException("after event id [" + afterEventId + "] must not be negative");
+    }
+    if (limit < 1) {
+      throw new InvalidInputException("read limit [" + limit + "] must be positive");
+    }
+  }
+
+  static StreamRecord<InEvent> decodeIn(StoredRecord r) {
+    return new StreamRecord<>(
+        r.seq(), r.createdAt(), InEvent.fromJson(JsonCodec.parseObject(r.payload())));
+  }
+
+  static StreamRecord<OutEvent> decodeOut(StoredRecord r) {
+    return new StreamRecord<>(
+        r.seq(), r.createdAt(), OutEvent.fromJson(JsonCodec.parseObject(r.payload())));
+  }
+
+  private static long utf8Length(String s) {
+    long n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        n += 1;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
+  }
+
+  private static ExecutorService newTailExecutor() {
+    AtomicInteger count = new AtomicInteger();
+    ThreadFactory factory =
+        r -> {
+          Thread t = new Thread(r, "durablechat-tail-" + count.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        };
+    int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    var pool =
+        new ThreadPoolExecutor(
+            threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), factory);
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /**
+   * Builds a {@link DurableChat}. Required: {@link #environment} and a session store ({@link
+   * #sessionStore}, or a location in the system property {@value
+   * StoreLoader#SESSION_STORE_PROPERTY} opened through {@link java.util.ServiceLoader}).
+   */
+  public static final class Builder {
+    private @Nullable Environment environment;
+    private @Nullable SessionStore sessionStore;
+    private @Nullable SnapshotStore snapshotStore;
+    private int maxAppendBytes = DEFAULT_MAX_APPEND_BYTES;
+    private Clock clock = Clock.systemUTC();
+    private IdGenerator ids = IdGenerator.random();
+    private @Nullable Executor executor;
+
+    private Builder() {}
+
+    /** The environment every session lives in (required). */
+    public Builder environment(Environment environment) {
+      this.environment = Objects.requireNonNull(environment, "environment must not be null");
+      return this;
+    }
+
+    /**
+     * The session store (required unless {@value StoreLoader#SESSION_STORE_PROPERTY} names one).
+     * The caller keeps ownership: {@link DurableChat#close()} does not close it.
+     */
+    public Builder sessionStore(SessionStore sessionStore) {
+      this.sessionStore = Objects.requireNonNull(sessionStore, "session store must not be null");
+      return this;
+    }
+
+    /** The snapshot store for history (optional). The caller keeps ownership. */
+    public Builder snapshotStore(SnapshotStore snapshotStore) {
+      this.snapshotStore = Objects.requireNonNull(snapshotStore, "snapshot store must not be null");
+      return this;
+    }
+
+    /** The cap on one {@code in} append's body in bytes (W4); default 512 KiB. */
+    public Builder maxAppendBytes(int maxAppendBytes) {
+      if (maxAppendBytes < 1) {
+        throw new IllegalArgumentException(
+            "max append bytes must be positive, got [" + maxAppendBytes + "]");
+      }
+      this.maxAppendBytes = maxAppendBytes;
+      return this;
+    }
+
+    /** The clock for timestamps, expiry and status checks; default UTC system clock. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock must not be null");
+      return this;
+    }
+
+    /** The generator of session and run ids; default {@link IdGenerator#random()}. */
+    public Builder idGenerator(IdGenerator ids) {
+      this.ids = Objects.requireNonNull(ids, "id generator must not be null");
+      return this;
+    }
+
+    /**
+     * The executor that delivers live tails. The caller keeps ownership. Default: a pool of named
+     * daemon threads ({@code durablechat-tail-N}) that {@link DurableChat#close()} shuts down.
+     */
+    public Builder executor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor must not be null");
+      return this;
+    }
+
+    /**
+     * The engine.
+     *
+     * @throws IllegalStateException naming what is missing
+     */
+    public DurableChat build() {
+      var missing = new ArrayList<String>();
+      if (environment == null) {
+        missing.add("environment(Environment)");
+      }
+      Optional<String> configured = StoreLoader.configuredSessionStore();
+      if (sessionStore == null && configured.isEmpty()) {
+        missing.add(
+            "sessionStore(SessionStore) or the system property ["
+                + StoreLoader.SESSION_STORE_PROPERTY
+                + "]");
+      }
+      if (!missing.isEmpty()) {
+        throw new IllegalStateException(
+            "durablechat builder is missing " + String.join(", ", missing));
+      }
+      if (sessionStore != null) {
+        return new DurableChat(this, sessionStore, false);
+      }
+      String location = configured.orElseThrow();
+      LOG.info("opening the session store at [{}] through ServiceLoader", scheme(location));
+      return new DurableChat(this, StoreLoader.openSessionStore(location), true);
+    }
+
+    // The location may hold credentials; only its scheme is logged.
+    private static String scheme(String location) {
+      int colon = location.indexOf(':');
+      return colon < 0 ? "?" : location.substring(0, colon) + ":...";
+    }
+  }
+}

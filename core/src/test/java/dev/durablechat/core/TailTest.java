@@ -1,0 +1,260 @@
+package dev.durablechat.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.durablechat.api.DurableChatException;
+import dev.durablechat.api.InEvent;
+import dev.durablechat.api.InvalidInputException;
+import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.RunReason;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.storage.memory.MemorySessionStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Live tails")
+class TailTest {
+  private static final Duration QUIET = Duration.ofMillis(200);
+
+  private final WatchCountingStore store = new WatchCountingStore(new MemorySessionStore());
+  private final Fixture f = new Fixture(store, DurableChat.DEFAULT_MAX_APPEND_BYTES);
+  private String runId;
+
+  TailTest() {
+    f.newSession("c");
+    runId = f.chat.ensureRun("c", RunReason.INITIAL).run().runId();
+  }
+
+  @AfterEach
+  void close() {
+    f.close();
+  }
+
+  private void out(long n) {
+    for (long i = 0; i < n; i++) {
+      f.chat.appendOut("c", runId, new OutEvent.TurnComplete(i));
+    }
+  }
+
+  private static long id(TailItem<?> item) {
+    assertThat(item).isInstanceOf(TailItem.Event.class);
+    return ((TailItem.Event<?>) item).record().eventId();
+  }
+
+  private static List<Long> ids(List<? extends TailItem<?>> items) {
+    List<Long> ids = new ArrayList<>();
+    items.forEach(i -> ids.add(id(i)));
+    return ids;
+  }
+
+  @Test
+  @DisplayName("follows appends: the stored records first, then each new one as it lands")
+  void followsAppends() throws Exception {
+    out(2);
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(sub);
+    sub.request(Long.MAX_VALUE);
+
+    assertThat(ids(sub.next(2))).containsExactly(1L, 2L);
+    out(3);
+    assertThat(ids(sub.next(3))).containsExactly(3L, 4L, 5L);
+    sub.expectNothing(QUIET);
+  }
+
+  @Test
+  @DisplayName("W7: keeps following across a run swap without doing anything")
+  void acrossRunSwap() throws Exception {
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(sub);
+    sub.request(10);
+    out(1);
+    assertThat(id(sub.next())).isEqualTo(1);
+
+    String next = f.chat.endAndContinue("c", runId, RunReason.UPGRADE).winnerRunId();
+    f.chat.appendOut("c", next, new OutEvent.UpgradeRequired());
+
+    TailItem<OutEvent> item = sub.next();
+    assertThat(id(item)).isEqualTo(2);
+    assertThat(((TailItem.Event<OutEvent>) item).record().event())
+        .isEqualTo(new OutEvent.UpgradeRequired());
+  }
+
+  @Test
+  @DisplayName("honours request(n): never more items than requested")
+  void backPressure() throws Exception {
+    out(5);
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(sub);
+
+    sub.expectNothing(QUIET);
+    sub.request(2);
+    assertThat(ids(sub.next(2))).containsExactly(1L, 2L);
+    sub.expectNothing(QUIET);
+
+    sub.request(3);
+    assertThat(ids(sub.next(3))).containsExactly(3L, 4L, 5L);
+    out(1);
+    sub.expectNothing(QUIET);
+
+    sub.request(1);
+    assertThat(id(sub.next())).isEqualTo(6);
+    assertThat(sub.overlapped()).isFalse();
+  }
+
+  @Test
+  @DisplayName("reads in pages: a backlog larger than a page arrives whole and in order")
+  void pages() throws Exception {
+    List<OutEvent> batch = new ArrayList<>();
+    for (int i = 0; i < Tail.PAGE * 2 + 7; i++) {
+      batch.add(new OutEvent.TurnComplete(i));
+    }
+    f.chat.appendOut("c", runId, batch);
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(sub);
+    sub.request(Long.MAX_VALUE);
+
+    assertThat(ids(sub.next(batch.size())))
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, batch.size()).boxed().toList());
+  }
+
+  @Test
+  @DisplayName("cancel stops delivery and releases the store watch")
+  void cancelStops() throws Exception {
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(sub);
+    sub.request(Long.MAX_VALUE);
+    out(1);
+    assertThat(id(sub.next())).isEqualTo(1);
+    assertThat(store.openWatches()).isEqualTo(1);
+
+    sub.cancel();
+    awaitNoWatches();
+    out(2);
+
+    sub.expectNothing(QUIET);
+    assertThat(store.openWatches()).isZero();
+  }
+
+  private void awaitNoWatches() throws InterruptedException {
+    for (int i = 0; i < 100 && store.openWatches() > 0; i++) {
+      Thread.sleep(20);
+    }
+    assertThat(store.openWatches()).isZero();
+  }
+
+  @Test
+  @DisplayName(
+      "H5: a reader whose bookmark was trimmed is told it moved, then gets the first kept record")
+  void trimmedBookmark() throws Exception {
+    out(5);
+    store.trim(f.chat.session("c").friendlyId(), StreamKind.OUT, 3);
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 1).subscribe(sub);
+
+    sub.request(1);
+    assertThat(sub.next()).isEqualTo(new TailItem.Moved<OutEvent>(1, 4));
+    sub.expectNothing(QUIET);
+    sub.request(2);
+    assertThat(ids(sub.next(2))).containsExactly(4L, 5L);
+  }
+
+  @Test
+  @DisplayName("invariant 4: resuming from an event id neither loses nor repeats a record")
+  void resume() throws Exception {
+    out(3);
+    var first = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(first);
+    first.request(3);
+    List<Long> seen = new ArrayList<>(ids(first.next(3)));
+    first.cancel();
+    out(3);
+
+    var resumed = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", DurableChat.parseLastEventId(seen.get(2) + "-0")).subscribe(resumed);
+    resumed.request(Long.MAX_VALUE);
+    seen.addAll(ids(resumed.next(3)));
+
+    assertThat(seen).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+    resumed.expectNothing(QUIET);
+  }
+
+  @Test
+  @DisplayName("invariant 2: concurrent appenders are delivered gapless, in order, one at a time")
+  void concurrentAppenders() throws Exception {
+    var sub = new TestSubscriber<TailItem<InEvent>>();
+    f.chat.subscribeIn("c", 0).subscribe(sub);
+    sub.request(Long.MAX_VALUE);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      var start = new CountDownLatch(1);
+      List<Future<?>> futures = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        futures.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  for (int i = 0; i < 25; i++) {
+                    f.chat.appendIn("c", new InEvent.Stop(null), null);
+                  }
+                  return null;
+                }));
+      }
+      start.countDown();
+      for (Future<?> future : futures) {
+        future.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+
+    assertThat(ids(sub.next(100)))
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, 100).boxed().toList());
+    assertThat(sub.overlapped()).isFalse();
+  }
+
+  @Test
+  @DisplayName("a non-positive request ends the tail with an error (Reactive Streams 3.9)")
+  void badRequest() throws Exception {
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(sub);
+
+    sub.request(0);
+
+    assertThat(sub.awaitError()).isInstanceOf(IllegalArgumentException.class);
+    awaitNoWatches();
+  }
+
+  @Test
+  @DisplayName("closing the engine ends live tails with an error and releases their watches")
+  void engineClose() throws Exception {
+    var sub = new TestSubscriber<TailItem<OutEvent>>();
+    f.chat.subscribeOut("c", 0).subscribe(sub);
+    sub.request(1);
+    sub.subscription();
+
+    f.chat.close();
+
+    assertThat(sub.awaitError())
+        .isInstanceOf(DurableChatException.class)
+        .hasMessageContaining("closed");
+    assertThat(store.openWatches()).isZero();
+    assertThatThrownBy(() -> f.chat.session("c")).hasMessageContaining("closed");
+  }
+
+  @Test
+  @DisplayName("a negative bookmark is refused at once")
+  void negativeBookmark() {
+    assertThatThrownBy(() -> f.chat.subscribeOut("c", -1))
+        .isInstanceOf(InvalidInputException.class);
+  }
+}
