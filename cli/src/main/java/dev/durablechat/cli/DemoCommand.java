@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
-    description = "Run a small end-to-end conversation on embedded defaults and print what happened.")
+    description =
+        "Run a small end-to-end conversation on embedded defaults and print what happened.")
 final class DemoCommand implements Callable<Integer> {
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -48,7 +49,8 @@ final class DemoCommand implements Callable<Integer> {
     var environment = new Environment("demo", "dev");
     try (var store = StoreLoader.openSessionStore(sessionStore);
         var chat = DurableChat.builder().environment(environment).sessionStore(store).build()) {
-      out.println("durablechat demo: environment " + environment + ", session store " + sessionStore);
+      out.println(
+          "durablechat demo: environment " + environment + ", session store " + sessionStore);
       out.println();
 
       var request = CreateSessionRequest.builder("demo").externalId("demo-chat-1").build();
@@ -56,30 +58,52 @@ final class DemoCommand implements Callable<Integer> {
       var again = chat.createSession(request);
       section(out, "1. Sessions (S1: create is idempotent on the external id)");
       new Table("call", "friendly id", "external id", "created", "version")
-          .row("create", first.session().friendlyId(), first.session().externalId(), first.created(), first.session().version())
-          .row("create again", again.session().friendlyId(), again.session().externalId(), again.created(), again.session().version())
+          .row(
+              "create",
+              first.session().friendlyId(),
+              first.session().externalId(),
+              first.created(),
+              first.session().version())
+          .row(
+              "create again",
+              again.session().friendlyId(),
+              again.session().externalId(),
+              again.created(),
+              again.session().version())
           .print(out);
 
       String chatId = "demo-chat-1";
       var run = chat.ensureRun(chatId, RunReason.INITIAL).run();
 
       var userMessage = UIMessage.userText("msg_user_1", "What is durable about this chat?");
-      String body = new InEvent.Message(WirePayload.submit(chatId, userMessage)).toJson().toString();
+      String body =
+          new InEvent.Message(WirePayload.submit(chatId, userMessage)).toJson().toString();
       var appended = chat.appendIn(chatId, body.getBytes(StandardCharsets.UTF_8), "part-1");
       var retried = chat.appendIn(chatId, body.getBytes(StandardCharsets.UTF_8), "part-1");
 
       var reply = new ArrayList<OutEvent>();
       reply.add(chunk("{\"type\":\"start\",\"messageId\":\"msg_assistant_1\"}"));
       reply.add(chunk("{\"type\":\"text-start\",\"id\":\"t0\"}"));
-      for (String delta : List.of("The session row ", "outlives every run, ", "and the streams resume by event id.")) {
-        reply.add(chunk(JsonObject.builder().put("type", "text-delta").put("id", "t0").put("delta", delta).build().toString()));
+      for (String delta :
+          List.of(
+              "The session row ", "outlives every run, ", "and the streams resume by event id.")) {
+        reply.add(
+            chunk(
+                JsonObject.builder()
+                    .put("type", "text-delta")
+                    .put("id", "t0")
+                    .put("delta", delta)
+                    .build()
+                    .toString()));
       }
       reply.add(chunk("{\"type\":\"text-end\",\"id\":\"t0\"}"));
       reply.add(chunk("{\"type\":\"finish\"}"));
       reply.add(new OutEvent.TurnComplete(appended.eventId()));
       chat.appendOut(chatId, run.runId(), reply);
 
-      section(out, "2. Streams (W1: gapless event ids per stream; W5: a retried part id stores one record)");
+      section(
+          out,
+          "2. Streams (W1: gapless event ids per stream; W5: a retried part id stores one record)");
       var streams = new Table("stream", "event id", "record");
       for (StreamRecord<InEvent> r : chat.readIn(chatId, 0, 100)) {
         streams.row("in", r.eventId(), abbreviate(r.event().toJson().toString()));
@@ -88,7 +112,8 @@ final class DemoCommand implements Callable<Integer> {
         streams.row("out", r.eventId(), abbreviate(r.event().toJson().toString()));
       }
       streams.print(out);
-      out.println("retry of part-1: duplicate=" + retried.duplicate() + ", event id " + retried.eventId());
+      out.println(
+          "retry of part-1: duplicate=" + retried.duplicate() + ", event id " + retried.eventId());
       out.println();
 
       section(out, "3. Resume (W7: reading after event id 4 delivers 5 first)");
@@ -101,7 +126,10 @@ final class DemoCommand implements Callable<Integer> {
       var swap = chat.endAndContinue(chatId, run.runId(), RunReason.UPGRADE);
       String fenced;
       try {
-        chat.appendOut(chatId, run.runId(), chunk("{\"type\":\"text-delta\",\"id\":\"t0\",\"delta\":\"late\"}"));
+        chat.appendOut(
+            chatId,
+            run.runId(),
+            chunk("{\"type\":\"text-delta\",\"id\":\"t0\",\"delta\":\"late\"}"));
         fenced = "appended (unexpected)";
       } catch (DurableChatException e) {
         fenced = e.getClass().getSimpleName() + ": " + e.getMessage();
@@ -109,12 +137,22 @@ final class DemoCommand implements Callable<Integer> {
       section(out, "4. Runs (S6, S8: a swap is a compare-and-set that writes one audit row)");
       var runs = new Table("run id", "reason", "previous run", "ended", "end reason");
       for (SessionRun r : chat.runs(chatId)) {
-        runs.row(r.runId(), r.reason().wireName(), r.previousRunId(), r.endedAt() != null, r.endReason());
+        runs.row(
+            r.runId(),
+            r.reason().wireName(),
+            r.previousRunId(),
+            r.endedAt() != null,
+            r.endReason());
       }
       runs.print(out);
-      out.println("swapped=" + swap.swapped() + ", continuation=" + swap.continuation() + ", session version " + chat.session(chatId).version());
+      out.println(
+          "swapped="
+              + swap.swapped()
+              + ", continuation="
+              + swap.continuation()
+              + ", session version "
+              + chat.session(chatId).version());
       out.println("old run appends to out: " + fenced);
-      out.println();
 
       chat.closeSession(chatId, "demo finished");
       String refused;
@@ -127,7 +165,10 @@ final class DemoCommand implements Callable<Integer> {
       section(out, "5. Close (S4, S5: closed once; appends refused, nothing stored)");
       var session = chat.session(chatId);
       new Table("friendly id", "status", "closed reason", "in events", "out events")
-          .row(session.friendlyId(), session.status(java.time.Instant.now()), session.closedReason(),
+          .row(
+              session.friendlyId(),
+              session.status(java.time.Instant.now()),
+              session.closedReason(),
               chat.lastEventId(chatId, dev.durablechat.api.StreamKind.IN),
               chat.lastEventId(chatId, dev.durablechat.api.StreamKind.OUT))
           .print(out);
@@ -142,6 +183,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private static void section(PrintWriter out, String title) {
+    out.println();
     out.println(title);
   }
 

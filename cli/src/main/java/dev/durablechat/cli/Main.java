@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     subcommands = {DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
-  private Main() {}
+  Main() {}
 
   /** Runs the launcher and exits with the command's code. */
   public static void main(String[] args) {
