@@ -42,6 +42,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * is a {@link DurableChatException} naming the bucket, key and status. Nothing is contacted at
  * open: the first call tells whether the bucket is reachable.
  *
+ * <p>Permissions: {@code s3:GetObject}, {@code s3:PutObject}, {@code s3:DeleteObject} and {@code
+ * s3:ListBucket} on the bucket. Without {@code ListBucket}, S3 answers a missing snapshot with 403
+ * instead of 404, which this store must report as an error rather than "no snapshot".
+ *
  * <p>Thread-safe (the S3 client is).
  */
 public final class S3SnapshotStore implements SnapshotStore {
