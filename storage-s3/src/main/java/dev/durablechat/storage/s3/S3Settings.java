@@ -167,7 +167,7 @@ record S3Settings(
         agree(
             "bucket",
             source("location", locationBucket),
-            source("option [bucket]", config.options().get("bucket")),
+            source("option [bucket]", blankToNull(config.options().get("bucket"))),
             source(BUCKET, env.get(BUCKET)));
     if (bucket == null) {
       throw new IllegalArgumentException(
