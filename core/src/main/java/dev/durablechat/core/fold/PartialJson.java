@@ -40,11 +40,17 @@ final class PartialJson {
 
   /** The value of the partial text, or null (undefined) when even the repaired text fails. */
   static @Nullable JsonValue parse(String text) {
-    JsonValue value = parseStrict(text);
-    if (value != null) {
-      return value;
+    var fixer = new Fixer(text);
+    String fixed = fixer.run();
+    // Text that leaves a string, array or object open cannot parse as it is, so the strict
+    // attempt (whose failure costs an exception) is made only when everything was closed.
+    if (fixer.closed()) {
+      JsonValue value = parseStrict(text);
+      if (value != null) {
+        return value;
+      }
     }
-    return parseStrict(fix(text));
+    return parseStrict(fixed);
   }
 
   /** JSON.parse plus the SDK's refusal of prototype-polluting members; null when either fails. */
@@ -163,6 +169,16 @@ final class PartialJson {
         lastValidIndex = i;
         stack.pop();
       }
+    }
+
+    /** Whether no string, array or object is open: only a top-level scalar may be unfinished. */
+    boolean closed() {
+      for (int state : stack) {
+        if (state != FINISH && state != NUMBER && state != LITERAL) {
+          return false;
+        }
+      }
+      return true;
     }
 
     private int top() {
