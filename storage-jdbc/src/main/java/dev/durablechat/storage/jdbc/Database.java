@@ -33,6 +33,9 @@ final class Database implements AutoCloseable {
   private final String description;
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  /** Statements prepared in the current thread's transaction; see {@link #inTransaction}. */
+  private final ThreadLocal<int[]> prepared = ThreadLocal.withInitial(() -> new int[1]);
+
   private Database(
       DataSource dataSource,
       @Nullable AutoCloseable owned,
@@ -90,6 +93,7 @@ final class Database implements AutoCloseable {
 
   /** A statement with this store's query timeout. */
   PreparedStatement prepare(Connection conn, String sql) throws SQLException {
+    prepared.get()[0]++;
     PreparedStatement ps = conn.prepareStatement(sql);
     if (queryTimeoutSeconds > 0) {
       ps.setQueryTimeout(queryTimeoutSeconds);
@@ -100,8 +104,11 @@ final class Database implements AutoCloseable {
   /**
    * Runs {@code work} in one transaction and commits it. A failure before the commit rolls back,
    * and is retried only when the database says nothing was written and running again is safe
-   * (serialization failure, deadlock, lock timeout). A failed commit is never retried: its outcome
-   * is unknown, so the call fails with {@link StoreUnavailableException}.
+   * (serialization failure, deadlock, lock timeout), or when the connection turns out to be dead at
+   * the transaction's first statement (a pooled connection that a database restart left behind). A
+   * connection lost later in the transaction fails the call: nothing was written, but the database
+   * is evidently in trouble. A failed commit is never retried: its outcome is unknown, so the call
+   * fails with {@link StoreUnavailableException}.
    */
   <T> T inTransaction(String what, Work<T> work) {
     checkOpen(what);
@@ -116,12 +123,14 @@ final class Database implements AutoCloseable {
       }
       try {
         conn.setAutoCommit(false);
+        prepared.get()[0] = 0;
         T result;
         try {
           result = work.run(conn);
         } catch (SQLException e) {
           rollbackQuietly(conn);
-          if (SqlFailures.isRetryable(e) && attempt < MAX_ATTEMPTS) {
+          boolean staleConnection = SqlFailures.isBrokenConnection(e) && prepared.get()[0] <= 1;
+          if ((SqlFailures.isRetryable(e) || staleConnection) && attempt < MAX_ATTEMPTS) {
             LOG.debug("{}: retrying after [{}] (attempt {})", what, e.getSQLState(), attempt);
             backoff(attempt);
             continue;

@@ -29,6 +29,19 @@ final class SqlFailures {
         || "HYT00".equals(state); // H2 lock timeout
   }
 
+  /**
+   * Whether the connection itself is gone (not a timeout): connection exceptions and the server
+   * terminating the session (admin or crash shutdown, pg_terminate_backend).
+   */
+  static boolean isBrokenConnection(SQLException e) {
+    String state = e.getSQLState();
+    return state != null
+        && (state.startsWith("08")
+            || "57P01".equals(state)
+            || "57P02".equals(state)
+            || "57P03".equals(state));
+  }
+
   /** Whether the failure is about the connection or the server rather than the statement. */
   static boolean isConnectionFailure(SQLException e) {
     String state = e.getSQLState();
