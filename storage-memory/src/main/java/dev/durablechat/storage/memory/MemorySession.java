@@ -1,0 +1,43 @@
+package dev.durablechat.storage.memory;
+
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.StreamKind;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One session's state. The row is an immutable {@link Session} swapped under both stream locks
+ * (taken {@code in} then {@code out}), so an append, which holds only its own stream's lock, sees a
+ * row that cannot change until it is done: that is what makes the fencing and status checks atomic
+ * with the append without a lock shared by both streams.
+ */
+final class MemorySession {
+  final MemoryStream in = new MemoryStream();
+  final MemoryStream out = new MemoryStream();
+
+  /** Written only while both stream locks are held; read under either one, or racily by finds. */
+  volatile Session row;
+
+  /** The run audit trail, in the order the runs became current; guarded like {@link #row}. */
+  final List<SessionRun> runs = new ArrayList<>();
+
+  MemorySession(Session row) {
+    this.row = row;
+  }
+
+  MemoryStream stream(StreamKind kind) {
+    return kind == StreamKind.IN ? in : out;
+  }
+
+  /** Takes both stream locks, in a fixed order so that two row changes cannot deadlock. */
+  void lockRow() {
+    in.lock.lock();
+    out.lock.lock();
+  }
+
+  void unlockRow() {
+    out.lock.unlock();
+    in.lock.unlock();
+  }
+}
