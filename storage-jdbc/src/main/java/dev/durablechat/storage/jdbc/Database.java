@@ -170,7 +170,7 @@ final class Database implements AutoCloseable {
 
   void checkOpen(String what) {
     if (closed.get()) {
-      throw new IllegalStateException(what + ": jdbc store [" + description + "] is closed");
+      throw new StoreUnavailableException(what + ": jdbc store [" + description + "] is closed");
     }
   }
 

@@ -176,6 +176,16 @@ final class JdbcSessionStore implements SessionStore {
         conn -> {
           Session session =
               selectByFriendlyId(conn, sessionId, true).orElseThrow(() -> noSuchSession(sessionId));
+          if (!newRun.sessionId().equals(sessionId)) {
+            throw new InvalidInputException(
+                "run ["
+                    + newRun.runId()
+                    + "] belongs to session ["
+                    + newRun.sessionId()
+                    + "], expected ["
+                    + sessionId
+                    + "]");
+          }
           requireActive(session, now, "swap run");
           if (session.version() != expectedVersion
               || !Objects.equals(session.currentRunId(), expectedRunId)) {
@@ -287,6 +297,7 @@ final class JdbcSessionStore implements SessionStore {
             ps.setString(2, runId);
             try (ResultSet rs = ps.executeQuery()) {
               if (!rs.next()) {
+                selectCounter(conn, sessionId, StreamKind.IN); // no session: NoSuchSession
                 throw new NoSuchRunException(
                     "session [" + sessionId + "] has no run [" + runId + "]");
               }
@@ -562,7 +573,7 @@ final class JdbcSessionStore implements SessionStore {
     Objects.requireNonNull(sessionId, "sessionId");
     Objects.requireNonNull(stream, "stream");
     Objects.requireNonNull(onAppend, "onAppend");
-    db.checkOpen("watch session [" + sessionId + "]");
+    lastSeq(sessionId, stream); // an unknown session is refused, as everywhere else
     return hub.watch(sessionId, stream, onAppend);
   }
 

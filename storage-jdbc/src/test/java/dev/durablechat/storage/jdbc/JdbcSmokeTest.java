@@ -3,16 +3,20 @@ package dev.durablechat.storage.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.Environment;
 import dev.durablechat.api.FencedException;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SnapshotConflictException;
+import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.TriggerConfig;
 import dev.durablechat.api.spi.NewRecord;
 import dev.durablechat.api.spi.NewSession;
 import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreCapability;
 import dev.durablechat.api.spi.StoreLoader;
 import java.nio.file.Path;
@@ -21,8 +25,13 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,10 +43,9 @@ class JdbcSmokeTest {
 
   @TempDir Path dir;
 
+  /** A plain H2 URL, as a user would write it: the kit runs H2 in PostgreSQL mode. */
   String url() {
-    return "jdbc:h2:file:"
-        + dir.resolve("chat")
-        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+    return "jdbc:h2:file:" + dir.resolve("chat");
   }
 
   static NewSession newSession(String externalId) {
@@ -90,6 +98,74 @@ class JdbcSmokeTest {
           .containsExactly("{}", "1", "2");
       assertThat(store.read(id, StreamKind.IN, 0, 10)).hasSize(1);
       assertThat(store.lastSeq(id, StreamKind.IN)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName("opens on the application's DataSource, and refuses a schema newer than it knows")
+  void dataSourceAndNewerSchema() throws Exception {
+    var ds = new org.h2.jdbcx.JdbcDataSource();
+    ds.setURL(url());
+    try (SessionStore store = JdbcStores.sessionStore(ds)) {
+      assertThat(store.createSession(newSession("chat-ds")).created()).isTrue();
+    }
+    try (Connection conn = ds.getConnection();
+        Statement st = conn.createStatement()) {
+      st.execute(
+          "INSERT INTO dc_schema_version (version, applied_at) VALUES (99, CURRENT_TIMESTAMP)");
+    }
+    assertThatThrownBy(() -> JdbcStores.sessionStore(ds))
+        .isInstanceOf(DurableChatException.class)
+        .hasMessageContaining("schema version [99] is newer than this library supports [1]");
+  }
+
+  @Test
+  @DisplayName("four stores opening a fresh database at once create one schema")
+  void concurrentOpen() throws Exception {
+    var pool = Executors.newFixedThreadPool(4);
+    try {
+      var start = new CountDownLatch(1);
+      var opens = new ArrayList<Future<SessionStore>>();
+      for (int i = 0; i < 4; i++) {
+        opens.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return StoreLoader.openSessionStore(url());
+                }));
+      }
+      start.countDown();
+      for (Future<SessionStore> f : opens) {
+        f.get(30, TimeUnit.SECONDS).close();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName("keeps snapshots with conditional writes; a stale version never wins (invariant 8)")
+  void snapshots() {
+    try (SnapshotStore snapshots = StoreLoader.openSnapshotStore(url())) {
+      var key = new SnapshotKey(ENV, "session_abc");
+      String v1 = snapshots.write(key, new byte[] {1}, null);
+      assertThatThrownBy(() -> snapshots.write(key, new byte[] {2}, null))
+          .isInstanceOf(SnapshotConflictException.class);
+      String v2 = snapshots.write(key, new byte[] {3}, v1);
+      assertThatThrownBy(() -> snapshots.write(key, new byte[] {4}, v1))
+          .isInstanceOf(SnapshotConflictException.class);
+      assertThat(snapshots.read(key).orElseThrow().content()).containsExactly(3);
+      assertThat(snapshots.delete(key)).isTrue();
+      snapshots.write(key, new byte[] {5}, null);
+      assertThatThrownBy(() -> snapshots.write(key, new byte[] {6}, v2))
+          .isInstanceOf(SnapshotConflictException.class);
+      assertThat(snapshots.read(key).orElseThrow().content()).containsExactly(5);
     }
   }
 

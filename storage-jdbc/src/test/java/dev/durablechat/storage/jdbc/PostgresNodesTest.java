@@ -14,6 +14,7 @@ import dev.durablechat.api.spi.NewRecord;
 import dev.durablechat.api.spi.NewSession;
 import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.StoreCapability;
+import dev.durablechat.api.spi.StoreConfig;
 import dev.durablechat.api.spi.StoredRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -114,6 +115,34 @@ class PostgresNodesTest {
   void capabilities() {
     assertThat(nodeA.capabilities())
         .contains(StoreCapability.SHARED_ACROSS_PROCESSES, StoreCapability.TRIM);
+  }
+
+  @Test
+  @DisplayName("four nodes opening a fresh schema at once create it once (advisory lock)")
+  void concurrentMigration() throws Exception {
+    String schema = "dc_mig_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    try (Connection conn = TestPostgres.connect();
+        java.sql.Statement st = conn.createStatement()) {
+      st.execute("CREATE SCHEMA " + schema);
+    }
+    String url =
+        TestPostgres.url()
+            + (TestPostgres.url().contains("?") ? "&" : "?")
+            + "currentSchema="
+            + schema;
+    List<SessionStore> stores =
+        race(
+            4,
+            i ->
+                () ->
+                    JdbcStores.openSessionStore(new StoreConfig(url, Map.of("maxPoolSize", "2"))));
+    stores.forEach(SessionStore::close);
+    try (Connection conn = TestPostgres.connect();
+        java.sql.Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + schema + ".dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getLong(1)).isEqualTo(1);
+    }
   }
 
   @Test
