@@ -1,0 +1,1340 @@
+package dev.durablechat.storage.tck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.FencedException;
+import dev.durablechat.api.InvalidInputException;
+import dev.durablechat.api.JsonArray;
+import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.NoSuchRunException;
+import dev.durablechat.api.NoSuchSessionException;
+import dev.durablechat.api.RunConflictException;
+import dev.durablechat.api.RunReason;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionClosedException;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SessionStatus;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.api.TriggerConfig;
+import dev.durablechat.api.UnsupportedCapabilityException;
+import dev.durablechat.api.spi.AppendResult;
+import dev.durablechat.api.spi.CreateOutcome;
+import dev.durablechat.api.spi.NewRecord;
+import dev.durablechat.api.spi.NewSession;
+import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.StoreCapability;
+import dev.durablechat.api.spi.StoreConfig;
+import dev.durablechat.api.spi.StoreLoader;
+import dev.durablechat.api.spi.StoredRecord;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The contract every {@link SessionStore} keeps: the SPI javadoc and DESIGN invariants 1–7, with
+ * real concurrency. A backend's test extends this class and says how to open the store:
+ *
+ * <pre>{@code
+ * class MemorySessionStoreTest extends SessionStoreContract {
+ *   protected SessionStore openStore() { return new MemorySessionStore(); }
+ *   protected StoreConfig serviceLoaderConfig() { return StoreConfig.of("memory:tck"); }
+ * }
+ * }</pre>
+ *
+ * <p>One store serves the whole class ({@link #openStore()} once, {@link #closeStore} at the end);
+ * every test works on fresh random ids in an environment of its own test class, so nothing needs
+ * wiping and a shared database works. Times are explicit {@link Instant}s the kit passes to the
+ * store, whole seconds so that any timestamp column keeps them exactly.
+ *
+ * <p>Optional behaviour follows {@link SessionStore#capabilities()}: for {@link
+ * StoreCapability#TRIM} exactly one of the two trim tests applies (the other is skipped by an
+ * assumption), the one that checks trimming or the one that checks the refusal.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class SessionStoreContract {
+  private static final StreamKind OUT = StreamKind.OUT;
+  private static final StreamKind IN = StreamKind.IN;
+
+  private @Nullable SessionStore store;
+
+  /** A time every test starts from: whole seconds, so timestamp columns keep it exactly. */
+  protected final Instant t0 = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+
+  /** This class's environment: a fresh one per test class, so other runs' rows never show. */
+  protected final Environment env = new Environment("tck", "env-" + random(12));
+
+  /** Another environment, for the isolation tests. */
+  protected final Environment otherEnv = new Environment("tck", "other-" + random(12));
+
+  /** Creates the contract; a subclass only opens the store. */
+  protected SessionStoreContract() {}
+
+  /** Opens the store under test; called once, before the first test of the class. */
+  protected abstract SessionStore openStore();
+
+  /**
+   * A location whose scheme names this backend's provider, with whatever options it needs to open
+   * (e.g. {@code memory:tck}); the kit opens it through {@link StoreLoader} and closes it.
+   */
+  protected abstract StoreConfig serviceLoaderConfig();
+
+  /** Closes the store after the last test; by default {@link SessionStore#close()}. */
+  protected void closeStore(SessionStore store) {
+    store.close();
+  }
+
+  /** How many threads append at once in the concurrency tests. */
+  protected int concurrentAppenders() {
+    return 8;
+  }
+
+  /** How many appends each of those threads makes. */
+  protected int appendsPerAppender() {
+    return 250;
+  }
+
+  /** How many threads race in the create, swap, close and dedupe races. */
+  protected int racers() {
+    return 8;
+  }
+
+  /** How many threads race to create one external id. */
+  protected int racingCreators() {
+    return 16;
+  }
+
+  /** How long a watcher may take to be called after an append. */
+  protected Duration watchTimeout() {
+    return Duration.ofSeconds(5);
+  }
+
+  /** How long to wait for in-flight watcher calls to finish after a handle is closed. */
+  protected Duration watchSettleTime() {
+    return Duration.ofMillis(300);
+  }
+
+  /** The store under test. */
+  protected final SessionStore store() {
+    if (store == null) {
+      throw new IllegalStateException("the store is not open");
+    }
+    return store;
+  }
+
+  @BeforeAll
+  final void openStoreOnce() {
+    store = openStore();
+  }
+
+  @AfterAll
+  final void closeStoreOnce() {
+    if (store != null) {
+      closeStore(store);
+      store = null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fixtures
+
+  static String random(int length) {
+    String s = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString();
+    return s.replace("-", "").substring(0, length);
+  }
+
+  static String newFriendlyId() {
+    return Session.FRIENDLY_ID_PREFIX + random(24);
+  }
+
+  static String newRunId() {
+    return "run_" + random(20);
+  }
+
+  NewSession newSession(@Nullable String externalId, Environment environment) {
+    return newSession(newFriendlyId(), externalId, environment, null);
+  }
+
+  NewSession newSession(
+      String friendlyId,
+      @Nullable String externalId,
+      Environment environment,
+      @Nullable Instant expiresAt) {
+    JsonObject clientData =
+        JsonObject.builder()
+            .put("user", "ada")
+            .put("plan", 3)
+            .put("flags", JsonArray.of(List.<JsonValue>of(JsonValue.of(true), JsonValue.of("β"))))
+            .build();
+    var trigger =
+        new TriggerConfig(
+            "small-1x",
+            3,
+            List.of("tck", "chat"),
+            "chats",
+            Duration.ofSeconds(90),
+            JsonObject.builder().put("model", "test").build());
+    return new NewSession(
+        friendlyId, externalId, environment, "agent-tck", clientData, trigger, t0, expiresAt);
+  }
+
+  /** A new open session without a run. */
+  String session() {
+    return store().createSession(newSession("chat-" + random(16), env)).session().friendlyId();
+  }
+
+  /** A new session whose first run is current; returns the session id and the run id. */
+  String[] sessionWithRun() {
+    String id = session();
+    String run = newRunId();
+    store().swapRun(id, 0, null, SessionRun.started(run, id, RunReason.INITIAL, null, t0), t0);
+    return new String[] {id, run};
+  }
+
+  Session row(String id) {
+    return store().findByFriendlyId(env, id).orElseThrow();
+  }
+
+  AppendResult append(String id, StreamKind kind, String... payloads) {
+    var records = new ArrayList<NewRecord>();
+    for (String p : payloads) {
+      records.add(NewRecord.of(p));
+    }
+    return store().append(id, kind, records, null, t0);
+  }
+
+  AppendResult appendPart(String id, StreamKind kind, String payload, String partId) {
+    return store().append(id, kind, List.of(new NewRecord(payload, partId)), null, t0);
+  }
+
+  /** Every retained record, read in pages of {@code page}. */
+  List<StoredRecord> readAll(String id, StreamKind kind, int page) {
+    var all = new ArrayList<StoredRecord>();
+    long after = 0;
+    while (true) {
+      List<StoredRecord> got = store().read(id, kind, after, page);
+      assertThat(got.size()).as("a page never exceeds its limit").isLessThanOrEqualTo(page);
+      if (got.isEmpty()) {
+        return all;
+      }
+      all.addAll(got);
+      after = got.get(got.size() - 1).seq();
+    }
+  }
+
+  List<StoredRecord> readAll(String id, StreamKind kind) {
+    return readAll(id, kind, 1000);
+  }
+
+  static List<Long> seqs(List<StoredRecord> records) {
+    return records.stream().map(StoredRecord::seq).collect(Collectors.toList());
+  }
+
+  static List<String> payloads(List<StoredRecord> records) {
+    return records.stream().map(StoredRecord::payload).collect(Collectors.toList());
+  }
+
+  static List<Long> range(long from, long to) {
+    return LongStream.rangeClosed(from, to).boxed().collect(Collectors.toList());
+  }
+
+  /** Asserts that the stream is exactly as it was: same last number, same records. */
+  void assertUnchanged(String id, StreamKind kind, long lastSeq, List<StoredRecord> records) {
+    assertThat(store().lastSeq(id, kind)).as("last seq after a refusal").isEqualTo(lastSeq);
+    assertThat(readAll(id, kind)).as("records after a refusal").isEqualTo(records);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  @Nested
+  @DisplayName("createSession is a create-or-get on (environment, externalId) (S1, invariant 1)")
+  class CreateSession {
+
+    @Test
+    @DisplayName("a new session is stored as given: version 0, no run, open")
+    void storesTheNewRow() {
+      NewSession fresh = newSession(newFriendlyId(), "chat-" + random(16), env, t0.plusSeconds(60));
+      CreateOutcome outcome = store().createSession(fresh);
+
+      assertThat(outcome.created()).isTrue();
+      assertThat(outcome.session()).isEqualTo(fresh.toSession());
+      assertThat(row(fresh.friendlyId())).isEqualTo(fresh.toSession());
+      assertThat(outcome.session().status(t0)).isEqualTo(SessionStatus.ACTIVE);
+      assertThat(store().runs(fresh.friendlyId())).isEmpty();
+    }
+
+    @Test
+    @DisplayName("a second create with the same external id returns the first row, not created")
+    void secondCreateGetsTheFirstRow() {
+      String external = "chat-" + random(16);
+      Session first = store().createSession(newSession(external, env)).session();
+
+      CreateOutcome second = store().createSession(newSession(external, env));
+
+      assertThat(second.created()).isFalse();
+      assertThat(second.session()).isEqualTo(first);
+    }
+
+    @Test
+    @DisplayName("of racing creators on one external id, exactly one creates and all get its row")
+    void racingCreatorsGetOneRow() {
+      String external = "chat-" + random(16);
+      List<NewSession> attempts = new ArrayList<>();
+      for (int i = 0; i < racingCreators(); i++) {
+        attempts.add(newSession(external, env));
+      }
+
+      List<CreateOutcome> outcomes =
+          Race.values(
+              Race.run("create", racingCreators(), i -> store().createSession(attempts.get(i))));
+
+      assertThat(outcomes).filteredOn(CreateOutcome::created).hasSize(1);
+      String winner =
+          outcomes.stream()
+              .filter(CreateOutcome::created)
+              .findFirst()
+              .orElseThrow()
+              .session()
+              .friendlyId();
+      assertThat(outcomes).allSatisfy(o -> assertThat(o.session().friendlyId()).isEqualTo(winner));
+      assertThat(store().findByExternalId(env, external).orElseThrow().friendlyId())
+          .isEqualTo(winner);
+      for (NewSession attempt : attempts) {
+        if (!attempt.friendlyId().equals(winner)) {
+          assertThat(store().findByFriendlyId(env, attempt.friendlyId()))
+              .as("a losing creator's friendly id was not stored")
+              .isEmpty();
+        }
+      }
+    }
+
+    @Test
+    @DisplayName("a session without an external id is always a new row")
+    void withoutExternalIdAlwaysCreates() {
+      CreateOutcome a = store().createSession(newSession(null, env));
+      CreateOutcome b = store().createSession(newSession(null, env));
+
+      assertThat(a.created()).isTrue();
+      assertThat(b.created()).isTrue();
+      assertThat(a.session().friendlyId()).isNotEqualTo(b.session().friendlyId());
+      assertThat(row(a.session().friendlyId()).externalId()).isNull();
+      assertThat(row(b.session().friendlyId())).isEqualTo(b.session());
+    }
+
+    @Test
+    @DisplayName("the same external id in another environment is another session")
+    void environmentsAreIsolated() {
+      String external = "chat-" + random(16);
+      CreateOutcome here = store().createSession(newSession(external, env));
+      CreateOutcome there = store().createSession(newSession(external, otherEnv));
+
+      assertThat(there.created()).isTrue();
+      assertThat(there.session().friendlyId()).isNotEqualTo(here.session().friendlyId());
+      assertThat(store().findByExternalId(otherEnv, external).orElseThrow())
+          .isEqualTo(there.session());
+      assertThat(store().findByExternalId(env, external).orElseThrow()).isEqualTo(here.session());
+    }
+
+    @Test
+    @DisplayName("create returns the existing row even when it is closed (S5 is the engine's call)")
+    void returnsTheClosedRow() {
+      String external = "chat-" + random(16);
+      String id = store().createSession(newSession(external, env)).session().friendlyId();
+      Session closed = store().closeSession(id, "done", t0.plusSeconds(1));
+
+      CreateOutcome again = store().createSession(newSession(external, env));
+
+      assertThat(again.created()).isFalse();
+      assertThat(again.session()).isEqualTo(closed);
+      assertThat(again.session().status(t0.plusSeconds(2))).isEqualTo(SessionStatus.CLOSED);
+    }
+  }
+
+  @Nested
+  @DisplayName("sessions are found by friendly id and by external id, in their environment (S3)")
+  class Find {
+
+    @Test
+    @DisplayName("both ids find the same row")
+    void findsByEitherId() {
+      String external = "chat-" + random(16);
+      Session created = store().createSession(newSession(external, env)).session();
+
+      assertThat(store().findByFriendlyId(env, created.friendlyId())).contains(created);
+      assertThat(store().findByExternalId(env, external)).contains(created);
+    }
+
+    @Test
+    @DisplayName("unknown ids find nothing")
+    void unknownIsEmpty() {
+      assertThat(store().findByFriendlyId(env, newFriendlyId())).isEmpty();
+      assertThat(store().findByExternalId(env, "chat-" + random(16))).isEmpty();
+    }
+
+    @Test
+    @DisplayName("a session of another environment is not found by either id")
+    void otherEnvironmentIsEmpty() {
+      String external = "chat-" + random(16);
+      Session created = store().createSession(newSession(external, env)).session();
+
+      assertThat(store().findByFriendlyId(otherEnv, created.friendlyId())).isEmpty();
+      assertThat(store().findByExternalId(otherEnv, external)).isEmpty();
+    }
+  }
+
+  @Nested
+  @DisplayName("closeSession writes closedAt and closedReason once (S4)")
+  class Close {
+
+    @Test
+    @DisplayName("the first close's time and reason are kept by later closes")
+    void firstCloseWins() {
+      String id = session();
+      Session first = store().closeSession(id, "user-ended", t0.plusSeconds(5));
+
+      assertThat(first.closedAt()).isEqualTo(t0.plusSeconds(5));
+      assertThat(first.closedReason()).isEqualTo("user-ended");
+      assertThat(first.status(t0.plusSeconds(5))).isEqualTo(SessionStatus.CLOSED);
+
+      Session second = store().closeSession(id, "timeout", t0.plusSeconds(9));
+
+      assertThat(second.closedAt()).isEqualTo(t0.plusSeconds(5));
+      assertThat(second.closedReason()).isEqualTo("user-ended");
+      assertThat(row(id)).isEqualTo(second);
+    }
+
+    @Test
+    @DisplayName("a close without a reason is still the first close")
+    void closeWithoutReason() {
+      String id = session();
+      store().closeSession(id, null, t0.plusSeconds(1));
+
+      Session later = store().closeSession(id, "late", t0.plusSeconds(2));
+
+      assertThat(later.closedAt()).isEqualTo(t0.plusSeconds(1));
+      assertThat(later.closedReason()).isNull();
+    }
+
+    @Test
+    @DisplayName(
+        "of racing closes exactly one reason and time are kept, and every caller sees them")
+    void racingClosesKeepOne() {
+      String id = session();
+
+      List<Session> rows =
+          Race.values(
+              Race.run(
+                  "close",
+                  racers(),
+                  i -> store().closeSession(id, "reason-" + i, t0.plusSeconds(10 + i))));
+
+      Session stored = row(id);
+      assertThat(stored.closedReason()).startsWith("reason-");
+      int winner = Integer.parseInt(stored.closedReason().substring("reason-".length()));
+      assertThat(stored.closedAt()).isEqualTo(t0.plusSeconds(10 + winner));
+      assertThat(rows)
+          .allSatisfy(
+              r -> {
+                assertThat(r.closedReason()).isEqualTo(stored.closedReason());
+                assertThat(r.closedAt()).isEqualTo(stored.closedAt());
+              });
+    }
+
+    @Test
+    @DisplayName("closing an unknown session is refused")
+    void unknownSession() {
+      assertThatThrownBy(() -> store().closeSession(newFriendlyId(), "x", t0))
+          .isInstanceOf(NoSuchSessionException.class);
+    }
+  }
+
+  @Nested
+  @DisplayName("swapRun is a compare-and-set on (version, current run) (S6, invariant 5)")
+  class SwapRun {
+
+    @Test
+    @DisplayName("the first claim makes the run current at version 1 and writes one run row")
+    void firstClaim() {
+      String id = session();
+      String run = newRunId();
+      SessionRun started = SessionRun.started(run, id, RunReason.INITIAL, null, t0.plusSeconds(1));
+
+      Session after = store().swapRun(id, 0, null, started, t0.plusSeconds(1));
+
+      assertThat(after.currentRunId()).isEqualTo(run);
+      assertThat(after.version()).isEqualTo(1);
+      assertThat(after.updatedAt()).isEqualTo(t0.plusSeconds(1));
+      assertThat(row(id)).isEqualTo(after);
+      assertThat(store().runs(id)).containsExactly(started);
+    }
+
+    @Test
+    @DisplayName("a swap ends the replaced running run as superseded and adds one row")
+    void swapSupersedesTheRunningRun() {
+      String[] s = sessionWithRun();
+      String next = newRunId();
+      SessionRun continuation =
+          SessionRun.started(next, s[0], RunReason.CONTINUATION, s[1], t0.plusSeconds(3));
+
+      Session after = store().swapRun(s[0], 1, s[1], continuation, t0.plusSeconds(3));
+
+      assertThat(after.version()).isEqualTo(2);
+      assertThat(after.currentRunId()).isEqualTo(next);
+      List<SessionRun> runs = store().runs(s[0]);
+      assertThat(runs).hasSize(2);
+      assertThat(runs.get(0).runId()).isEqualTo(s[1]);
+      assertThat(runs.get(0).endedAt()).isEqualTo(t0.plusSeconds(3));
+      assertThat(runs.get(0).endReason()).isEqualTo("superseded");
+      assertThat(runs.get(1)).isEqualTo(continuation);
+    }
+
+    @Test
+    @DisplayName("a swap keeps the end of a replaced run that had already ended")
+    void swapKeepsAnEarlierEnd() {
+      String[] s = sessionWithRun();
+      store().endRun(s[0], s[1], t0.plusSeconds(2), "idle");
+
+      store()
+          .swapRun(
+              s[0],
+              1,
+              s[1],
+              SessionRun.started(newRunId(), s[0], RunReason.CONTINUATION, s[1], t0.plusSeconds(4)),
+              t0.plusSeconds(4));
+
+      SessionRun replaced = store().runs(s[0]).get(0);
+      assertThat(replaced.endedAt()).isEqualTo(t0.plusSeconds(2));
+      assertThat(replaced.endReason()).isEqualTo("idle");
+    }
+
+    @Test
+    @DisplayName(
+        "a wrong version is a conflict that names what the session holds, and changes nothing")
+    void wrongVersion() {
+      String[] s = sessionWithRun();
+      Session before = row(s[0]);
+
+      RunConflictException e =
+          catchThrowableOfType(
+              RunConflictException.class,
+              () ->
+                  store()
+                      .swapRun(
+                          s[0],
+                          0,
+                          s[1],
+                          SessionRun.started(
+                              newRunId(), s[0], RunReason.UPGRADE, s[1], t0.plusSeconds(1)),
+                          t0.plusSeconds(1)));
+
+      assertThat(e).isNotNull().isNotInstanceOf(FencedException.class);
+      assertThat(e.sessionId()).isEqualTo(s[0]);
+      assertThat(e.currentRunId()).isEqualTo(s[1]);
+      assertThat(e.currentVersion()).isEqualTo(1);
+      assertThat(row(s[0])).isEqualTo(before);
+      assertThat(store().runs(s[0])).hasSize(1);
+    }
+
+    @Test
+    @DisplayName("a wrong current run is a conflict that changes nothing")
+    void wrongRun() {
+      String[] s = sessionWithRun();
+      Session before = row(s[0]);
+      String other = newRunId();
+
+      RunConflictException e =
+          catchThrowableOfType(
+              RunConflictException.class,
+              () ->
+                  store()
+                      .swapRun(
+                          s[0],
+                          1,
+                          other,
+                          SessionRun.started(
+                              newRunId(), s[0], RunReason.UPGRADE, other, t0.plusSeconds(1)),
+                          t0.plusSeconds(1)));
+
+      assertThat(e).isNotNull();
+      assertThat(e.currentRunId()).isEqualTo(s[1]);
+      assertThat(e.currentVersion()).isEqualTo(1);
+      assertThat(row(s[0])).isEqualTo(before);
+      assertThat(store().runs(s[0])).hasSize(1).allSatisfy(r -> assertThat(r.isRunning()).isTrue());
+    }
+
+    @Test
+    @DisplayName("claiming a session that has a run, as if it had none, is a conflict")
+    void expectingNoRunWhenThereIsOne() {
+      String[] s = sessionWithRun();
+
+      RunConflictException e =
+          catchThrowableOfType(
+              RunConflictException.class,
+              () ->
+                  store()
+                      .swapRun(
+                          s[0],
+                          1,
+                          null,
+                          SessionRun.started(newRunId(), s[0], RunReason.INITIAL, null, t0),
+                          t0));
+
+      assertThat(e).isNotNull();
+      assertThat(e.currentRunId()).isEqualTo(s[1]);
+      assertThat(store().runs(s[0])).hasSize(1);
+    }
+
+    @Test
+    @DisplayName("of racing first claims exactly one wins, at version 1")
+    void racingFirstClaims() {
+      String id = session();
+      List<String> runIds = new ArrayList<>();
+      for (int i = 0; i < racers(); i++) {
+        runIds.add(newRunId());
+      }
+
+      var outcomes =
+          Race.run(
+              "claim",
+              racers(),
+              i ->
+                  store()
+                      .swapRun(
+                          id,
+                          0,
+                          null,
+                          SessionRun.started(runIds.get(i), id, RunReason.INITIAL, null, t0),
+                          t0));
+
+      assertOneWinner(id, outcomes, runIds, 1);
+    }
+
+    @Test
+    @DisplayName("of racing swaps from the same expectation exactly one wins; the losers conflict")
+    void racingSwaps() {
+      String[] s = sessionWithRun();
+      List<String> runIds = new ArrayList<>();
+      for (int i = 0; i < racers(); i++) {
+        runIds.add(newRunId());
+      }
+
+      var outcomes =
+          Race.run(
+              "swap",
+              racers(),
+              i ->
+                  store()
+                      .swapRun(
+                          s[0],
+                          1,
+                          s[1],
+                          SessionRun.started(
+                              runIds.get(i), s[0], RunReason.UPGRADE, s[1], t0.plusSeconds(1)),
+                          t0.plusSeconds(1)));
+
+      assertOneWinner(s[0], outcomes, runIds, 2);
+      List<SessionRun> runs = store().runs(s[0]);
+      assertThat(runs.get(0).endReason()).isEqualTo("superseded");
+    }
+
+    private void assertOneWinner(
+        String id, List<Race.Outcome<Session>> outcomes, List<String> runIds, long version) {
+      var winners = outcomes.stream().filter(Race.Outcome::ok).collect(Collectors.toList());
+      assertThat(winners).as("winners").hasSize(1);
+      Session won = winners.get(0).value();
+      assertThat(won.version()).isEqualTo(version);
+      assertThat(runIds).contains(won.currentRunId());
+      for (var o : outcomes) {
+        if (!o.ok()) {
+          assertThat(o.error())
+              .as("a loser gets a conflict")
+              .isInstanceOf(RunConflictException.class);
+          RunConflictException e = (RunConflictException) o.error();
+          assertThat(e.currentVersion()).isEqualTo(version);
+          assertThat(e.currentRunId()).isEqualTo(won.currentRunId());
+        }
+      }
+      assertThat(row(id)).isEqualTo(won);
+      List<SessionRun> runs = store().runs(id);
+      assertThat(runs).hasSize((int) version);
+      assertThat(runs.get(runs.size() - 1).runId()).isEqualTo(won.currentRunId());
+    }
+
+    @Test
+    @DisplayName("a closed session refuses the swap and nothing changes (S5)")
+    void closedSession() {
+      String[] s = sessionWithRun();
+      store().closeSession(s[0], "done", t0.plusSeconds(1));
+      Session before = row(s[0]);
+
+      assertThatThrownBy(
+              () ->
+                  store()
+                      .swapRun(
+                          s[0],
+                          1,
+                          s[1],
+                          SessionRun.started(
+                              newRunId(), s[0], RunReason.CONTINUATION, s[1], t0.plusSeconds(2)),
+                          t0.plusSeconds(2)))
+          .isInstanceOf(SessionClosedException.class);
+      assertThat(row(s[0])).isEqualTo(before);
+      assertThat(store().runs(s[0])).hasSize(1);
+    }
+
+    @Test
+    @DisplayName("an expired session (expiresAt <= now) refuses the swap; before it, it is fine")
+    void expiredSession() {
+      Instant expiresAt = t0.plusSeconds(60);
+      String id =
+          store()
+              .createSession(newSession(newFriendlyId(), "chat-" + random(16), env, expiresAt))
+              .session()
+              .friendlyId();
+      Session before = row(id);
+
+      assertThatThrownBy(
+              () ->
+                  store()
+                      .swapRun(
+                          id,
+                          0,
+                          null,
+                          SessionRun.started(newRunId(), id, RunReason.INITIAL, null, expiresAt),
+                          expiresAt))
+          .isInstanceOf(SessionClosedException.class);
+      assertThat(row(id)).isEqualTo(before);
+      assertThat(store().runs(id)).isEmpty();
+
+      Instant justBefore = expiresAt.minusSeconds(1);
+      Session claimed =
+          store()
+              .swapRun(
+                  id,
+                  0,
+                  null,
+                  SessionRun.started(newRunId(), id, RunReason.INITIAL, null, justBefore),
+                  justBefore);
+      assertThat(claimed.version()).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("an unknown session is refused")
+    void unknownSession() {
+      String id = newFriendlyId();
+      assertThatThrownBy(
+              () ->
+                  store()
+                      .swapRun(
+                          id,
+                          0,
+                          null,
+                          SessionRun.started(newRunId(), id, RunReason.INITIAL, null, t0),
+                          t0))
+          .isInstanceOf(NoSuchSessionException.class);
+      assertThat(store().runs(id)).isEmpty();
+    }
+  }
+
+  @Nested
+  @DisplayName("endRun ends a run once and leaves the session's current run alone")
+  class EndRun {
+
+    @Test
+    @DisplayName("the first end's time and reason are kept; version and current run do not change")
+    void firstEndWins() {
+      String[] s = sessionWithRun();
+      Session before = row(s[0]);
+
+      SessionRun ended = store().endRun(s[0], s[1], t0.plusSeconds(7), "idle");
+      SessionRun again = store().endRun(s[0], s[1], t0.plusSeconds(9), "crashed");
+
+      assertThat(ended.endedAt()).isEqualTo(t0.plusSeconds(7));
+      assertThat(ended.endReason()).isEqualTo("idle");
+      assertThat(again).isEqualTo(ended);
+      assertThat(store().runs(s[0])).containsExactly(ended);
+      assertThat(row(s[0])).isEqualTo(before);
+    }
+
+    @Test
+    @DisplayName("an unknown run is refused and nothing changes")
+    void unknownRun() {
+      String[] s = sessionWithRun();
+
+      assertThatThrownBy(() -> store().endRun(s[0], newRunId(), t0, "idle"))
+          .isInstanceOf(NoSuchRunException.class);
+      assertThat(store().runs(s[0])).hasSize(1).allSatisfy(r -> assertThat(r.isRunning()).isTrue());
+    }
+
+    @Test
+    @DisplayName("an unknown session has no runs")
+    void unknownSessionHasNoRuns() {
+      assertThat(store().runs(newFriendlyId())).isEmpty();
+    }
+  }
+
+  @Nested
+  @DisplayName(
+      "appends are numbered 1, 2, 3... with no gap and reads resume exactly (invariants 2-4)")
+  class AppendAndRead {
+
+    @Test
+    @DisplayName("a new stream is empty at 0")
+    void emptyStream() {
+      String id = session();
+
+      assertThat(store().lastSeq(id, OUT)).isZero();
+      assertThat(store().lastSeq(id, IN)).isZero();
+      assertThat(store().read(id, OUT, 0, 10)).isEmpty();
+    }
+
+    @Test
+    @DisplayName("single and batched appends are numbered from 1 with no gap, all in one batch")
+    void numbersFromOne() {
+      String id = session();
+
+      assertThat(append(id, OUT, "{\"a\":1}")).isEqualTo(new AppendResult(1, 1, false));
+      assertThat(append(id, OUT, "{\"b\":2}", "{\"c\":3}", "{\"d\":4}"))
+          .isEqualTo(new AppendResult(2, 4, false));
+      assertThat(append(id, OUT, "{\"e\":5}")).isEqualTo(new AppendResult(5, 5, false));
+
+      List<StoredRecord> all = readAll(id, OUT);
+      assertThat(seqs(all)).isEqualTo(range(1, 5));
+      assertThat(payloads(all))
+          .containsExactly("{\"a\":1}", "{\"b\":2}", "{\"c\":3}", "{\"d\":4}", "{\"e\":5}");
+      assertThat(all).allSatisfy(r -> assertThat(r.createdAt()).isEqualTo(t0));
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(5);
+    }
+
+    @Test
+    @DisplayName("in and out are numbered independently (W1)")
+    void streamsAreIndependent() {
+      String id = session();
+      append(id, OUT, "o1", "o2", "o3");
+
+      assertThat(append(id, IN, "i1")).isEqualTo(new AppendResult(1, 1, false));
+      assertThat(payloads(readAll(id, IN))).containsExactly("i1");
+      assertThat(payloads(readAll(id, OUT))).containsExactly("o1", "o2", "o3");
+      assertThat(store().lastSeq(id, IN)).isEqualTo(1);
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(3);
+    }
+
+    @Test
+    @DisplayName("reading after N returns exactly N+1.. for every N and limit (W7)")
+    void readAfterN() {
+      String id = session();
+      int n = 40;
+      List<String> batch = new ArrayList<>();
+      for (int i = 1; i <= n; i++) {
+        if (i % 5 == 0) {
+          batch.add("r" + i);
+          append(id, OUT, batch.toArray(new String[0]));
+          batch.clear();
+        } else if (i % 3 == 0) {
+          batch.add("r" + i);
+        } else {
+          append(id, OUT, "r" + i);
+          continue;
+        }
+      }
+      assertThat(batch).isEmpty();
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(n);
+
+      for (int after = 0; after <= n; after++) {
+        for (int limit : new int[] {1, 7, 100}) {
+          List<StoredRecord> got = store().read(id, OUT, after, limit);
+          long expected = Math.min(limit, n - after);
+          assertThat(seqs(got))
+              .as("read after %d limit %d", after, limit)
+              .isEqualTo(range(after + 1, after + expected));
+        }
+      }
+      assertThat(store().read(id, OUT, n + 5, 10)).isEmpty();
+      for (int page : new int[] {1, 3, 7, 40, 41}) {
+        List<StoredRecord> all = readAll(id, OUT, page);
+        assertThat(seqs(all)).as("paging by %d", page).isEqualTo(range(1, n));
+        assertThat(all.get(n - 1).payload()).isEqualTo("r" + n);
+      }
+    }
+
+    @Test
+    @DisplayName("payloads come back byte for byte: unicode, escapes and a large payload")
+    void payloadsAreExact() {
+      String id = session();
+      String unicode =
+          "{\"text\":\"héllo wörld — 你好 🌍👩‍👩‍👧 e\u0301 \\\"quoted\\\" \\\\ \\n \\u0001\","
+              + " \"n\":1.50e+3}";
+      var large = new StringBuilder("{\"text\":\"");
+      while (large.length() < 200_000) {
+        large.append("lorem ipsum 🙂 dolor sit amet ");
+      }
+      large.append("\"}");
+      String spaced = "  {\"a\" :  [1, 2 ,3]}  ";
+
+      append(id, OUT, unicode);
+      append(id, OUT, large.toString(), spaced);
+      appendPart(id, OUT, "{}", "part-é🙂");
+
+      List<StoredRecord> all = readAll(id, OUT);
+      assertThat(payloads(all)).containsExactly(unicode, large.toString(), spaced, "{}");
+      assertThat(all.get(0).partId()).isNull();
+      assertThat(all.get(3).partId()).isEqualTo("part-é🙂");
+    }
+
+    @Test
+    @DisplayName(
+        "concurrent appenders, single and batched, get gapless numbers and lose nothing (invariant 2)")
+    void concurrentAppendersStayGapless() {
+      String id = session();
+      int threads = concurrentAppenders();
+      int each = appendsPerAppender();
+
+      List<List<AppendResult>> results =
+          Race.values(
+              Race.run(
+                  "append",
+                  threads,
+                  t -> {
+                    var mine = new ArrayList<AppendResult>();
+                    int i = 0;
+                    while (i < each) {
+                      // Interleave single appends and batches of 2 and 3.
+                      int size = Math.min(each - i, 1 + (i + t) % 3);
+                      var records = new ArrayList<NewRecord>();
+                      for (int k = 0; k < size; k++) {
+                        records.add(NewRecord.of("{\"t\":" + t + ",\"i\":" + (i + k) + "}"));
+                      }
+                      mine.add(store().append(id, OUT, records, null, t0));
+                      i += size;
+                    }
+                    return mine;
+                  }));
+
+      long total = (long) threads * each;
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(total);
+      List<StoredRecord> all = readAll(id, OUT, 997);
+      assertThat(seqs(all)).as("gapless, no repeat").isEqualTo(range(1, total));
+
+      var claimed = new HashSet<Long>();
+      for (List<AppendResult> mine : results) {
+        for (AppendResult r : mine) {
+          for (long seq = r.firstSeq(); seq <= r.lastSeq(); seq++) {
+            assertThat(claimed.add(seq)).as("seq %d handed out twice", seq).isTrue();
+          }
+        }
+      }
+      assertThat(claimed).hasSize((int) total);
+
+      Map<Integer, List<Integer>> byThread = new HashMap<>();
+      for (StoredRecord r : all) {
+        JsonObject o = dev.durablechat.api.Json.parseObject(r.payload());
+        int t = (int) ((dev.durablechat.api.JsonNumber) o.get("t")).longValue();
+        int i = (int) ((dev.durablechat.api.JsonNumber) o.get("i")).longValue();
+        byThread.computeIfAbsent(t, k -> new ArrayList<>()).add(i);
+      }
+      assertThat(byThread).hasSize(threads);
+      List<Integer> expected =
+          java.util.stream.IntStream.range(0, each).boxed().collect(Collectors.toList());
+      byThread.forEach(
+          (t, is) -> assertThat(is).as("thread %d's records, in its order", t).isEqualTo(expected));
+    }
+
+    @Test
+    @DisplayName("concurrent appends to in and out of one session each stay gapless")
+    void concurrentStreams() {
+      String id = session();
+      int each = appendsPerAppender();
+
+      Race.values(
+          Race.run(
+              "streams",
+              4,
+              t -> {
+                for (int i = 0; i < each; i++) {
+                  append(id, t % 2 == 0 ? IN : OUT, "{\"t\":" + t + "}");
+                }
+                return null;
+              }));
+
+      assertThat(seqs(readAll(id, IN))).isEqualTo(range(1, 2L * each));
+      assertThat(seqs(readAll(id, OUT))).isEqualTo(range(1, 2L * each));
+    }
+
+    @Test
+    @DisplayName("a fenced append by the current run lands")
+    void currentRunAppends() {
+      String[] s = sessionWithRun();
+
+      AppendResult r = store().append(s[0], OUT, List.of(NewRecord.of("{}")), s[1], t0);
+
+      assertThat(r).isEqualTo(new AppendResult(1, 1, false));
+    }
+
+    @Test
+    @DisplayName("reading a closed session is allowed")
+    void readClosed() {
+      String id = session();
+      append(id, OUT, "a", "b");
+      store().closeSession(id, "done", t0);
+
+      assertThat(payloads(readAll(id, OUT))).containsExactly("a", "b");
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(2);
+    }
+  }
+
+  @Nested
+  @DisplayName("refused appends and reads change nothing (invariants 3, 6, 7)")
+  class Refusals {
+
+    @Test
+    @DisplayName("an unknown session is refused by append, read and lastSeq")
+    void unknownSession() {
+      String id = newFriendlyId();
+
+      assertThatThrownBy(() -> append(id, OUT, "{}")).isInstanceOf(NoSuchSessionException.class);
+      assertThatThrownBy(() -> store().read(id, OUT, 0, 10))
+          .isInstanceOf(NoSuchSessionException.class);
+      assertThatThrownBy(() -> store().lastSeq(id, IN)).isInstanceOf(NoSuchSessionException.class);
+    }
+
+    @Test
+    @DisplayName("a closed session refuses appends to either stream (S5)")
+    void closedSession() {
+      String id = session();
+      append(id, OUT, "a");
+      append(id, IN, "b");
+      store().closeSession(id, "done", t0.plusSeconds(1));
+      List<StoredRecord> out = readAll(id, OUT);
+      List<StoredRecord> in = readAll(id, IN);
+
+      assertThatThrownBy(() -> append(id, OUT, "x"))
+          .isInstanceOf(SessionClosedException.class)
+          .hasMessageContaining(id);
+      assertThatThrownBy(() -> append(id, IN, "x", "y")).isInstanceOf(SessionClosedException.class);
+
+      assertUnchanged(id, OUT, 1, out);
+      assertUnchanged(id, IN, 1, in);
+    }
+
+    @Test
+    @DisplayName("an expired session (expiresAt <= now) refuses appends; before it they land")
+    void expiredSession() {
+      Instant expiresAt = t0.plusSeconds(30);
+      String id =
+          store()
+              .createSession(newSession(newFriendlyId(), "chat-" + random(16), env, expiresAt))
+              .session()
+              .friendlyId();
+      store().append(id, OUT, List.of(NewRecord.of("a")), null, expiresAt.minusSeconds(1));
+      List<StoredRecord> out = readAll(id, OUT);
+
+      assertThatThrownBy(() -> store().append(id, OUT, List.of(NewRecord.of("x")), null, expiresAt))
+          .isInstanceOf(SessionClosedException.class);
+      assertThatThrownBy(
+              () ->
+                  store()
+                      .append(id, IN, List.of(NewRecord.of("x")), null, expiresAt.plusSeconds(5)))
+          .isInstanceOf(SessionClosedException.class);
+
+      assertUnchanged(id, OUT, 1, out);
+      assertUnchanged(id, IN, 0, List.of());
+    }
+
+    @Test
+    @DisplayName("a run that lost ownership is fenced out and writes nothing (invariant 6)")
+    void fencedAppend() {
+      String[] s = sessionWithRun();
+      store().append(s[0], OUT, List.of(NewRecord.of("mine")), s[1], t0);
+      String next = newRunId();
+      store()
+          .swapRun(s[0], 1, s[1], SessionRun.started(next, s[0], RunReason.UPGRADE, s[1], t0), t0);
+      List<StoredRecord> before = readAll(s[0], OUT);
+
+      FencedException e =
+          catchThrowableOfType(
+              FencedException.class,
+              () ->
+                  store()
+                      .append(
+                          s[0],
+                          OUT,
+                          List.of(NewRecord.of("late"), NewRecord.of("later")),
+                          s[1],
+                          t0));
+
+      assertThat(e).isNotNull().isInstanceOf(RunConflictException.class);
+      assertThat(e.currentRunId()).isEqualTo(next);
+      assertThat(e.currentVersion()).isEqualTo(2);
+      assertUnchanged(s[0], OUT, 1, before);
+      assertThat(store().append(s[0], OUT, List.of(NewRecord.of("new")), next, t0))
+          .isEqualTo(new AppendResult(2, 2, false));
+    }
+
+    @Test
+    @DisplayName("a fencing run on a session that has no run is fenced out")
+    void fencedWithoutRun() {
+      String id = session();
+
+      assertThatThrownBy(() -> store().append(id, OUT, List.of(NewRecord.of("x")), newRunId(), t0))
+          .isInstanceOf(FencedException.class);
+      assertUnchanged(id, OUT, 0, List.of());
+    }
+
+    @Test
+    @DisplayName("an empty batch is refused")
+    void emptyBatch() {
+      String id = session();
+      append(id, OUT, "a");
+
+      assertThatThrownBy(() -> store().append(id, OUT, List.of(), null, t0))
+          .isInstanceOf(InvalidInputException.class);
+      assertUnchanged(id, OUT, 1, readAll(id, OUT));
+    }
+
+    @Test
+    @DisplayName("a part id on a batch of several records is refused, and none of them lands")
+    void partIdOnABatch() {
+      String id = session();
+      append(id, OUT, "a");
+      List<StoredRecord> before = readAll(id, OUT);
+
+      assertThatThrownBy(
+              () ->
+                  store()
+                      .append(
+                          id,
+                          OUT,
+                          List.of(NewRecord.of("x"), new NewRecord("y", "part-" + random(8))),
+                          null,
+                          t0))
+          .isInstanceOf(InvalidInputException.class);
+      assertUnchanged(id, OUT, 1, before);
+    }
+
+    @Test
+    @DisplayName("a negative afterSeq or a limit below 1 is an illegal argument")
+    void badReadArguments() {
+      String id = session();
+
+      assertThatThrownBy(() -> store().read(id, OUT, -1, 10))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> store().read(id, OUT, 0, 0))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> store().read(id, IN, 0, -5))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Nested
+  @DisplayName("a part id is stored once per stream (W5)")
+  class Dedupe {
+
+    @Test
+    @DisplayName("the same part id twice stores one record; the retry names the first one")
+    void sameTwice() {
+      String id = session();
+      String part = "part-" + random(8);
+
+      AppendResult first = appendPart(id, OUT, "{\"v\":1}", part);
+      append(id, OUT, "between");
+      AppendResult retry = appendPart(id, OUT, "{\"v\":2}", part);
+
+      assertThat(first).isEqualTo(new AppendResult(1, 1, false));
+      assertThat(retry).isEqualTo(new AppendResult(1, 1, true));
+      assertThat(payloads(readAll(id, OUT))).containsExactly("{\"v\":1}", "between");
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(2);
+    }
+
+    @Test
+    @DisplayName("of racing appends with one part id exactly one record lands")
+    void racingDuplicates() {
+      String id = session();
+      append(id, OUT, "before");
+      String part = "part-" + random(8);
+
+      List<AppendResult> results =
+          Race.values(
+              Race.run("dedupe", racers(), i -> appendPart(id, OUT, "{\"i\":" + i + "}", part)));
+
+      assertThat(results).filteredOn(r -> !r.duplicate()).hasSize(1);
+      assertThat(results)
+          .allSatisfy(
+              r -> assertThat(r).isIn(new AppendResult(2, 2, false), new AppendResult(2, 2, true)));
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(2);
+      assertThat(readAll(id, OUT)).hasSize(2);
+    }
+
+    @Test
+    @DisplayName(
+        "a retry after the session closed still gets the first answer; a new part is refused")
+    void answersAfterClose() {
+      String id = session();
+      String part = "part-" + random(8);
+      appendPart(id, IN, "{}", part);
+      store().closeSession(id, "done", t0);
+
+      assertThat(appendPart(id, IN, "{}", part)).isEqualTo(new AppendResult(1, 1, true));
+      assertThatThrownBy(() -> appendPart(id, IN, "{}", "part-" + random(8)))
+          .isInstanceOf(SessionClosedException.class);
+      assertThat(store().lastSeq(id, IN)).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("a retry by a run that was fenced out since still gets the first answer")
+    void answersAfterFencing() {
+      String[] s = sessionWithRun();
+      String part = "part-" + random(8);
+      store().append(s[0], OUT, List.of(new NewRecord("{}", part)), s[1], t0);
+      store()
+          .swapRun(
+              s[0], 1, s[1], SessionRun.started(newRunId(), s[0], RunReason.UPGRADE, s[1], t0), t0);
+
+      AppendResult retry = store().append(s[0], OUT, List.of(new NewRecord("{}", part)), s[1], t0);
+
+      assertThat(retry).isEqualTo(new AppendResult(1, 1, true));
+      assertThat(store().lastSeq(s[0], OUT)).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("part ids are per stream and per session")
+    void perStreamAndSession() {
+      String a = session();
+      String b = session();
+      String part = "part-" + random(8);
+
+      assertThat(appendPart(a, OUT, "{}", part).duplicate()).isFalse();
+      assertThat(appendPart(a, IN, "{}", part).duplicate()).isFalse();
+      assertThat(appendPart(b, OUT, "{}", part).duplicate()).isFalse();
+      assertThat(store().lastSeq(a, OUT)).isEqualTo(1);
+      assertThat(store().lastSeq(a, IN)).isEqualTo(1);
+      assertThat(store().lastSeq(b, OUT)).isEqualTo(1);
+    }
+  }
+
+  @Nested
+  @DisplayName("trim removes old records and numbering continues (H5, capability TRIM)")
+  class Trim {
+
+    @Test
+    @DisplayName("with TRIM: records through N go, reads jump to N+1, lastSeq and numbering hold")
+    void trims() {
+      assumeTrue(store().capabilities().contains(StoreCapability.TRIM), "the store declares TRIM");
+      String id = session();
+      for (int i = 1; i <= 10; i++) {
+        append(id, OUT, "r" + i);
+      }
+      append(id, IN, "i1", "i2");
+
+      assertThat(store().trim(id, OUT, 4)).isEqualTo(4);
+
+      assertThat(seqs(store().read(id, OUT, 0, 3))).containsExactly(5L, 6L, 7L);
+      assertThat(seqs(store().read(id, OUT, 2, 1))).containsExactly(5L);
+      assertThat(seqs(readAll(id, OUT))).isEqualTo(range(5, 10));
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(10);
+      assertThat(append(id, OUT, "r11")).isEqualTo(new AppendResult(11, 11, false));
+      assertThat(store().trim(id, OUT, 4)).as("trimming again removes nothing").isZero();
+      assertThat(seqs(readAll(id, IN))).as("the other stream is untouched").containsExactly(1L, 2L);
+
+      assertThat(store().trim(id, OUT, 11)).isEqualTo(7);
+      assertThat(store().read(id, OUT, 0, 10)).isEmpty();
+      assertThat(store().lastSeq(id, OUT)).isEqualTo(11);
+      assertThat(append(id, OUT, "r12")).isEqualTo(new AppendResult(12, 12, false));
+      assertThat(seqs(readAll(id, OUT))).containsExactly(12L);
+    }
+
+    @Test
+    @DisplayName("without TRIM: trim is refused and nothing is removed")
+    void refusesWithoutCapability() {
+      assumeFalse(
+          store().capabilities().contains(StoreCapability.TRIM), "the store does not declare TRIM");
+      String id = session();
+      append(id, OUT, "a", "b", "c");
+      List<StoredRecord> before = readAll(id, OUT);
+
+      assertThatThrownBy(() -> store().trim(id, OUT, 2))
+          .isInstanceOf(UnsupportedCapabilityException.class);
+      assertUnchanged(id, OUT, 3, before);
+    }
+  }
+
+  @Nested
+  @DisplayName("watch wakes readers after appends")
+  class Watch {
+
+    @Test
+    @DisplayName("an append wakes the watcher of its stream promptly")
+    void appendWakesWatcher() throws Exception {
+      String id = session();
+      var woken = new CountDownLatch(1);
+      AutoCloseable handle = store().watch(id, OUT, woken::countDown);
+      try {
+        append(id, OUT, "{}");
+
+        assertThat(woken.await(watchTimeout().toMillis(), TimeUnit.MILLISECONDS))
+            .as("watcher called within %s", watchTimeout())
+            .isTrue();
+      } finally {
+        handle.close();
+      }
+    }
+
+    @Test
+    @DisplayName("after its handle is closed a watcher is no longer called; others still are")
+    void closedHandleStops() throws Exception {
+      String id = session();
+      var closedCalls = new AtomicInteger();
+      var open = new CountDownLatch(1);
+      AutoCloseable closing = store().watch(id, OUT, closedCalls::incrementAndGet);
+      AutoCloseable other = store().watch(id, OUT, open::countDown);
+      try {
+        closing.close();
+        Thread.sleep(watchSettleTime().toMillis());
+        closedCalls.set(0);
+
+        append(id, OUT, "{}");
+
+        assertThat(open.await(watchTimeout().toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+        Thread.sleep(watchSettleTime().toMillis());
+        assertThat(closedCalls.get()).as("calls after close").isZero();
+      } finally {
+        other.close();
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("the backend is found through ServiceLoader by its scheme")
+  void foundByScheme() {
+    StoreConfig config = serviceLoaderConfig();
+    try (SessionStore loaded = StoreLoader.openSessionStore(config)) {
+      assertThat(loaded).isExactlyInstanceOf(store().getClass());
+      assertThat(StoreLoader.sessionStoreProviders(getClass().getClassLoader()))
+          .containsKey(config.scheme());
+      String id = loaded.createSession(newSession(null, env)).session().friendlyId();
+      assertThat(loaded.findByFriendlyId(env, id)).isPresent();
+    }
+  }
+}
