@@ -1,13 +1,12 @@
 package dev.durablechat.storage.jdbc;
 
-import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.spi.StoreCapability;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -39,9 +38,8 @@ abstract class Dialect {
   /** The DDL of the unique part-id index: one record per part id, any number without one. */
   abstract String partIdIndexDdl();
 
-  /** Queues a notification of an append, delivered to listeners when the transaction commits. */
-  abstract void notifyAppend(Connection conn, String sessionId, StreamKind stream)
-      throws SQLException;
+  /** Statements of schema version 1 that only this database has, run after the tables exist. */
+  abstract List<String> extraDdl();
 
   /** The dialect of the database {@code conn} is connected to. */
   static Dialect of(Connection conn) throws SQLException {
@@ -93,8 +91,9 @@ abstract class Dialect {
     }
 
     @Override
-    void notifyAppend(Connection conn, String sessionId, StreamKind stream) {
+    List<String> extraDdl() {
       // No cross-process push on H2: in-process watchers are woken directly, others poll.
+      return List.of();
     }
   }
 
@@ -132,12 +131,23 @@ abstract class Dialect {
     }
 
     @Override
-    void notifyAppend(Connection conn, String sessionId, StreamKind stream) throws SQLException {
-      try (PreparedStatement ps = conn.prepareStatement("SELECT pg_notify(?, ?)")) {
-        ps.setString(1, CHANNEL);
-        ps.setString(2, WatchHub.notificationPayload(sessionId, stream));
-        ps.execute();
-      }
+    List<String> extraDdl() {
+      // Every insert into dc_records queues one NOTIFY per (stream, session) it touched, in the
+      // inserting transaction: delivered to every node's listener at commit, never for a rolled
+      // back append, and without a round trip of its own. WatchHub parses the payload
+      // "stream:session".
+      return List.of(
+          "CREATE OR REPLACE FUNCTION dc_notify_append() RETURNS trigger LANGUAGE plpgsql AS $$"
+              + " BEGIN"
+              + " PERFORM pg_notify('"
+              + CHANNEL
+              + "', n.stream || ':' || n.session_id)"
+              + " FROM (SELECT DISTINCT stream, session_id FROM dc_new_records) n;"
+              + " RETURN NULL;"
+              + " END $$",
+          "CREATE TRIGGER dc_records_notify AFTER INSERT ON dc_records"
+              + " REFERENCING NEW TABLE AS dc_new_records"
+              + " FOR EACH STATEMENT EXECUTE FUNCTION dc_notify_append()");
     }
   }
 }

@@ -426,7 +426,7 @@ final class JdbcSessionStore implements SessionStore {
                 ps.setString(2, sessionId);
                 ps.executeUpdate();
               }
-              db.dialect().notifyAppend(conn, sessionId, stream);
+              // On PostgreSQL a trigger on dc_records queues the NOTIFY for other nodes.
               return new AppendResult(last + 1, newLast, false);
             });
     if (!result.duplicate()) {

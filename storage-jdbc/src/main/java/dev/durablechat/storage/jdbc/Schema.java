@@ -34,53 +34,57 @@ final class Schema {
 
   /** Version 1: sessions (with their per-stream counters), runs, records, snapshots. */
   private static List<String> version1(Dialect dialect) {
-    return List.of(
-        "CREATE TABLE IF NOT EXISTS dc_sessions ("
-            + " friendly_id VARCHAR(160) NOT NULL PRIMARY KEY,"
-            + " project_ref VARCHAR(64) NOT NULL,"
-            + " env_slug VARCHAR(64) NOT NULL,"
-            + " external_id VARCHAR(256),"
-            + " agent_id VARCHAR(512) NOT NULL,"
-            + " current_run_id VARCHAR(256),"
-            + " version BIGINT NOT NULL,"
-            + " client_data VARCHAR NOT NULL,"
-            + " trigger_config VARCHAR NOT NULL,"
-            + " created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
-            + " updated_at TIMESTAMP WITH TIME ZONE NOT NULL,"
-            + " closed_at TIMESTAMP WITH TIME ZONE,"
-            + " closed_reason VARCHAR(1024),"
-            + " expires_at TIMESTAMP WITH TIME ZONE,"
-            // The gapless counters live on the session row: an append locks that row anyway for
-            // the status and fencing checks, so the counter costs no extra lock.
-            + " last_in_seq BIGINT NOT NULL DEFAULT 0,"
-            + " last_out_seq BIGINT NOT NULL DEFAULT 0,"
-            + " CONSTRAINT dc_sessions_external_id UNIQUE (project_ref, env_slug, external_id))",
-        "CREATE TABLE IF NOT EXISTS dc_session_runs ("
-            + " session_id VARCHAR(160) NOT NULL REFERENCES dc_sessions (friendly_id),"
-            + " run_id VARCHAR(256) NOT NULL,"
-            + " ordinal BIGINT NOT NULL,"
-            + " reason VARCHAR(32) NOT NULL,"
-            + " previous_run_id VARCHAR(256),"
-            + " started_at TIMESTAMP WITH TIME ZONE NOT NULL,"
-            + " ended_at TIMESTAMP WITH TIME ZONE,"
-            + " end_reason VARCHAR(1024),"
-            + " PRIMARY KEY (session_id, run_id))",
-        "CREATE UNIQUE INDEX IF NOT EXISTS dc_session_runs_order"
-            + " ON dc_session_runs (session_id, ordinal)",
-        "CREATE TABLE IF NOT EXISTS dc_records ("
-            + " session_id VARCHAR(160) NOT NULL REFERENCES dc_sessions (friendly_id),"
-            + " stream VARCHAR(8) NOT NULL,"
-            + " seq BIGINT NOT NULL,"
-            + " payload VARCHAR NOT NULL,"
-            + " part_id VARCHAR(128),"
-            + " created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
-            + " PRIMARY KEY (session_id, stream, seq))",
-        dialect.partIdIndexDdl(),
-        "CREATE TABLE IF NOT EXISTS dc_snapshots ("
-            + " snapshot_key VARCHAR(512) NOT NULL PRIMARY KEY,"
-            + " content BYTEA NOT NULL,"
-            + " version VARCHAR(64) NOT NULL,"
-            + " updated_at TIMESTAMP WITH TIME ZONE NOT NULL)");
+    var ddl = new java.util.ArrayList<String>();
+    ddl.addAll(
+        List.of(
+            "CREATE TABLE IF NOT EXISTS dc_sessions ("
+                + " friendly_id VARCHAR(160) NOT NULL PRIMARY KEY,"
+                + " project_ref VARCHAR(64) NOT NULL,"
+                + " env_slug VARCHAR(64) NOT NULL,"
+                + " external_id VARCHAR(256),"
+                + " agent_id VARCHAR(512) NOT NULL,"
+                + " current_run_id VARCHAR(256),"
+                + " version BIGINT NOT NULL,"
+                + " client_data VARCHAR NOT NULL,"
+                + " trigger_config VARCHAR NOT NULL,"
+                + " created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " updated_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " closed_at TIMESTAMP WITH TIME ZONE,"
+                + " closed_reason VARCHAR(1024),"
+                + " expires_at TIMESTAMP WITH TIME ZONE,"
+                // The gapless counters live on the session row: an append locks that row anyway for
+                // the status and fencing checks, so the counter costs no extra lock.
+                + " last_in_seq BIGINT NOT NULL DEFAULT 0,"
+                + " last_out_seq BIGINT NOT NULL DEFAULT 0,"
+                + " CONSTRAINT dc_sessions_external_id UNIQUE (project_ref, env_slug, external_id))",
+            "CREATE TABLE IF NOT EXISTS dc_session_runs ("
+                + " session_id VARCHAR(160) NOT NULL REFERENCES dc_sessions (friendly_id),"
+                + " run_id VARCHAR(256) NOT NULL,"
+                + " ordinal BIGINT NOT NULL,"
+                + " reason VARCHAR(32) NOT NULL,"
+                + " previous_run_id VARCHAR(256),"
+                + " started_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " ended_at TIMESTAMP WITH TIME ZONE,"
+                + " end_reason VARCHAR(1024),"
+                + " PRIMARY KEY (session_id, run_id))",
+            "CREATE UNIQUE INDEX IF NOT EXISTS dc_session_runs_order"
+                + " ON dc_session_runs (session_id, ordinal)",
+            "CREATE TABLE IF NOT EXISTS dc_records ("
+                + " session_id VARCHAR(160) NOT NULL REFERENCES dc_sessions (friendly_id),"
+                + " stream VARCHAR(8) NOT NULL,"
+                + " seq BIGINT NOT NULL,"
+                + " payload VARCHAR NOT NULL,"
+                + " part_id VARCHAR(128),"
+                + " created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " PRIMARY KEY (session_id, stream, seq))",
+            dialect.partIdIndexDdl(),
+            "CREATE TABLE IF NOT EXISTS dc_snapshots ("
+                + " snapshot_key VARCHAR(512) NOT NULL PRIMARY KEY,"
+                + " content BYTEA NOT NULL,"
+                + " version VARCHAR(64) NOT NULL,"
+                + " updated_at TIMESTAMP WITH TIME ZONE NOT NULL)"));
+    ddl.addAll(dialect.extraDdl());
+    return ddl;
   }
 
   /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */

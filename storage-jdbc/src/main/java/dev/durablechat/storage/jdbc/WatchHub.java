@@ -52,6 +52,8 @@ final class WatchHub implements AutoCloseable {
   private final Object monitor = new Object();
   private final int id = IDS.incrementAndGet();
   private final ExecutorService dispatcher;
+  private static final long HEALTH_CHECK_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private long lastHealthCheck = System.nanoTime();
   private volatile boolean closed;
   private @Nullable Thread loop;
   private @Nullable Connection listener;
@@ -66,10 +68,6 @@ final class WatchHub implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-  }
-
-  static String notificationPayload(String sessionId, StreamKind stream) {
-    return stream.wireName() + ":" + sessionId;
   }
 
   AutoCloseable watch(String sessionId, StreamKind stream, Runnable onAppend) {
@@ -192,12 +190,21 @@ final class WatchHub implements AutoCloseable {
 
   private void receive(Connection conn, long timeoutMillis) {
     try {
+      long now = System.nanoTime();
+      if (now - lastHealthCheck > HEALTH_CHECK_NANOS) {
+        // A connection can die silently (a half-open TCP connection just never delivers): ask.
+        lastHealthCheck = now;
+        if (!conn.isValid(5)) {
+          throw new SQLException("the listening connection is no longer valid", "08006");
+        }
+      }
       PGNotification[] notes =
           conn.unwrap(PGConnection.class).getNotifications((int) Math.min(timeoutMillis, 500));
       if (notes == null) {
         return;
       }
       for (PGNotification note : notes) {
+        // "stream:session", as the dc_notify_append trigger writes it (Dialect.Postgres).
         String payload = note.getParameter();
         int colon = payload.indexOf(':');
         if (colon > 0) {
