@@ -213,6 +213,22 @@ final class Database implements AutoCloseable {
     }
   }
 
+  /**
+   * Gives back a connection known to be broken. A pool of ours is told to drop it: the failure may
+   * have come through the driver's own API (LISTEN), which the pool's proxy never saw.
+   */
+  void discard(Connection conn) {
+    if (owned instanceof com.zaxxer.hikari.HikariDataSource pool) {
+      try {
+        pool.evictConnection(conn);
+        return;
+      } catch (RuntimeException e) {
+        LOG.debug("evicting a broken connection failed", e);
+      }
+    }
+    closeQuietly(conn);
+  }
+
   static void closeQuietly(@Nullable AutoCloseable closeable) {
     if (closeable == null) {
       return;

@@ -142,7 +142,10 @@ final class WatchHub implements AutoCloseable {
               // Anything may have landed while nobody listened: wake everyone once.
               fireAll();
             } else {
-              nextListenAttempt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pollMillis);
+              // Retry soon whatever the poll interval: a pool may first hand out another
+              // connection that the same outage broke, which it then evicts.
+              nextListenAttempt =
+                  System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(pollMillis, 1_000));
             }
           }
         }
@@ -183,7 +186,9 @@ final class WatchHub implements AutoCloseable {
           db.description(),
           pollInterval.toMillis(),
           e.toString());
-      Database.closeQuietly(conn);
+      if (conn != null) {
+        db.discard(conn);
+      }
       return false;
     }
   }
@@ -226,7 +231,7 @@ final class WatchHub implements AutoCloseable {
             e.toString());
       }
       listener = null;
-      Database.closeQuietly(conn);
+      db.discard(conn);
     }
   }
 

@@ -202,6 +202,58 @@ class PostgresFaultTest {
   }
 
   @Test
+  @DisplayName("a watcher whose listening connection is killed listens again and keeps waking")
+  void listenerKilled() throws Exception {
+    String name = "dc_listener_" + UUID.randomUUID().toString().substring(0, 8);
+    String urlB =
+        TestPostgres.url()
+            + (TestPostgres.url().contains("?") ? "&" : "?")
+            + "ApplicationName="
+            + name;
+    try (SessionStore nodeA = JdbcStores.openSessionStore(TestPostgres.config(Map.of()));
+        // B polls once a minute: only NOTIFY on a new listening connection can wake it in time.
+        SessionStore nodeB =
+            JdbcStores.openSessionStore(
+                new StoreConfig(urlB, Map.of("pollIntervalMillis", "60000")));
+        Connection admin = TestPostgres.connect()) {
+      String id = nodeA.createSession(newSession()).session().friendlyId();
+      var calls = new java.util.concurrent.atomic.AtomicInteger();
+      AutoCloseable handle = nodeB.watch(id, StreamKind.OUT, calls::incrementAndGet);
+      try {
+        int killed = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (killed == 0 && System.nanoTime() < deadline) {
+          try (PreparedStatement kill =
+              admin.prepareStatement(
+                  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      + " WHERE application_name = ? AND query LIKE 'LISTEN%'")) {
+            kill.setString(1, name);
+            try (ResultSet rs = kill.executeQuery()) {
+              while (rs.next()) {
+                killed++;
+              }
+            }
+          }
+          Thread.sleep(50);
+        }
+        assertThat(killed).as("listening backends of node B terminated").isEqualTo(1);
+        Thread.sleep(1_500); // B notices, listens again, and may wake everyone once
+        int before = calls.get();
+        append(nodeA, id, "\"after the kill\"");
+        long wakeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (calls.get() == before && System.nanoTime() < wakeDeadline) {
+          Thread.sleep(5);
+        }
+        assertThat(calls.get())
+            .as("woken through the new listening connection")
+            .isGreaterThan(before);
+      } finally {
+        handle.close();
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a database nobody answers for is unavailable at open")
   void unreachable() throws Exception {
     String url = "jdbc:postgresql://127.0.0.1:" + freePort() + "/postgres?user=postgres";
