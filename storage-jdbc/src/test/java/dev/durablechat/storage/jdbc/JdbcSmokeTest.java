@@ -170,6 +170,22 @@ class JdbcSmokeTest {
   }
 
   @Test
+  @DisplayName("refuses a location no driver accepts, and unknown options, naming them")
+  void badLocations() {
+    assertThatThrownBy(() -> StoreLoader.openSessionStore("jdbc:nosuchdb://x/y?password=secret"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("[jdbc:nosuchdb://x/y]")
+        .hasMessageNotContaining("secret");
+    assertThatThrownBy(
+            () ->
+                StoreLoader.openSessionStore(
+                    new dev.durablechat.api.spi.StoreConfig(
+                        url(), java.util.Map.of("poolSize", "3"))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("[poolSize]");
+  }
+
+  @Test
   @DisplayName("fences an append of a run that is not current and writes nothing (invariant 6)")
   void fencing() {
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
