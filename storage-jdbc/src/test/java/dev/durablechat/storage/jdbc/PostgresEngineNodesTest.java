@@ -65,6 +65,9 @@ class PostgresEngineNodesTest {
   static final int APPENDS_PER_THREAD =
       Integer.getInteger("durablechat.jdbc.engineAppendsPerThread", 1_000);
 
+  /** How long a race may take: generous, and longer for the full 8 x 10,000. */
+  static final long RACE_SECONDS = 120 + APPENDS_PER_THREAD / 20;
+
   /** How long a node may take to see another node's append before the tail test fails. */
   static final long PROMPT_MILLIS = 5_000;
 
@@ -134,7 +137,7 @@ class PostgresEngineNodesTest {
     start.countDown();
     var results = new ArrayList<T>();
     for (Future<T> f : futures) {
-      results.add(f.get(180, TimeUnit.SECONDS));
+      results.add(f.get(RACE_SECONDS, TimeUnit.SECONDS));
     }
     return results;
   }
