@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Two store instances on one PostgreSQL stand for two nodes: every guarantee must hold across them
- * (SHARED_ACROSS_PROCESSES). The engine-level version of these races lives with the engine.
+ * (SHARED_ACROSS_PROCESSES). {@link PostgresEngineNodesTest} runs the same races through two
+ * engines.
  */
 @DisplayName("two jdbc stores on one PostgreSQL behave as one store")
 class PostgresNodesTest {
