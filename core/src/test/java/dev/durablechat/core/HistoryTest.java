@@ -590,4 +590,56 @@ class HistoryTest {
     assertThat(rebuilt.messages())
         .containsExactly(UIMessage.userText("u1", "q1"), answer("a1b", "again"));
   }
+
+  @Test
+  @DisplayName(
+      "a replayed message replaces the snapshot's message of the same id at its position (H3)")
+  void mergeById() {
+    ChatHistory history = ChatHistory.of(chat);
+    var messages = new ArrayList<UIMessage>();
+    turn(history, messages, 1);
+    turn(history, messages, 2);
+    // the client sends u1 again, edited; the reply names a new message
+    long in = submit("u1", "q1 edited");
+    reply(runId, "a3", "r3");
+    chat.appendOut(CHAT, runId, new OutEvent.TurnComplete(in));
+
+    ChatHistory.Rebuilt rebuilt = ChatHistory.of(chat).rebuild(CHAT);
+
+    assertThat(rebuilt.source().fromSnapshot()).isTrue();
+    assertThat(rebuilt.messages())
+        .containsExactly(
+            UIMessage.userText("u1", "q1 edited"),
+            answer("a1", "r1"),
+            UIMessage.userText("u2", "q2"),
+            answer("a2", "r2"),
+            answer("a3", "r3"));
+    assertThat(replayedWithoutSnapshot().messages()).isEqualTo(rebuilt.messages());
+  }
+
+  @Test
+  @DisplayName(
+      "a chunk that cannot be folded is skipped, the rest of the turn is kept, and every rebuild"
+          + " agrees (F3)")
+  void unfoldableChunkSkipped() {
+    ChatHistory history = ChatHistory.of(chat);
+    var messages = new ArrayList<UIMessage>();
+    turn(history, messages, 1);
+    long in = submit("u2", "q2");
+    chunks(
+        runId,
+        "{\"type\":\"start\",\"messageId\":\"a2\"}",
+        "{\"type\":\"text-delta\",\"id\":\"nope\",\"delta\":\"lost\"}",
+        "{\"type\":\"text-start\",\"id\":\"t\"}",
+        "{\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"kept\"}",
+        "{\"type\":\"text-end\",\"id\":\"t\"}",
+        "{\"type\":\"finish\"}");
+    chat.appendOut(CHAT, runId, new OutEvent.TurnComplete(in));
+
+    ChatHistory.Rebuilt rebuilt = ChatHistory.of(chat).rebuild(CHAT);
+
+    assertThat(rebuilt.messages().get(rebuilt.messages().size() - 1))
+        .isEqualTo(answer("a2", "kept"));
+    assertThat(replayedWithoutSnapshot().messages()).isEqualTo(rebuilt.messages());
+  }
 }
