@@ -141,7 +141,7 @@ public final class ChatHistory {
   private Rebuilt hydrated(String sessionId, HydrateMessages hook) {
     Replay replay = new Replay(chat.sessionStore(), sessionId);
     long lastOut = replay.lastTurnComplete();
-    long lastIn = replay.lastDispatched;
+    long lastIn = replay.lastDispatched();
     List<StreamRecord<InEvent.Message>> pending = replay.pendingAfter(lastIn);
     List<UIMessage> incoming = List.of();
     for (StreamRecord<InEvent.Message> r : pending) {
