@@ -1,0 +1,153 @@
+package dev.durablechat.storage.jdbc;
+
+import dev.durablechat.api.spi.StoreCapability;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Everything that differs between the databases we support; the rest of the module speaks one SQL
+ * dialect that H2 2.x (in any mode) and PostgreSQL 15 both accept (RECIPES: no {@code RETURNING},
+ * no {@code ON CONFLICT (col)}, no {@code TIMESTAMPTZ} alias).
+ */
+abstract class Dialect {
+
+  /** The channel every PostgreSQL store listens on; the payload names session and stream. */
+  static final String CHANNEL = "durablechat";
+
+  /** A short name for messages and logs. */
+  abstract String name();
+
+  /** The capabilities a session store on this database declares. */
+  abstract Set<StoreCapability> capabilities();
+
+  /** Whether appends notify other nodes (LISTEN/NOTIFY) so that watchers need not poll. */
+  abstract boolean pushesAppends();
+
+  /**
+   * Serialises schema migration between nodes for the duration of the transaction {@code conn} is
+   * in, where the database can; returns whether DDL runs inside that transaction.
+   */
+  abstract boolean lockForMigration(Connection conn) throws SQLException;
+
+  /** The DDL of the unique part-id index: one record per part id, any number without one. */
+  abstract String partIdIndexDdl();
+
+  /** Statements of schema version 1 that only this database has, run after the tables exist. */
+  abstract List<String> extraDdl();
+
+  /** The dialect of the database {@code conn} is connected to. */
+  static Dialect of(Connection conn) throws SQLException {
+    DatabaseMetaData meta = conn.getMetaData();
+    String product = meta.getDatabaseProductName().toLowerCase(Locale.ROOT);
+    if (product.contains("postgres")) {
+      return new Postgres();
+    }
+    if (product.contains("h2")) {
+      return new H2();
+    }
+    throw new IllegalArgumentException(
+        "jdbc store: database ["
+            + meta.getDatabaseProductName()
+            + "] is not supported, expected [H2] or [PostgreSQL]");
+  }
+
+  static final class H2 extends Dialect {
+    @Override
+    String name() {
+      return "h2";
+    }
+
+    @Override
+    Set<StoreCapability> capabilities() {
+      // An H2 file belongs to one process (AUTO_SERVER aside, which we do not promise): no
+      // SHARED_ACROSS_PROCESSES.
+      return EnumSet.of(StoreCapability.TRIM);
+    }
+
+    @Override
+    boolean pushesAppends() {
+      return false;
+    }
+
+    @Override
+    boolean lockForMigration(Connection conn) {
+      // H2 commits around DDL, so no lock can span the migration; every step is written to be
+      // idempotent (IF NOT EXISTS) and a duplicate version row is caught and re-checked instead.
+      return false;
+    }
+
+    @Override
+    String partIdIndexDdl() {
+      // H2 has no partial indexes, but its unique indexes let any number of NULLs through
+      // (NULLS DISTINCT, also in MODE=PostgreSQL); JdbcSmokeTest checks it.
+      return "CREATE UNIQUE INDEX IF NOT EXISTS dc_records_part_id"
+          + " ON dc_records (session_id, stream, part_id)";
+    }
+
+    @Override
+    List<String> extraDdl() {
+      // No cross-process push on H2: in-process watchers are woken directly, others poll.
+      return List.of();
+    }
+  }
+
+  static final class Postgres extends Dialect {
+    /** An arbitrary constant: the advisory lock key of durablechat's schema migration. */
+    private static final long MIGRATION_LOCK = 0x6463686174L; // "dchat"
+
+    @Override
+    String name() {
+      return "postgresql";
+    }
+
+    @Override
+    Set<StoreCapability> capabilities() {
+      return EnumSet.of(StoreCapability.TRIM, StoreCapability.SHARED_ACROSS_PROCESSES);
+    }
+
+    @Override
+    boolean pushesAppends() {
+      return true;
+    }
+
+    @Override
+    boolean lockForMigration(Connection conn) throws SQLException {
+      try (Statement st = conn.createStatement()) {
+        st.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
+      }
+      return true;
+    }
+
+    @Override
+    String partIdIndexDdl() {
+      return "CREATE UNIQUE INDEX IF NOT EXISTS dc_records_part_id"
+          + " ON dc_records (session_id, stream, part_id) WHERE part_id IS NOT NULL";
+    }
+
+    @Override
+    List<String> extraDdl() {
+      // Every insert into dc_records queues one NOTIFY per (stream, session) it touched, in the
+      // inserting transaction: delivered to every node's listener at commit, never for a rolled
+      // back append, and without a round trip of its own. WatchHub parses the payload
+      // "stream:session".
+      return List.of(
+          "CREATE OR REPLACE FUNCTION dc_notify_append() RETURNS trigger LANGUAGE plpgsql AS $$"
+              + " BEGIN"
+              + " PERFORM pg_notify('"
+              + CHANNEL
+              + "', n.stream || ':' || n.session_id)"
+              + " FROM (SELECT DISTINCT stream, session_id FROM dc_new_records) n;"
+              + " RETURN NULL;"
+              + " END $$",
+          "CREATE TRIGGER dc_records_notify AFTER INSERT ON dc_records"
+              + " REFERENCING NEW TABLE AS dc_new_records"
+              + " FOR EACH STATEMENT EXECUTE FUNCTION dc_notify_append()");
+    }
+  }
+}

@@ -1,0 +1,154 @@
+package dev.durablechat.storage.jdbc;
+
+import dev.durablechat.api.DurableChatException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The schema, versioned: each step's number is recorded in {@code dc_schema_version} once applied.
+ * Steps only ever get appended; a database whose version is newer than this code is refused.
+ *
+ * <p>Two nodes may open at once. On PostgreSQL the migration runs in one transaction under an
+ * advisory lock (DDL is transactional there). On H2, which commits around DDL, every statement is
+ * idempotent ({@code IF NOT EXISTS}) and a duplicate version row is caught and re-checked.
+ */
+final class Schema {
+  private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
+
+  /** The schema version this code writes and reads. */
+  static final int CURRENT = 1;
+
+  private static final String VERSION_TABLE =
+      "CREATE TABLE IF NOT EXISTS dc_schema_version ("
+          + " version INTEGER NOT NULL PRIMARY KEY,"
+          + " applied_at TIMESTAMP WITH TIME ZONE NOT NULL)";
+
+  private Schema() {}
+
+  /** Version 1: sessions (with their per-stream counters), runs, records, snapshots. */
+  private static List<String> version1(Dialect dialect) {
+    var ddl = new java.util.ArrayList<String>();
+    ddl.addAll(
+        List.of(
+            "CREATE TABLE IF NOT EXISTS dc_sessions ("
+                + " friendly_id VARCHAR(160) NOT NULL PRIMARY KEY,"
+                + " project_ref VARCHAR(64) NOT NULL,"
+                + " env_slug VARCHAR(64) NOT NULL,"
+                + " external_id VARCHAR(256),"
+                + " agent_id VARCHAR(512) NOT NULL,"
+                + " current_run_id VARCHAR(256),"
+                + " version BIGINT NOT NULL,"
+                + " client_data VARCHAR NOT NULL,"
+                + " trigger_config VARCHAR NOT NULL,"
+                + " created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " updated_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " closed_at TIMESTAMP WITH TIME ZONE,"
+                + " closed_reason VARCHAR(1024),"
+                + " expires_at TIMESTAMP WITH TIME ZONE,"
+                // The gapless counters live on the session row: an append locks that row anyway for
+                // the status and fencing checks, so the counter costs no extra lock.
+                + " last_in_seq BIGINT NOT NULL DEFAULT 0,"
+                + " last_out_seq BIGINT NOT NULL DEFAULT 0,"
+                + " CONSTRAINT dc_sessions_external_id UNIQUE (project_ref, env_slug, external_id))",
+            "CREATE TABLE IF NOT EXISTS dc_session_runs ("
+                + " session_id VARCHAR(160) NOT NULL REFERENCES dc_sessions (friendly_id),"
+                + " run_id VARCHAR(256) NOT NULL,"
+                + " ordinal BIGINT NOT NULL,"
+                + " reason VARCHAR(32) NOT NULL,"
+                + " previous_run_id VARCHAR(256),"
+                + " started_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " ended_at TIMESTAMP WITH TIME ZONE,"
+                + " end_reason VARCHAR(1024),"
+                + " PRIMARY KEY (session_id, run_id))",
+            "CREATE UNIQUE INDEX IF NOT EXISTS dc_session_runs_order"
+                + " ON dc_session_runs (session_id, ordinal)",
+            "CREATE TABLE IF NOT EXISTS dc_records ("
+                + " session_id VARCHAR(160) NOT NULL REFERENCES dc_sessions (friendly_id),"
+                + " stream VARCHAR(8) NOT NULL,"
+                + " seq BIGINT NOT NULL,"
+                + " payload VARCHAR NOT NULL,"
+                + " part_id VARCHAR(128),"
+                + " created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+                + " PRIMARY KEY (session_id, stream, seq))",
+            dialect.partIdIndexDdl(),
+            "CREATE TABLE IF NOT EXISTS dc_snapshots ("
+                + " snapshot_key VARCHAR(512) NOT NULL PRIMARY KEY,"
+                + " content BYTEA NOT NULL,"
+                + " version VARCHAR(64) NOT NULL,"
+                + " updated_at TIMESTAMP WITH TIME ZONE NOT NULL)"));
+    ddl.addAll(dialect.extraDdl());
+    return ddl;
+  }
+
+  /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */
+  static void migrate(Database db) {
+    Dialect dialect = db.dialect();
+    db.inTransaction(
+        "jdbc store [" + db.description() + "]: schema migration",
+        conn -> {
+          boolean transactional = dialect.lockForMigration(conn);
+          execute(conn, VERSION_TABLE);
+          if (!transactional) {
+            conn.commit();
+          }
+          int found = currentVersion(conn);
+          if (found > CURRENT) {
+            throw new DurableChatException(
+                "jdbc store ["
+                    + db.description()
+                    + "]: schema version ["
+                    + found
+                    + "] is newer than this library supports ["
+                    + CURRENT
+                    + "]; upgrade durablechat-storage-jdbc");
+          }
+          if (found < 1) {
+            for (String ddl : version1(dialect)) {
+              execute(conn, ddl);
+            }
+            recordVersion(conn, 1, transactional);
+            LOG.info("jdbc store [{}]: created schema version 1", db.description());
+          }
+          return null;
+        });
+  }
+
+  private static int currentVersion(Connection conn) throws SQLException {
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  private static void recordVersion(Connection conn, int version, boolean transactional)
+      throws SQLException {
+    try (PreparedStatement ps =
+        conn.prepareStatement(
+            "INSERT INTO dc_schema_version (version, applied_at) VALUES (?, ?)")) {
+      ps.setInt(1, version);
+      Database.setInstant(ps, 2, Instant.now());
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      // Without a migration lock (H2) another opener may have recorded it first: its steps were
+      // the same idempotent statements, so the schema is there either way.
+      if (transactional || !SqlFailures.isUniqueViolation(e)) {
+        throw e;
+      }
+      conn.rollback();
+    }
+  }
+
+  private static void execute(Connection conn, String sql) throws SQLException {
+    try (Statement st = conn.createStatement()) {
+      st.execute(sql);
+    }
+  }
+}

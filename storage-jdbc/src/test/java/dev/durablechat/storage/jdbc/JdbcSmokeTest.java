@@ -1,0 +1,189 @@
+package dev.durablechat.storage.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.durablechat.api.DurableChatException;
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.FencedException;
+import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.RunReason;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SnapshotConflictException;
+import dev.durablechat.api.SnapshotKey;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.api.TriggerConfig;
+import dev.durablechat.api.spi.NewRecord;
+import dev.durablechat.api.spi.NewSession;
+import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.SnapshotStore;
+import dev.durablechat.api.spi.StoreCapability;
+import dev.durablechat.api.spi.StoreLoader;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("the jdbc store on H2, beyond the kit")
+class JdbcSmokeTest {
+  static final Environment ENV = new Environment("proj", "dev");
+  static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+  @TempDir Path dir;
+
+  /** A plain H2 URL, as a user would write it: the kit runs H2 in PostgreSQL mode. */
+  String url() {
+    return "jdbc:h2:file:" + dir.resolve("chat");
+  }
+
+  static NewSession newSession(String externalId) {
+    return new NewSession(
+        "session_" + UUID.randomUUID().toString().replace("-", ""),
+        externalId,
+        ENV,
+        "agent",
+        JsonObject.empty(),
+        TriggerConfig.none(),
+        T0,
+        null);
+  }
+
+  @Test
+  @DisplayName("is found by the jdbc scheme, creates its schema once and records version 1")
+  void providerAndSchema() throws Exception {
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(store.capabilities()).containsExactly(StoreCapability.TRIM);
+    }
+    // Opening again finds the schema and changes nothing.
+    StoreLoader.openSessionStore(url()).close();
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT version FROM dc_schema_version")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
+      assertThat(rs.next()).isFalse();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "numbers appends gaplessly, dedupes part ids and lets any number of records go without one (W5)")
+  void appendsAndPartIds() {
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      String id = store.createSession(newSession("chat-1")).session().friendlyId();
+      assertThat(store.append(id, StreamKind.OUT, List.of(NewRecord.of("{}")), null, T0).lastSeq())
+          .isEqualTo(1);
+      var batch =
+          store.append(id, StreamKind.OUT, List.of(NewRecord.of("1"), NewRecord.of("2")), null, T0);
+      assertThat(batch.firstSeq()).isEqualTo(2);
+      assertThat(batch.lastSeq()).isEqualTo(3);
+      var first = store.append(id, StreamKind.IN, List.of(new NewRecord("\"a\"", "p1")), null, T0);
+      var retry = store.append(id, StreamKind.IN, List.of(new NewRecord("\"b\"", "p1")), null, T0);
+      assertThat(retry.duplicate()).isTrue();
+      assertThat(retry.firstSeq()).isEqualTo(first.firstSeq());
+      assertThat(store.read(id, StreamKind.OUT, 0, 10))
+          .extracting(r -> r.payload())
+          .containsExactly("{}", "1", "2");
+      assertThat(store.read(id, StreamKind.IN, 0, 10)).hasSize(1);
+      assertThat(store.lastSeq(id, StreamKind.IN)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName("opens on the application's DataSource, and refuses a schema newer than it knows")
+  void dataSourceAndNewerSchema() throws Exception {
+    var ds = new org.h2.jdbcx.JdbcDataSource();
+    ds.setURL(url());
+    try (SessionStore store = JdbcStores.sessionStore(ds)) {
+      assertThat(store.createSession(newSession("chat-ds")).created()).isTrue();
+    }
+    try (Connection conn = ds.getConnection();
+        Statement st = conn.createStatement()) {
+      st.execute(
+          "INSERT INTO dc_schema_version (version, applied_at) VALUES (99, CURRENT_TIMESTAMP)");
+    }
+    assertThatThrownBy(() -> JdbcStores.sessionStore(ds))
+        .isInstanceOf(DurableChatException.class)
+        .hasMessageContaining("schema version [99] is newer than this library supports [1]");
+  }
+
+  @Test
+  @DisplayName("four stores opening a fresh database at once create one schema")
+  void concurrentOpen() throws Exception {
+    var pool = Executors.newFixedThreadPool(4);
+    try {
+      var start = new CountDownLatch(1);
+      var opens = new ArrayList<Future<SessionStore>>();
+      for (int i = 0; i < 4; i++) {
+        opens.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return StoreLoader.openSessionStore(url());
+                }));
+      }
+      start.countDown();
+      for (Future<SessionStore> f : opens) {
+        f.get(30, TimeUnit.SECONDS).close();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName("keeps snapshots with conditional writes; a stale version never wins (invariant 8)")
+  void snapshots() {
+    try (SnapshotStore snapshots = StoreLoader.openSnapshotStore(url())) {
+      var key = new SnapshotKey(ENV, "session_abc");
+      String v1 = snapshots.write(key, new byte[] {1}, null);
+      assertThatThrownBy(() -> snapshots.write(key, new byte[] {2}, null))
+          .isInstanceOf(SnapshotConflictException.class);
+      String v2 = snapshots.write(key, new byte[] {3}, v1);
+      assertThatThrownBy(() -> snapshots.write(key, new byte[] {4}, v1))
+          .isInstanceOf(SnapshotConflictException.class);
+      assertThat(snapshots.read(key).orElseThrow().content()).containsExactly(3);
+      assertThat(snapshots.delete(key)).isTrue();
+      snapshots.write(key, new byte[] {5}, null);
+      assertThatThrownBy(() -> snapshots.write(key, new byte[] {6}, v2))
+          .isInstanceOf(SnapshotConflictException.class);
+      assertThat(snapshots.read(key).orElseThrow().content()).containsExactly(5);
+    }
+  }
+
+  @Test
+  @DisplayName("fences an append of a run that is not current and writes nothing (invariant 6)")
+  void fencing() {
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      String id = store.createSession(newSession(null)).session().friendlyId();
+      store.swapRun(id, 0, null, SessionRun.started("run_a", id, RunReason.INITIAL, null, T0), T0);
+      store.swapRun(
+          id, 1, "run_a", SessionRun.started("run_b", id, RunReason.UPGRADE, "run_a", T0), T0);
+      assertThatThrownBy(
+              () -> store.append(id, StreamKind.OUT, List.of(NewRecord.of("{}")), "run_a", T0))
+          .isInstanceOf(FencedException.class)
+          .hasMessageContaining("run [run_a] is not current (current [run_b])");
+      assertThat(store.lastSeq(id, StreamKind.OUT)).isZero();
+      assertThat(store.runs(id)).extracting(SessionRun::runId).containsExactly("run_a", "run_b");
+      assertThat(store.runs(id).get(0).endReason()).isEqualTo("superseded");
+    }
+  }
+}

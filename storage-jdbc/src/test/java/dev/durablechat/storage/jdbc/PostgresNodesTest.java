@@ -1,0 +1,307 @@
+package dev.durablechat.storage.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.RunConflictException;
+import dev.durablechat.api.RunReason;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.api.TriggerConfig;
+import dev.durablechat.api.spi.CreateOutcome;
+import dev.durablechat.api.spi.NewRecord;
+import dev.durablechat.api.spi.NewSession;
+import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.StoreCapability;
+import dev.durablechat.api.spi.StoreConfig;
+import dev.durablechat.api.spi.StoredRecord;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Two store instances on one PostgreSQL stand for two nodes: every guarantee must hold across them
+ * (SHARED_ACROSS_PROCESSES). The engine-level version of these races lives with the engine.
+ */
+@DisplayName("two jdbc stores on one PostgreSQL behave as one store")
+class PostgresNodesTest {
+  private static final Logger LOG = LoggerFactory.getLogger(PostgresNodesTest.class);
+  static final Environment ENV = new Environment("proj", "nodes");
+  static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+  /** Appends per appender thread; 8 threads in all, half through each node. */
+  static final int APPENDS_PER_THREAD =
+      Integer.getInteger("durablechat.jdbc.appendsPerThread", 2_500);
+
+  static SessionStore nodeA;
+  static SessionStore nodeB;
+  static ExecutorService pool;
+
+  @BeforeAll
+  static void open() {
+    nodeA = JdbcStores.openSessionStore(TestPostgres.config(Map.of("maxPoolSize", "6")));
+    // B would poll only once a minute: a prompt wake-up can only come from NOTIFY.
+    nodeB =
+        JdbcStores.openSessionStore(
+            TestPostgres.config(Map.of("maxPoolSize", "6", "pollIntervalMillis", "60000")));
+    pool = Executors.newFixedThreadPool(32);
+  }
+
+  @AfterAll
+  static void close() {
+    pool.shutdownNow();
+    nodeA.close();
+    nodeB.close();
+  }
+
+  static SessionStore node(int i) {
+    return i % 2 == 0 ? nodeA : nodeB;
+  }
+
+  static NewSession newSession(String externalId) {
+    return new NewSession(
+        "session_" + UUID.randomUUID().toString().replace("-", ""),
+        externalId,
+        ENV,
+        "agent",
+        JsonObject.empty(),
+        TriggerConfig.none(),
+        T0,
+        null);
+  }
+
+  static <T> List<T> race(int n, java.util.function.IntFunction<Callable<T>> task)
+      throws Exception {
+    var start = new CountDownLatch(1);
+    var futures = new ArrayList<Future<T>>();
+    for (int i = 0; i < n; i++) {
+      Callable<T> c = task.apply(i);
+      futures.add(
+          pool.submit(
+              () -> {
+                start.await();
+                return c.call();
+              }));
+    }
+    start.countDown();
+    var results = new ArrayList<T>();
+    for (Future<T> f : futures) {
+      results.add(f.get(120, TimeUnit.SECONDS));
+    }
+    return results;
+  }
+
+  @Test
+  @DisplayName("declares that it is shared across processes")
+  void capabilities() {
+    assertThat(nodeA.capabilities())
+        .contains(StoreCapability.SHARED_ACROSS_PROCESSES, StoreCapability.TRIM);
+  }
+
+  @Test
+  @DisplayName("four nodes opening a fresh schema at once create it once (advisory lock)")
+  void concurrentMigration() throws Exception {
+    String schema = "dc_mig_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    try (Connection conn = TestPostgres.connect();
+        java.sql.Statement st = conn.createStatement()) {
+      st.execute("CREATE SCHEMA " + schema);
+    }
+    String url =
+        TestPostgres.url()
+            + (TestPostgres.url().contains("?") ? "&" : "?")
+            + "currentSchema="
+            + schema;
+    List<SessionStore> stores =
+        race(
+            4,
+            i ->
+                () ->
+                    JdbcStores.openSessionStore(new StoreConfig(url, Map.of("maxPoolSize", "2"))));
+    stores.forEach(SessionStore::close);
+    try (Connection conn = TestPostgres.connect();
+        java.sql.Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + schema + ".dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getLong(1)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName("32 racing creators on two nodes get one row (invariant 1, S1)")
+  void racingCreators() throws Exception {
+    String chatId = "chat-" + UUID.randomUUID();
+    List<CreateOutcome> outcomes = race(32, i -> () -> node(i).createSession(newSession(chatId)));
+
+    assertThat(outcomes).filteredOn(CreateOutcome::created).hasSize(1);
+    assertThat(outcomes)
+        .extracting(o -> o.session().friendlyId())
+        .containsOnly(
+            outcomes.stream()
+                .filter(CreateOutcome::created)
+                .findFirst()
+                .orElseThrow()
+                .session()
+                .friendlyId());
+    try (Connection conn = TestPostgres.connect();
+        PreparedStatement ps =
+            conn.prepareStatement("SELECT COUNT(*) FROM dc_sessions WHERE external_id = ?")) {
+      ps.setString(1, chatId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        assertThat(rs.getLong(1)).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("8 racing appenders on two nodes get gapless numbers and lose nothing (invariant 2)")
+  void racingAppenders() throws Exception {
+    String id = nodeA.createSession(newSession(null)).session().friendlyId();
+    int threads = 8;
+    long started = System.nanoTime();
+    List<long[]> seqs =
+        race(
+            threads,
+            t ->
+                () -> {
+                  long[] mine = new long[APPENDS_PER_THREAD];
+                  for (int j = 0; j < APPENDS_PER_THREAD; j++) {
+                    String payload = "{\"t\":" + t + ",\"j\":" + j + "}";
+                    mine[j] =
+                        node(t)
+                            .append(id, StreamKind.OUT, List.of(NewRecord.of(payload)), null, T0)
+                            .firstSeq();
+                  }
+                  return mine;
+                });
+    double seconds = (System.nanoTime() - started) / 1e9;
+    long total = (long) threads * APPENDS_PER_THREAD;
+    LOG.info(
+        "racing appenders: {} appends through 2 nodes in {} s ({} appends/s)",
+        total,
+        String.format("%.1f", seconds),
+        Math.round(total / seconds));
+
+    assertThat(nodeB.lastSeq(id, StreamKind.OUT)).isEqualTo(total);
+    List<StoredRecord> all = new ArrayList<>();
+    long after = 0;
+    while (true) {
+      List<StoredRecord> page = nodeB.read(id, StreamKind.OUT, after, 5_000);
+      if (page.isEmpty()) {
+        break;
+      }
+      all.addAll(page);
+      after = page.get(page.size() - 1).seq();
+    }
+    assertThat(all).hasSize((int) total);
+    for (int i = 0; i < all.size(); i++) {
+      assertThat(all.get(i).seq()).isEqualTo(i + 1L);
+    }
+    // Each thread's records landed in its own order, under the numbers it was told.
+    for (int t = 0; t < threads; t++) {
+      long[] mine = seqs.get(t);
+      for (int j = 0; j < mine.length; j++) {
+        assertThat(all.get((int) mine[j] - 1).payload())
+            .isEqualTo("{\"t\":" + t + ",\"j\":" + j + "}");
+        if (j > 0) {
+          assertThat(mine[j]).isGreaterThan(mine[j - 1]);
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("of 16 racing swaps on two nodes exactly one wins, round after round (invariant 5)")
+  void racingSwaps() throws Exception {
+    String id = nodeA.createSession(newSession(null)).session().friendlyId();
+    nodeA.swapRun(id, 0, null, SessionRun.started("run_0", id, RunReason.INITIAL, null, T0), T0);
+    String current = "run_0";
+    for (int round = 1; round <= 5; round++) {
+      long expectedVersion = round;
+      String expectedRun = current;
+      int r = round;
+      List<String> winners =
+          race(
+              16,
+              i ->
+                  () -> {
+                    String runId = "run_" + r + "_" + i;
+                    try {
+                      node(i)
+                          .swapRun(
+                              id,
+                              expectedVersion,
+                              expectedRun,
+                              SessionRun.started(runId, id, RunReason.UPGRADE, expectedRun, T0),
+                              T0);
+                      return runId;
+                    } catch (RunConflictException e) {
+                      assertThat(e.currentVersion()).isEqualTo(expectedVersion + 1);
+                      return null;
+                    }
+                  });
+      List<String> won = winners.stream().filter(w -> w != null).toList();
+      assertThat(won).hasSize(1);
+      current = won.get(0);
+      assertThat(nodeB.findByFriendlyId(ENV, id).orElseThrow().currentRunId()).isEqualTo(current);
+    }
+    List<SessionRun> runs = nodeB.runs(id);
+    assertThat(runs).hasSize(6);
+    assertThat(runs.get(5).runId()).isEqualTo(current);
+    assertThat(runs.subList(0, 5))
+        .allSatisfy(run -> assertThat(run.endReason()).isEqualTo("superseded"));
+  }
+
+  @Test
+  @DisplayName("a watcher on node B wakes promptly on an append through node A (NOTIFY)")
+  void notifyAcrossNodes() throws Exception {
+    String id = nodeA.createSession(newSession(null)).session().friendlyId();
+    var calls = new AtomicLong();
+    var wokenAt = new AtomicLong();
+    AutoCloseable handle =
+        nodeB.watch(
+            id,
+            StreamKind.OUT,
+            () -> {
+              calls.incrementAndGet();
+              wokenAt.set(System.nanoTime());
+            });
+    try {
+      Thread.sleep(500); // let B's listener connect; it may call once on connecting
+      for (int i = 0; i < 3; i++) {
+        long before = calls.get();
+        long sent = System.nanoTime();
+        nodeA.append(id, StreamKind.OUT, List.of(NewRecord.of("{}")), null, T0);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (calls.get() == before && System.nanoTime() < deadline) {
+          Thread.sleep(2);
+        }
+        assertThat(calls.get()).as("woken by node A's append").isGreaterThan(before);
+        long millis = TimeUnit.NANOSECONDS.toMillis(wokenAt.get() - sent);
+        LOG.info("node B woken {} ms after node A's append", millis);
+        assertThat(millis).isLessThan(2_000);
+      }
+    } finally {
+      handle.close();
+    }
+  }
+}
