@@ -213,7 +213,7 @@ final class ChatCorpus {
       default:
         {
           var rows = new ArrayList<JsonValue>();
-          int n = 20 + r.nextInt(40);
+          int n = 45 + r.nextInt(60);
           for (int i = 0; i < n; i++) {
             rows.add(
                 JsonArray.of(
