@@ -1,5 +1,6 @@
 package dev.durablechat.core.fold;
 
+import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonString;
@@ -143,7 +144,9 @@ public final class ChunkFold {
    *
    * @return this fold
    * @throws ChunkFoldException if the chunk refers to a text, reasoning or tool input that is not
-   *     streaming, or to a tool call the message does not hold; the fold is then unchanged
+   *     streaming, or to a tool call the message does not hold (as the AI SDK fails), or if a
+   *     {@code start} chunk's {@code messageId} is not a string (which the SDK would carry into an
+   *     invalid message); the fold is then unchanged
    */
   public ChunkFold accept(UIMessageChunk chunk) {
     long index = baseIndex + nextIndex++;
@@ -282,6 +285,14 @@ public final class ChunkFold {
       }
       case "start" -> {
         JsonValue messageId = c.get("messageId");
+        if (Js.present(messageId) && !(messageId instanceof JsonString)) {
+          // ai would carry any value; a UIMessage id is a string, so refuse it here rather than
+          // fail later on every read
+          throw new ChunkFoldException(
+              index,
+              type,
+              "messageId must be a string, got " + Json.kindOf(messageId) + " [" + messageId + "]");
+        }
         boolean reset = Js.present(messageId) && !Js.strictEquals(messageId, fields.get("id"));
         if (reset) {
           reset(null, messageId);

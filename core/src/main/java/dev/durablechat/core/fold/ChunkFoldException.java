@@ -6,7 +6,8 @@ import dev.durablechat.api.DurableChatException;
  * A chunk could not be folded into the message: a delta or end for a text, reasoning or tool input
  * that is not streaming, or a tool output, approval or denial for a tool call the message does not
  * hold (PROTOCOL F3, F4). These are exactly the chunks on which the AI SDK's {@code
- * readUIMessageStream} fails. The fold is left as it was before the offending chunk.
+ * readUIMessageStream} fails, plus a {@code start} chunk whose {@code messageId} is not a string.
+ * The fold is left as it was before the offending chunk.
  */
 public final class ChunkFoldException extends DurableChatException {
   private static final long serialVersionUID = 1L;

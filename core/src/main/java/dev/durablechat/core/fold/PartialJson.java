@@ -4,7 +4,7 @@ import dev.durablechat.api.InvalidPayloadException;
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonValue;
-import java.util.ArrayDeque;
+import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -40,11 +40,17 @@ final class PartialJson {
 
   /** The value of the partial text, or null (undefined) when even the repaired text fails. */
   static @Nullable JsonValue parse(String text) {
-    JsonValue value = parseStrict(text);
-    if (value != null) {
-      return value;
+    var fixer = new Fixer(text);
+    String fixed = fixer.run();
+    // Text that leaves a string, array or object open cannot parse as it is, so the strict
+    // attempt (whose failure costs an exception) is made only when everything was closed.
+    if (fixer.closed()) {
+      JsonValue value = parseStrict(text);
+      if (value != null) {
+        return value;
+      }
     }
-    return parseStrict(fix(text));
+    return parseStrict(fixed);
   }
 
   /** JSON.parse plus the SDK's refusal of prototype-polluting members; null when either fails. */
@@ -94,19 +100,34 @@ final class PartialJson {
 
   private static final class Fixer {
     private final String input;
-    private final ArrayDeque<Integer> stack = new ArrayDeque<>();
+    private int[] stack = new int[16];
+    private int size;
     private int lastValidIndex = -1;
     private int literalStart = -1;
     private int unicodeEscapeDigits;
 
     Fixer(String input) {
       this.input = input;
-      stack.push(ROOT);
+      push(ROOT);
+    }
+
+    private void push(int state) {
+      if (size == stack.length) {
+        stack = Arrays.copyOf(stack, size * 2);
+      }
+      stack[size++] = state;
+    }
+
+    private void pop() {
+      // the SDK pops an empty array harmlessly; so do we
+      if (size > 0) {
+        size--;
+      }
     }
 
     private void swapTop(int state) {
-      stack.pop();
-      stack.push(state);
+      pop();
+      push(state);
     }
 
     private void valueStart(char c, int i, int swapState) {
@@ -114,32 +135,32 @@ final class PartialJson {
         case '"' -> {
           lastValidIndex = i;
           swapTop(swapState);
-          stack.push(STRING);
+          push(STRING);
         }
         case 'f', 't', 'n' -> {
           lastValidIndex = i;
           literalStart = i;
           swapTop(swapState);
-          stack.push(LITERAL);
+          push(LITERAL);
         }
         case '-' -> {
           swapTop(swapState);
-          stack.push(NUMBER);
+          push(NUMBER);
         }
         case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' -> {
           lastValidIndex = i;
           swapTop(swapState);
-          stack.push(NUMBER);
+          push(NUMBER);
         }
         case '{' -> {
           lastValidIndex = i;
           swapTop(swapState);
-          stack.push(OBJECT_START);
+          push(OBJECT_START);
         }
         case '[' -> {
           lastValidIndex = i;
           swapTop(swapState);
-          stack.push(ARRAY_START);
+          push(ARRAY_START);
         }
         default -> {
           // anything else cannot start a value: the machine ignores it
@@ -152,7 +173,7 @@ final class PartialJson {
         swapTop(OBJECT_AFTER_COMMA);
       } else if (c == '}') {
         lastValidIndex = i;
-        stack.pop();
+        pop();
       }
     }
 
@@ -161,14 +182,24 @@ final class PartialJson {
         swapTop(ARRAY_AFTER_COMMA);
       } else if (c == ']') {
         lastValidIndex = i;
-        stack.pop();
+        pop();
       }
+    }
+
+    /** Whether no string, array or object is open: only a top-level scalar may be unfinished. */
+    boolean closed() {
+      for (int i = 0; i < size; i++) {
+        int state = stack[i];
+        if (state != FINISH && state != NUMBER && state != LITERAL) {
+          return false;
+        }
+      }
+      return true;
     }
 
     private int top() {
       // The SDK reads past an emptied stack as undefined, which matches no state.
-      Integer top = stack.peek();
-      return top == null ? -1 : top;
+      return size == 0 ? -1 : stack[size - 1];
     }
 
     private static boolean isHexDigit(char c) {
@@ -192,7 +223,7 @@ final class PartialJson {
               swapTop(OBJECT_KEY);
             } else if (c == '}') {
               lastValidIndex = i;
-              stack.pop();
+              pop();
             }
           }
           case OBJECT_AFTER_COMMA -> {
@@ -214,10 +245,10 @@ final class PartialJson {
           case OBJECT_AFTER_VALUE -> afterObjectValue(c, i);
           case STRING -> {
             if (c == '"') {
-              stack.pop();
+              pop();
               lastValidIndex = i;
             } else if (c == '\\') {
-              stack.push(STRING_ESCAPE);
+              push(STRING_ESCAPE);
             } else {
               lastValidIndex = i;
             }
@@ -225,7 +256,7 @@ final class PartialJson {
           case ARRAY_START -> {
             if (c == ']') {
               lastValidIndex = i;
-              stack.pop();
+              pop();
             } else {
               lastValidIndex = i;
               valueStart(c, i, ARRAY_AFTER_VALUE);
@@ -236,17 +267,17 @@ final class PartialJson {
               swapTop(ARRAY_AFTER_COMMA);
             } else if (c == ']') {
               lastValidIndex = i;
-              stack.pop();
+              pop();
             } else {
               lastValidIndex = i;
             }
           }
           case ARRAY_AFTER_COMMA -> valueStart(c, i, ARRAY_AFTER_VALUE);
           case STRING_ESCAPE -> {
-            stack.pop();
+            pop();
             if (c == 'u') {
               unicodeEscapeDigits = 0;
-              stack.push(STRING_UNICODE_ESCAPE);
+              push(STRING_UNICODE_ESCAPE);
             } else {
               lastValidIndex = i;
             }
@@ -255,7 +286,7 @@ final class PartialJson {
             if (isHexDigit(c)) {
               unicodeEscapeDigits++;
               if (unicodeEscapeDigits == 4) {
-                stack.pop();
+                pop();
                 lastValidIndex = i;
               }
             }
@@ -264,7 +295,7 @@ final class PartialJson {
           case LITERAL -> {
             String partial = input.substring(literalStart, i + 1);
             if (!isLiteralPrefix(partial)) {
-              stack.pop();
+              pop();
               if (top() == OBJECT_AFTER_VALUE) {
                 afterObjectValue(c, i);
               } else if (top() == ARRAY_AFTER_VALUE) {
@@ -289,7 +320,7 @@ final class PartialJson {
           // not a valid end of a number: keep the last digit as the end
         }
         case ',' -> {
-          stack.pop();
+          pop();
           if (top() == ARRAY_AFTER_VALUE) {
             afterArrayValue(c, i);
           }
@@ -298,26 +329,27 @@ final class PartialJson {
           }
         }
         case '}' -> {
-          stack.pop();
+          pop();
           if (top() == OBJECT_AFTER_VALUE) {
             afterObjectValue(c, i);
           }
         }
         case ']' -> {
-          stack.pop();
+          pop();
           if (top() == ARRAY_AFTER_VALUE) {
             afterArrayValue(c, i);
           }
         }
-        default -> stack.pop();
+        default -> pop();
       }
     }
 
     private String close() {
       var result = new StringBuilder(input.length() + 8);
       result.append(input, 0, lastValidIndex + 1);
-      // ArrayDeque iterates from the top of the stack down, which is the closing order.
-      for (int state : stack) {
+      // from the top of the stack down, which is the closing order
+      for (int i = size - 1; i >= 0; i--) {
+        int state = stack[i];
         switch (state) {
           case STRING -> result.append('"');
           case OBJECT_KEY,

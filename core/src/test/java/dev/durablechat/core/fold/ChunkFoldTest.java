@@ -159,6 +159,21 @@ class ChunkFoldTest {
   }
 
   @Nested
+  @DisplayName("refuses a start whose messageId is not a string (a UIMessage id is one)")
+  class MessageId {
+
+    @Test
+    @DisplayName("a numeric messageId fails at the chunk, not at a later read")
+    void numericMessageId() {
+      ChunkFold fold = ChunkFold.create();
+      assertThatThrownBy(() -> fold.accept(chunk("{\"type\":\"start\",\"messageId\":7}")))
+          .isInstanceOf(ChunkFoldException.class)
+          .hasMessage("chunk [0] start: messageId must be a string, got a number [7]");
+      assertThat(fold.message()).isEmpty();
+    }
+  }
+
+  @Nested
   @DisplayName("folds a replayed out tail (H2, H4)")
   class Tail {
 
