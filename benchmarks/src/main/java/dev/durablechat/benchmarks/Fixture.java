@@ -35,7 +35,10 @@ final class Fixture {
     }
 
     static Engine open(SessionStore store) {
-      DurableChat chat = DurableChat.builder().environment(ENV).sessionStore(store).build();
+      return on(DurableChat.builder().environment(ENV).sessionStore(store).build());
+    }
+
+    static Engine on(DurableChat chat) {
       String external = "chat-" + UUID.randomUUID();
       chat.createSession(CreateSessionRequest.builder("agent").externalId(external).build());
       EnsuredRun run = chat.ensureRun(external, RunReason.INITIAL);
