@@ -2,6 +2,7 @@ package dev.durablechat.benchmarks;
 
 import dev.durablechat.api.InEvent;
 import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
 import dev.durablechat.api.WirePayload;
@@ -164,6 +165,16 @@ public class PersistBenchmark {
     engine.chat.appendOut(engine.sessionId, engine.runId, p.out());
     engine.chat.appendOut(engine.sessionId, engine.runId, new OutEvent.TurnComplete(in));
     return in;
+  }
+
+  /** How many messages Spring AI's table holds for the conversation (for tests). */
+  int springAiMessages() {
+    return springAi.findByConversationId(conversationId).size();
+  }
+
+  /** How many records our {@code in} stream holds (for tests). */
+  long ourInRecords() {
+    return engine.chat.lastEventId(engine.sessionId, StreamKind.IN);
   }
 
   /** Closes everything. */

@@ -8,6 +8,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -148,15 +149,22 @@ public final class Plots {
     plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
     plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
     if (logX) {
-      plot.setDomainAxis(new LogAxis(x));
+      plot.setDomainAxis(logAxis(x));
     }
-    plot.setRangeAxis(new LogAxis(y));
+    plot.setRangeAxis(logAxis(y));
     var renderer = new XYLineAndShapeRenderer(true, true);
     for (int i = 0; i < series.length; i++) {
       renderer.setSeriesStroke(i, new BasicStroke(2f));
     }
     plot.setRenderer(renderer);
     return chart;
+  }
+
+  private static LogAxis logAxis(String label) {
+    var axis = new LogAxis(label);
+    // Plain numbers (1,000) rather than powers of ten with fractional exponents.
+    axis.setNumberFormatOverride(new DecimalFormat("#,##0.#"));
+    return axis;
   }
 
   private static void save(JFreeChart chart, Path png) throws IOException {
