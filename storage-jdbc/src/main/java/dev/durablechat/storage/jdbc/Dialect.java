@@ -29,11 +29,14 @@ abstract class Dialect {
   /** Whether appends notify other nodes (LISTEN/NOTIFY) so that watchers need not poll. */
   abstract boolean pushesAppends();
 
+  /** Whether DDL runs inside a transaction (and so a migration can be one transaction). */
+  abstract boolean transactionalDdl();
+
   /**
    * Serialises schema migration between nodes for the duration of the transaction {@code conn} is
-   * in, where the database can; returns whether DDL runs inside that transaction.
+   * in, where the database can.
    */
-  abstract boolean lockForMigration(Connection conn) throws SQLException;
+  abstract void lockForMigration(Connection conn) throws SQLException;
 
   /** The DDL of the unique part-id index: one record per part id, any number without one. */
   abstract String partIdIndexDdl();
@@ -76,10 +79,15 @@ abstract class Dialect {
     }
 
     @Override
-    boolean lockForMigration(Connection conn) {
-      // H2 commits around DDL, so no lock can span the migration; every step is written to be
-      // idempotent (IF NOT EXISTS) and a duplicate version row is caught and re-checked instead.
+    boolean transactionalDdl() {
       return false;
+    }
+
+    @Override
+    void lockForMigration(Connection conn) {
+      // H2 commits around DDL, so no lock can span the migration; every step is written to be
+      // idempotent (IF NOT EXISTS), Schema serialises this JVM's openers, and a duplicate version
+      // row or a creation race is caught and checked again.
     }
 
     @Override
@@ -117,11 +125,15 @@ abstract class Dialect {
     }
 
     @Override
-    boolean lockForMigration(Connection conn) throws SQLException {
+    boolean transactionalDdl() {
+      return true;
+    }
+
+    @Override
+    void lockForMigration(Connection conn) throws SQLException {
       try (Statement st = conn.createStatement()) {
         st.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
       }
-      return true;
     }
 
     @Override

@@ -7,6 +7,8 @@ import dev.durablechat.api.StoreUnavailableException;
 import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreConfig;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
@@ -93,6 +95,16 @@ public final class JdbcStores {
             "jdbc store option [" + name + "] is unknown, expected one of " + OPTIONS);
       }
     }
+    try {
+      DriverManager.getDriver(url);
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(
+          "jdbc store location ["
+              + redact(url)
+              + "]: no JDBC driver on the class path accepts it; add one"
+              + " (org.postgresql:postgresql or com.h2database:h2)",
+          e);
+    }
     String lower = url.toLowerCase(Locale.ROOT);
     var hikari = new HikariConfig();
     hikari.setPoolName("durablechat-jdbc-" + POOLS.incrementAndGet());
@@ -116,7 +128,7 @@ public final class JdbcStores {
       throw new StoreUnavailableException(
           "jdbc store [" + redact(url) + "]: cannot connect: " + rootMessage(e), e);
     } catch (RuntimeException e) {
-      if (e.getCause() instanceof java.sql.SQLException sql) {
+      if (e.getCause() instanceof SQLException sql) {
         throw SqlFailures.translate("jdbc store [" + redact(url) + "]: open", sql);
       }
       throw e;

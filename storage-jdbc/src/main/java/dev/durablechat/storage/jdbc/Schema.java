@@ -1,6 +1,7 @@
 package dev.durablechat.storage.jdbc;
 
 import dev.durablechat.api.DurableChatException;
+import dev.durablechat.api.StoreUnavailableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -89,11 +90,35 @@ final class Schema {
 
   /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */
   static void migrate(Database db) {
+    if (db.dialect().transactionalDdl()) {
+      migrateOnce(db);
+      return;
+    }
+    // H2 commits around DDL and its IF NOT EXISTS is not atomic under concurrent creators
+    // ("object already exists"): serialise the openers of this JVM, and if another process
+    // (AUTO_SERVER) raced us, run the idempotent steps again, which then find everything there.
+    synchronized (Schema.class) {
+      for (int attempt = 1; ; attempt++) {
+        try {
+          migrateOnce(db);
+          return;
+        } catch (StoreUnavailableException e) {
+          if (attempt >= 3) {
+            throw e;
+          }
+          LOG.debug("jdbc store [{}]: migration raced, checking again", db.description(), e);
+        }
+      }
+    }
+  }
+
+  private static void migrateOnce(Database db) {
     Dialect dialect = db.dialect();
     db.inTransaction(
         "jdbc store [" + db.description() + "]: schema migration",
         conn -> {
-          boolean transactional = dialect.lockForMigration(conn);
+          boolean transactional = dialect.transactionalDdl();
+          dialect.lockForMigration(conn);
           execute(conn, VERSION_TABLE);
           if (!transactional) {
             conn.commit();

@@ -56,7 +56,7 @@ final class WatchHub implements AutoCloseable {
   private long lastHealthCheck = System.nanoTime();
   private volatile boolean closed;
   private @Nullable Thread loop;
-  private @Nullable Connection listener;
+  private volatile @Nullable Connection listener;
 
   WatchHub(Database db, Duration pollInterval) {
     this.db = db;

@@ -170,6 +170,47 @@ class JdbcSmokeTest {
   }
 
   @Test
+  @DisplayName("refuses a location no driver accepts, and unknown options, naming them")
+  void badLocations() {
+    assertThatThrownBy(() -> StoreLoader.openSessionStore("jdbc:nosuchdb://x/y?password=secret"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("[jdbc:nosuchdb://x/y]")
+        .hasMessageNotContaining("secret");
+    assertThatThrownBy(
+            () ->
+                StoreLoader.openSessionStore(
+                    new dev.durablechat.api.spi.StoreConfig(
+                        url(), java.util.Map.of("poolSize", "3"))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("[poolSize]");
+  }
+
+  @Test
+  @DisplayName("on H2 a watcher is woken by polling when another store instance appends")
+  void pollingWatch() throws Exception {
+    var options = java.util.Map.of("pollIntervalMillis", "50");
+    try (SessionStore a = StoreLoader.openSessionStore(url());
+        SessionStore b =
+            StoreLoader.openSessionStore(new dev.durablechat.api.spi.StoreConfig(url(), options))) {
+      String id = a.createSession(newSession(null)).session().friendlyId();
+      var calls = new java.util.concurrent.atomic.AtomicInteger();
+      AutoCloseable handle = b.watch(id, StreamKind.OUT, calls::incrementAndGet);
+      try {
+        Thread.sleep(300); // the first poll may call once: spurious calls are allowed
+        int before = calls.get();
+        a.append(id, StreamKind.OUT, List.of(NewRecord.of("{}")), null, T0);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (calls.get() == before && System.nanoTime() < deadline) {
+          Thread.sleep(5);
+        }
+        assertThat(calls.get()).as("woken by polling").isGreaterThan(before);
+      } finally {
+        handle.close();
+      }
+    }
+  }
+
+  @Test
   @DisplayName("fences an append of a run that is not current and writes nothing (invariant 6)")
   void fencing() {
     try (SessionStore store = StoreLoader.openSessionStore(url())) {

@@ -146,6 +146,44 @@ class PostgresNodesTest {
   }
 
   @Test
+  @DisplayName(
+      "a store on the application's own PostgreSQL DataSource appends in batches and is woken by NOTIFY")
+  void ownDataSource() throws Exception {
+    var ds = new org.postgresql.ds.PGSimpleDataSource();
+    ds.setURL(TestPostgres.url());
+    // Polling once a minute: only NOTIFY can wake the watcher in time.
+    try (SessionStore own = JdbcStores.sessionStore(ds, java.time.Duration.ofMinutes(1))) {
+      assertThat(own.capabilities()).contains(StoreCapability.SHARED_ACROSS_PROCESSES);
+      String id = own.createSession(newSession(null)).session().friendlyId();
+      var calls = new AtomicLong();
+      AutoCloseable handle = own.watch(id, StreamKind.OUT, calls::incrementAndGet);
+      try {
+        Thread.sleep(300);
+        long before = calls.get();
+        var result =
+            nodeA.append(
+                id, StreamKind.OUT, List.of(NewRecord.of("1"), NewRecord.of("2")), null, T0);
+        assertThat(result.lastSeq()).isEqualTo(2);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (calls.get() == before && System.nanoTime() < deadline) {
+          Thread.sleep(2);
+        }
+        assertThat(calls.get()).as("woken by node A's append").isGreaterThan(before);
+        assertThat(
+                own.append(
+                        id, StreamKind.OUT, List.of(NewRecord.of("3"), NewRecord.of("4")), null, T0)
+                    .lastSeq())
+            .isEqualTo(4);
+        assertThat(nodeA.read(id, StreamKind.OUT, 0, 10))
+            .extracting(StoredRecord::payload)
+            .containsExactly("1", "2", "3", "4");
+      } finally {
+        handle.close();
+      }
+    }
+  }
+
+  @Test
   @DisplayName("32 racing creators on two nodes get one row (invariant 1, S1)")
   void racingCreators() throws Exception {
     String chatId = "chat-" + UUID.randomUUID();

@@ -1,6 +1,7 @@
 package dev.durablechat.storage.memory;
 
 import dev.durablechat.api.spi.StoredRecord;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -39,7 +40,7 @@ final class MemoryStream {
   }
 
   /** Appends one record with the next number; the caller holds the lock. */
-  long add(String payload, @Nullable String partId, java.time.Instant now) {
+  long add(String payload, @Nullable String partId, Instant now) {
     long seq = lastSeq + 1;
     if (head + size == records.length) {
       grow();

@@ -17,4 +17,13 @@ class MemorySessionStoreTest extends SessionStoreContract {
   protected StoreConfig serviceLoaderConfig() {
     return StoreConfig.of("memory:tck");
   }
+
+  /**
+   * Memory appends take nanoseconds, so a race inside one is rare on few cores: many more appends
+   * than the default make a missing lock show (checked by removing the append lock: this fails).
+   */
+  @Override
+  protected int appendsPerAppender() {
+    return 10_000;
+  }
 }
