@@ -1,0 +1,229 @@
+package dev.durablechat.benchmarks;
+
+import dev.durablechat.api.InEvent;
+import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.api.UIMessage;
+import dev.durablechat.api.UIMessageChunk;
+import dev.durablechat.api.WirePayload;
+import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.core.internal.JsonCodec;
+import dev.durablechat.storage.jdbc.JdbcStores;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.springframework.ai.chat.memory.repository.jdbc.H2ChatMemoryRepositoryDialect;
+import org.springframework.ai.chat.memory.repository.jdbc.JdbcChatMemoryRepository;
+import org.springframework.ai.chat.memory.repository.jdbc.JdbcChatMemoryRepositoryDialect;
+import org.springframework.ai.chat.memory.repository.jdbc.PostgresChatMemoryRepositoryDialect;
+import org.springframework.ai.chat.messages.AssistantMessage;
+import org.springframework.ai.chat.messages.Message;
+import org.springframework.ai.chat.messages.UserMessage;
+
+/**
+ * Benchmark 5: persisting one turn of a chat that already has {@code turns - 1} turns, on the same
+ * database. Ours appends the turn's {@code in} record, its {@code out} chunks (one batched append)
+ * and its {@code turn-complete}: work that does not depend on the history's length. Spring AI's
+ * {@code JdbcChatMemoryRepository.saveAll} (the real artifact, {@code
+ * spring-ai-model-chat-memory-repository-jdbc}) is given the conversation at that turn and, as its
+ * contract says, replaces it: it deletes the conversation's rows and inserts every message again.
+ *
+ * <p>Same messages: each Spring AI message's text is the JSON of the corpus's UI message, so both
+ * store the same bytes per message (Spring AI's rows keep only text and type, so tool calls could
+ * not survive otherwise). Not measured: our per-turn snapshot write (H1), which is off the turn's
+ * critical path and O(history) bytes too; the bytes table ({@link #main}) lists it.
+ *
+ * <p>Run on H2: {@code java -jar benchmarks/target/benchmarks.jar PersistBenchmark -f 1 -wi 2 -w 1s
+ * -i 3 -r 2s}; add PostgreSQL with {@code PG_JDBC_URL=... -p db=h2,pg}. Bytes per turn: {@code java
+ * -cp benchmarks/target/benchmarks.jar dev.durablechat.benchmarks.PersistBenchmark}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(1)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 2)
+public class PersistBenchmark {
+  /** History length in turns, including the turn being persisted. */
+  @Param({"10", "100", "1000"})
+  public int turns;
+
+  /** The database: {@code h2}, or {@code pg} (needs {@code PG_JDBC_URL}). */
+  @Param({"h2"})
+  public String db;
+
+  private Fixture.Database database;
+  private SessionStore store;
+  private Fixture.Engine engine;
+  private JdbcChatMemoryRepository springAi;
+  private String conversationId;
+  private Persisted turn;
+  private List<Message> conversation;
+
+  /** One turn as our engine persists it. */
+  record Persisted(byte[] inBody, List<OutEvent> out, OutEvent turnComplete) {
+    static Persisted of(ChatCorpus.Turn t, long lastInEventId) {
+      byte[] body =
+          JsonCodec.writeBytes(
+              new InEvent.Message(WirePayload.submit(WireSize.CHAT_ID, t.user())).toJson());
+      var out = new ArrayList<OutEvent>(t.chunks().size());
+      for (UIMessageChunk c : t.chunks()) {
+        out.add(OutEvent.Chunk.of(c));
+      }
+      return new Persisted(body, out, new OutEvent.TurnComplete(lastInEventId));
+    }
+
+    /** Bytes of the stored payloads: the in body, each out record, the turn-complete. */
+    long bytes() {
+      long n = inBody.length;
+      for (OutEvent e : out) {
+        n += JsonCodec.writeBytes(e.toJson()).length;
+      }
+      return n + JsonCodec.writeBytes(turnComplete.toJson()).length;
+    }
+  }
+
+  /** Spring AI messages with the same content: the UI message JSON as the text. */
+  static List<Message> springMessages(List<ChatCorpus.Turn> turns) {
+    var messages = new ArrayList<Message>(turns.size() * 2);
+    for (UIMessage m : ChatCorpus.messages(turns)) {
+      String text = JsonCodec.write(m.json());
+      messages.add(m.role().equals("user") ? new UserMessage(text) : new AssistantMessage(text));
+    }
+    return messages;
+  }
+
+  /** Opens the database and both stores, and writes the first {@code turns - 1} turns to each. */
+  @Setup(Level.Trial)
+  public void setUp() throws SQLException {
+    database = Fixture.Database.open(db);
+    store = JdbcStores.sessionStore(database.dataSource);
+    engine = Fixture.Engine.open(store);
+    JdbcChatMemoryRepositoryDialect dialect =
+        db.equals("pg")
+            ? new PostgresChatMemoryRepositoryDialect()
+            : new H2ChatMemoryRepositoryDialect();
+    createSpringAiSchema(db.equals("pg") ? "postgresql" : "h2");
+    springAi =
+        JdbcChatMemoryRepository.builder().dataSource(database.dataSource).dialect(dialect).build();
+    conversationId = UUID.randomUUID().toString();
+    List<ChatCorpus.Turn> all = ChatCorpus.turns(turns);
+    long lastIn = 0;
+    for (int i = 0; i < turns - 1; i++) {
+      lastIn = persistOurs(Persisted.of(all.get(i), lastIn));
+    }
+    turn = Persisted.of(all.get(turns - 1), lastIn + 1);
+    conversation = springMessages(all);
+    springAi.saveAll(conversationId, conversation.subList(0, conversation.size() - 2));
+  }
+
+  private void createSpringAiSchema(String name) throws SQLException {
+    String path = "org/springframework/ai/chat/memory/repository/jdbc/schema-" + name + ".sql";
+    String sql;
+    try (InputStream in =
+        JdbcChatMemoryRepository.class.getClassLoader().getResourceAsStream(path)) {
+      if (in == null) {
+        throw new IllegalStateException("spring ai schema [" + path + "] is not on the classpath");
+      }
+      sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try (Connection c = database.dataSource.getConnection();
+        Statement s = c.createStatement()) {
+      for (String statement : sql.split(";")) {
+        if (!statement.isBlank()) {
+          s.execute(statement);
+        }
+      }
+    }
+  }
+
+  private long persistOurs(Persisted p) {
+    long in = engine.chat.appendIn(engine.sessionId, p.inBody(), null).lastEventId();
+    engine.chat.appendOut(engine.sessionId, engine.runId, p.out());
+    engine.chat.appendOut(engine.sessionId, engine.runId, new OutEvent.TurnComplete(in));
+    return in;
+  }
+
+  /** How many messages Spring AI's table holds for the conversation (for tests). */
+  int springAiMessages() {
+    return springAi.findByConversationId(conversationId).size();
+  }
+
+  /** How many records our {@code in} stream holds (for tests). */
+  long ourInRecords() {
+    return engine.chat.lastEventId(engine.sessionId, StreamKind.IN);
+  }
+
+  /** Closes everything. */
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    engine.close();
+    store.close();
+    database.close();
+  }
+
+  /** Ours: the turn's in record, its out chunks in one append, its turn-complete. */
+  @Benchmark
+  public long ours() {
+    return persistOurs(turn);
+  }
+
+  /** Spring AI: {@code saveAll} of the conversation at this turn (it replaces all rows). */
+  @Benchmark
+  public int springAiSaveAll() {
+    springAi.saveAll(conversationId, conversation);
+    return conversation.size();
+  }
+
+  /**
+   * Prints the bytes each side writes per turn at 10, 100 and 1,000 turns (payload and content
+   * columns; the fixed per-row columns are left out on both sides), and the size of our snapshot at
+   * that turn, which H1 rewrites after each turn.
+   */
+  public static void main(String[] args) {
+    System.out.println("turns  ours_bytes  spring_ai_bytes  ratio  our_snapshot_bytes");
+    for (int n : new int[] {10, 100, 1000}) {
+      long[] b = bytesPerTurn(n);
+      System.out.printf(
+          "%5d  %10d  %15d  %5.0f  %18d%n", n, b[0], b[1], (double) b[1] / b[0], b[2]);
+    }
+  }
+
+  /** {@code [ours, spring ai, our snapshot]} bytes written to persist turn {@code n}. */
+  static long[] bytesPerTurn(int n) {
+    List<ChatCorpus.Turn> all = ChatCorpus.turns(n);
+    long ours = Persisted.of(all.get(n - 1), n).bytes();
+    long spring = 0;
+    for (Message m : springMessages(all)) {
+      spring += m.getText().getBytes(StandardCharsets.UTF_8).length;
+    }
+    long snapshot = 0;
+    for (UIMessage m : ChatCorpus.messages(all)) {
+      snapshot += JsonCodec.writeBytes(m.json()).length + 1;
+    }
+    return new long[] {ours, spring, snapshot};
+  }
+}

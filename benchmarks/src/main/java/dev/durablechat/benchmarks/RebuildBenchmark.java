@@ -1,0 +1,163 @@
+package dev.durablechat.benchmarks;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.durablechat.api.InEvent;
+import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.SnapshotKey;
+import dev.durablechat.api.UIMessage;
+import dev.durablechat.api.UIMessageChunk;
+import dev.durablechat.api.WirePayload;
+import dev.durablechat.core.ChatHistory;
+import dev.durablechat.core.DurableChat;
+import dev.durablechat.storage.memory.MemorySessionStore;
+import dev.durablechat.storage.memory.MemorySnapshotStore;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Benchmark 4: rebuilding a session's history at boot (PROTOCOL H2) when the snapshot covers all
+ * turns but the last (a one-turn tail). Three ways over the same memory-backed streams: {@code
+ * snapshotPlusTail} ({@link ChatHistory#rebuild} with the snapshot store: decode the snapshot, fold
+ * the last turn's chunks), {@code fullFold} (the same rebuild with no snapshot store: fold the
+ * whole {@code out} stream), and the floor {@code jacksonSnapshotTree} (Jackson parsing the same
+ * snapshot bytes into a tree, no history built). The memory backend keeps storage I/O out, so this
+ * is the engine's own cost. Targets: ≤ 1.5× the floor, ≥ 20× faster than the full fold at 1,000
+ * turns.
+ *
+ * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar RebuildBenchmark -f 1 -wi 2 -w 2s -i 3
+ * -r 2s}
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 1, jvmArgsAppend = "-Xmx1g")
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 2)
+public class RebuildBenchmark {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  /** History length in turns; the snapshot covers all but the last. */
+  @Param({"10", "100", "1000"})
+  public int turns;
+
+  private Fixture.Engine engine;
+  private DurableChat noSnapshots;
+  private ChatHistory withSnapshot;
+  private ChatHistory fullReplay;
+  private byte[] snapshotBytes;
+  private List<UIMessage> expected;
+
+  /**
+   * Writes {@code turns} turns (in record, out chunks, turn-complete), and the snapshot after turn
+   * {@code turns - 1} as {@link ChatHistory#completeTurn} writes it; checks that both rebuilds give
+   * the corpus's messages.
+   */
+  @Setup(Level.Trial)
+  public void setUp() {
+    var sessions = new MemorySessionStore();
+    var snapshots = new MemorySnapshotStore();
+    DurableChat chat =
+        DurableChat.builder()
+            .environment(Fixture.ENV)
+            .sessionStore(sessions)
+            .snapshotStore(snapshots)
+            .build();
+    engine = Fixture.Engine.on(chat);
+    withSnapshot = ChatHistory.of(chat);
+    noSnapshots = DurableChat.builder().environment(Fixture.ENV).sessionStore(sessions).build();
+    fullReplay = ChatHistory.of(noSnapshots);
+    List<ChatCorpus.Turn> all = ChatCorpus.turns(turns);
+    var history = new ArrayList<UIMessage>();
+    for (ChatCorpus.Turn t : all) {
+      long in =
+          chat.appendIn(
+                  engine.sessionId,
+                  new InEvent.Message(WirePayload.submit(WireSize.CHAT_ID, t.user())),
+                  null)
+              .lastEventId();
+      var out = new ArrayList<OutEvent>(t.chunks().size());
+      for (UIMessageChunk c : t.chunks()) {
+        out.add(OutEvent.Chunk.of(c));
+      }
+      chat.appendOut(engine.sessionId, engine.runId, out);
+      history.add(t.user());
+      history.add(t.assistant());
+      if (t.index() == turns - 2) {
+        withSnapshot.completeTurn(engine.sessionId, engine.runId, history, in);
+      } else {
+        chat.appendOut(engine.sessionId, engine.runId, new OutEvent.TurnComplete(in));
+      }
+    }
+    expected = List.copyOf(history);
+    snapshotBytes =
+        snapshots
+            .read(new SnapshotKey(Fixture.ENV, engine.sessionId))
+            .orElseThrow(() -> new IllegalStateException("no snapshot was written"))
+            .content();
+    check("snapshot + tail", snapshotPlusTail());
+    check("full fold", fullFold());
+  }
+
+  private void check(String what, ChatHistory.Rebuilt rebuilt) {
+    if (!rebuilt.messages().equals(expected)) {
+      throw new IllegalStateException(
+          what
+              + " rebuild differs from the corpus: ["
+              + rebuilt.messages().size()
+              + "] messages, expected ["
+              + expected.size()
+              + "]");
+    }
+  }
+
+  /** Closes both engines. */
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    noSnapshots.close();
+    engine.close();
+  }
+
+  /** Ours: the snapshot, then the one-turn tail of {@code out}. */
+  @Benchmark
+  public ChatHistory.Rebuilt snapshotPlusTail() {
+    return withSnapshot.rebuild(engine.sessionId);
+  }
+
+  /** Without a snapshot: fold the whole {@code out} stream. */
+  @Benchmark
+  public ChatHistory.Rebuilt fullFold() {
+    return fullReplay.rebuild(engine.sessionId);
+  }
+
+  /** The floor: Jackson parsing the snapshot's bytes into a tree. */
+  @Benchmark
+  public JsonNode jacksonSnapshotTree() throws IOException {
+    return MAPPER.readTree(snapshotBytes);
+  }
+
+  /** The snapshot's size, for the README. */
+  int snapshotBytes() {
+    return snapshotBytes.length;
+  }
+
+  /** The rebuild the setup checked, for tests. */
+  List<UIMessage> expected() {
+    return expected;
+  }
+}

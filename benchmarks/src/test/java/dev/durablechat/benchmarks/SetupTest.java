@@ -1,0 +1,60 @@
+package dev.durablechat.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Each benchmark's setup builds the state it claims")
+class SetupTest {
+
+  @Test
+  @DisplayName("rebuild: snapshot + tail and the full fold both give the corpus's history (H2)")
+  void rebuild() {
+    var bench = new RebuildBenchmark();
+    bench.turns = 4;
+    bench.setUp();
+    try {
+      assertThat(bench.snapshotPlusTail().messages()).isEqualTo(bench.expected());
+      assertThat(bench.snapshotPlusTail().source().fromSnapshot()).isTrue();
+      assertThat(bench.fullFold().source().fromSnapshot()).isFalse();
+      assertThat(bench.fullFold().messages()).isEqualTo(bench.expected());
+      assertThat(bench.expected()).hasSize(8);
+    } finally {
+      bench.tearDown();
+    }
+  }
+
+  @Test
+  @DisplayName("persistence on H2: both stores hold the first turns - 1 turns, and a turn adds one")
+  void persist() throws Exception {
+    var bench = new PersistBenchmark();
+    bench.turns = 3;
+    bench.db = "h2";
+    bench.setUp();
+    try {
+      assertThat(bench.springAiMessages()).isEqualTo(4);
+      assertThat(bench.ourInRecords()).isEqualTo(2);
+      bench.springAiSaveAll();
+      bench.ours();
+      assertThat(bench.springAiMessages()).isEqualTo(6);
+      assertThat(bench.ourInRecords()).isEqualTo(3);
+    } finally {
+      bench.tearDown();
+    }
+  }
+
+  @Test
+  @DisplayName("memory append: a batch appends sixteen out records")
+  void memoryAppend() {
+    var bench = new MemoryAppendBenchmark();
+    bench.setUp();
+    try {
+      long first = bench.appendOne();
+      assertThat(bench.appendBatch16()).isEqualTo(first + MemoryAppendBenchmark.BATCH);
+      assertThat(bench.encodeOne()).startsWith("{\"data\":{\"type\":\"text-delta\"");
+    } finally {
+      bench.tearDown();
+    }
+  }
+}
