@@ -1,0 +1,411 @@
+package dev.durablechat.core;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.durablechat.api.InEvent;
+import dev.durablechat.api.InvalidInputException;
+import dev.durablechat.api.InvalidPayloadException;
+import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.Snapshot;
+import dev.durablechat.api.SnapshotConflictException;
+import dev.durablechat.api.SnapshotKey;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.api.StreamRecord;
+import dev.durablechat.api.Trigger;
+import dev.durablechat.api.UIMessage;
+import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.SnapshotStore;
+import dev.durablechat.api.spi.StoreCapability;
+import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.internal.SnapshotCodec;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A session's history (PROTOCOL H1–H7, DESIGN "History = snapshot + tail"): {@link #rebuild} reads
+ * the snapshot and replays the {@code out} stream after it, and {@link #completeTurn} ends a turn
+ * with {@code turn-complete} and writes the next snapshot.
+ *
+ * <p>The {@code out} stream is the truth and the snapshot only a cache of a prefix of it: a
+ * missing, unreadable or stale snapshot only makes the replayed tail longer, and a failed snapshot
+ * write fails nothing (the next turn writes again). Snapshot writes are conditional on the version
+ * this object last read or wrote for the session, so a snapshot's watermark never moves backwards
+ * (invariant 8).
+ *
+ * <p>Build one per engine with {@link #builder(DurableChat)} and keep it: it remembers each
+ * session's snapshot version. It is thread-safe; one run at a time completes a session's turns.
+ *
+ * <pre>{@code
+ * ChatHistory history = ChatHistory.builder(chat).retention(true).build();
+ * ChatHistory.Rebuilt boot = history.rebuild("chat-1");
+ * // answer boot.pending() in order, then for each turn:
+ * history.completeTurn("chat-1", runId, messages, dispatchedInEventId);
+ * }</pre>
+ */
+public final class ChatHistory {
+  private static final Logger LOG = LoggerFactory.getLogger(ChatHistory.class);
+
+  private final DurableChat chat;
+  private final @Nullable SnapshotStore snapshots;
+  private final @Nullable HydrateMessages hydrate;
+  private final boolean retention;
+  private final AtomicBoolean retentionUnsupportedLogged = new AtomicBoolean();
+  // What this object last read or wrote per session; losing an entry only costs a re-read.
+  private final Cache<String, Known> known =
+      Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
+
+  private ChatHistory(Builder b) {
+    this.chat = b.chat;
+    this.hydrate = b.hydrate;
+    this.retention = b.retention;
+    this.snapshots = b.hydrate == null ? chat.snapshotStore().orElse(null) : null;
+    if (hydrate == null && snapshots == null) {
+      LOG.warn(
+          "durablechat history in [{}] has neither a snapshot store nor a hydrateMessages hook:"
+              + " every rebuild replays the whole out stream (H7)",
+          chat.environment());
+    }
+  }
+
+  /** A history with no hook and no retention, on the engine's snapshot store if it has one. */
+  public static ChatHistory of(DurableChat chat) {
+    return builder(chat).build();
+  }
+
+  /** A builder for a history over {@code chat}'s streams and snapshot store. */
+  public static Builder builder(DurableChat chat) {
+    return new Builder(Objects.requireNonNull(chat, "chat must not be null"));
+  }
+
+  /**
+   * Rebuilds the session's history for a run that boots (H2–H4): the snapshot (if any, and if it is
+   * readable), then every turn on {@code out} after its watermark, each closed by a {@code
+   * turn-complete} that names the last {@code in} record it dispatched: those {@code in} messages
+   * are merged by id (H3, H6), then the turn's chunks are folded. Chunks after the last {@code
+   * turn-complete} are a partial reply, cleaned up (H4) and placed after the message it answered.
+   * With a {@link HydrateMessages} hook, the hook gives the history instead (H7).
+   *
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no session at the address
+   */
+  public Rebuilt rebuild(String address) {
+    String sessionId = chat.session(address).friendlyId();
+    if (hydrate != null) {
+      return hydrated(sessionId, hydrate);
+    }
+    Snapshot snapshot = null;
+    String version = null;
+    String problem = null;
+    SnapshotKey key = new SnapshotKey(chat.environment(), sessionId);
+    if (snapshots != null) {
+      try {
+        Optional<StoredSnapshot> stored = snapshots.read(key);
+        if (stored.isPresent()) {
+          version = stored.get().version();
+          try {
+            snapshot = SnapshotCodec.decode(stored.get().content());
+          } catch (InvalidPayloadException e) {
+            problem = e.getMessage();
+            LOG.warn(
+                "snapshot [{}] is treated as absent (H1), replaying out from the start: {}",
+                key.path(),
+                problem);
+          }
+        }
+      } catch (RuntimeException e) {
+        problem = "snapshot read failed: " + e.getMessage();
+        LOG.warn(
+            "snapshot [{}] could not be read, replaying out from the start: {}",
+            key.path(),
+            e.toString());
+      }
+    }
+    Rebuilt rebuilt = new Replay(chat.sessionStore(), sessionId).run(snapshot, problem);
+    long watermark = snapshot == null ? 0 : snapshot.lastOutEventId();
+    // After a failed read the version is unknown (null): the next write conflicts and re-reads.
+    known.put(sessionId, new Known(version, watermark, rebuilt.lastOutEventId()));
+    return rebuilt;
+  }
+
+  private Rebuilt hydrated(String sessionId, HydrateMessages hook) {
+    Replay replay = new Replay(chat.sessionStore(), sessionId);
+    long lastOut = replay.lastTurnComplete();
+    long lastIn = replay.lastDispatched;
+    List<StreamRecord<InEvent.Message>> pending = replay.pendingAfter(lastIn);
+    List<UIMessage> incoming = List.of();
+    for (StreamRecord<InEvent.Message> r : pending) {
+      if (r.event().payload().message() != null) {
+        incoming = List.of(r.event().payload().message());
+        break;
+      }
+    }
+    List<UIMessage> messages = hook.hydrate(incoming);
+    if (messages == null) {
+      throw new InvalidInputException(
+          "hydrateMessages hook returned [null] for session [" + sessionId + "], expected a list");
+    }
+    known.put(sessionId, new Known(null, -1, lastOut));
+    return new Rebuilt(
+        List.copyOf(messages),
+        lastOut,
+        lastIn,
+        pending,
+        false,
+        new Source(false, 0, 0, 0, 0, null, false, true));
+  }
+
+  /**
+   * Ends a turn: appends {@code turn-complete} naming the last dispatched {@code in} record (W6),
+   * fenced by the run id, then writes the snapshot {@code {history, lastOutEventId = the
+   * turn-complete's event id, lastInEventId = dispatchedInEventId}} (H1), conditionally on the
+   * version this object last read or wrote. The snapshot write never fails the turn: a conflict, an
+   * unavailable store or any other failure is logged and the next turn writes again. With retention
+   * on, a written snapshot at turn {@code Tn} lets {@code out} be trimmed through {@code T(n-1)}
+   * (H5). With a {@link HydrateMessages} hook there is no snapshot (H7).
+   *
+   * @param history the session's whole history after the turn
+   * @param dispatchedInEventId the highest {@code in} event id the turn dispatched
+   * @throws dev.durablechat.api.FencedException if {@code runId} is not the current run; nothing is
+   *     written
+   */
+  public TurnCompleted completeTurn(
+      String address, String runId, List<UIMessage> history, long dispatchedInEventId) {
+    Objects.requireNonNull(history, "history must not be null");
+    Appended appended =
+        chat.appendOut(address, runId, new OutEvent.TurnComplete(dispatchedInEventId));
+    String sessionId = chat.session(address).friendlyId();
+    long turnComplete = appended.lastEventId();
+    if (snapshots == null) {
+      known.put(sessionId, new Known(null, -1, turnComplete));
+      return new TurnCompleted(turnComplete, false, 0);
+    }
+    Known before = known.getIfPresent(sessionId);
+    boolean written = writeSnapshot(sessionId, history, turnComplete, dispatchedInEventId);
+    long trimmed = 0;
+    if (written && retention && before != null && before.lastTurnComplete() > 0) {
+      trimmed = trim(sessionId, before.lastTurnComplete());
+    }
+    Known after = known.getIfPresent(sessionId);
+    known.put(
+        sessionId,
+        after == null
+            ? new Known(null, -1, turnComplete)
+            : new Known(after.version(), after.watermark(), turnComplete));
+    return new TurnCompleted(turnComplete, written, trimmed);
+  }
+
+  /**
+   * Writes the snapshot at watermark {@code lastOut}; false (logged) if it was not written. Split
+   * from {@link #completeTurn} so tests can interleave two writers.
+   */
+  boolean writeSnapshot(String sessionId, List<UIMessage> history, long lastOut, long lastIn) {
+    SnapshotStore store = Objects.requireNonNull(snapshots);
+    SnapshotKey key = new SnapshotKey(chat.environment(), sessionId);
+    Known k = known.getIfPresent(sessionId);
+    if (k != null && k.watermark() >= lastOut) {
+      LOG.debug("snapshot [{}] already at [{}] >= [{}]", key.path(), k.watermark(), lastOut);
+      return false;
+    }
+    byte[] bytes;
+    try {
+      bytes =
+          SnapshotCodec.encode(
+              new Snapshot(
+                  Snapshot.CURRENT_VERSION, chat.clock().instant(), history, lastOut, lastIn));
+    } catch (RuntimeException e) {
+      LOG.warn("snapshot [{}] at [{}] could not be encoded: {}", key.path(), lastOut, e.toString());
+      return false;
+    }
+    String expected = k == null ? null : k.version();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        String version = store.write(key, bytes, expected);
+        known.put(
+            sessionId, new Known(version, lastOut, k == null ? lastOut : k.lastTurnComplete()));
+        return true;
+      } catch (SnapshotConflictException e) {
+        if (attempt > 1) {
+          LOG.info(
+              "snapshot [{}] at [{}] lost a second conflicting write, left to the next turn: {}",
+              key.path(),
+              lastOut,
+              e.getMessage());
+          return false;
+        }
+        // Someone else wrote: re-read, and write over it only if it is older than ours.
+        Optional<StoredSnapshot> current;
+        try {
+          current = store.read(key);
+        } catch (RuntimeException readFailure) {
+          LOG.warn(
+              "snapshot [{}] conflict at [{}], and the re-read failed: {}",
+              key.path(),
+              lastOut,
+              readFailure.toString());
+          return false;
+        }
+        if (current.isEmpty()) {
+          expected = null;
+          continue;
+        }
+        expected = current.get().version();
+        long stored;
+        try {
+          stored = SnapshotCodec.decode(current.get().content()).lastOutEventId();
+        } catch (InvalidPayloadException unreadable) {
+          stored = -1; // unreadable content is no snapshot: replace it
+        }
+        if (stored >= lastOut) {
+          LOG.info(
+              "snapshot [{}] at [{}] not written: the stored one is already at [{}] (invariant 8)",
+              key.path(),
+              lastOut,
+              stored);
+          known.put(
+              sessionId, new Known(expected, stored, k == null ? lastOut : k.lastTurnComplete()));
+          return false;
+        }
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "snapshot [{}] at [{}] not written, the next turn writes again: {}",
+            key.path(),
+            lastOut,
+            e.toString());
+        return false;
+      }
+    }
+  }
+
+  private long trim(String sessionId, long through) {
+    SessionStore store = chat.sessionStore();
+    if (!store.capabilities().contains(StoreCapability.TRIM)) {
+      if (retentionUnsupportedLogged.compareAndSet(false, true)) {
+        LOG.info("retention is on but the session store [{}] cannot trim: out is kept (H5)", store);
+      }
+      return 0;
+    }
+    try {
+      return store.trim(sessionId, StreamKind.OUT, through);
+    } catch (RuntimeException e) {
+      LOG.warn("session [{}] out: trim through [{}] failed: {}", sessionId, through, e.toString());
+      return 0;
+    }
+  }
+
+  /** Whether messages of this trigger can start a turn that an {@code out} reply answers. */
+  static boolean answerable(Trigger trigger) {
+    return trigger == Trigger.SUBMIT_MESSAGE || trigger == Trigger.REGENERATE_MESSAGE;
+  }
+
+  /** The snapshot version and watermark last seen, and the last {@code turn-complete} seen. */
+  private record Known(@Nullable String version, long watermark, long lastTurnComplete) {}
+
+  /**
+   * The application as the source of truth (H7): given the turn's incoming messages (none or one),
+   * returns the whole history. With a hook there is no snapshot read or write and no replay.
+   */
+  @FunctionalInterface
+  public interface HydrateMessages {
+    /** The history, given the incoming messages (0 or 1). */
+    List<UIMessage> hydrate(List<UIMessage> incomingMessages);
+  }
+
+  /**
+   * A rebuilt history.
+   *
+   * @param messages the history, in order, including the partial reply (if any) and the message it
+   *     answered
+   * @param lastOutEventId the last {@code turn-complete} covered, 0 if none
+   * @param lastInEventId the last {@code in} event dispatched by a completed turn, 0 if none
+   * @param pending the {@code message} records after {@code lastInEventId}, in order: the turns
+   *     still to answer (the first stays pending even when a partial reply placed it in {@code
+   *     messages}; merging by id keeps it single)
+   * @param partialReply whether chunks after the last {@code turn-complete} were cleaned up (H4)
+   * @param source where the history came from, for diagnostics
+   */
+  public record Rebuilt(
+      List<UIMessage> messages,
+      long lastOutEventId,
+      long lastInEventId,
+      List<StreamRecord<InEvent.Message>> pending,
+      boolean partialReply,
+      Source source) {
+    /** Copies the lists. */
+    public Rebuilt {
+      messages = List.copyOf(messages);
+      pending = List.copyOf(pending);
+    }
+  }
+
+  /**
+   * Where a rebuilt history came from.
+   *
+   * @param fromSnapshot whether a snapshot was used
+   * @param snapshotOutEventId the snapshot's {@code lastOutEventId}, 0 without one
+   * @param snapshotInEventId the snapshot's {@code lastInEventId}, 0 without one
+   * @param outRecordsReplayed how many {@code out} records were replayed after the snapshot
+   * @param inRecordsRead how many {@code in} records were read after the snapshot
+   * @param snapshotProblem why a stored snapshot was ignored (unreadable, unknown version), or null
+   * @param outTrimmed whether {@code out} records the replay needed were already trimmed (the
+   *     history may then miss turns)
+   * @param hydrated whether a {@link HydrateMessages} hook gave the history
+   */
+  public record Source(
+      boolean fromSnapshot,
+      long snapshotOutEventId,
+      long snapshotInEventId,
+      long outRecordsReplayed,
+      long inRecordsRead,
+      @Nullable String snapshotProblem,
+      boolean outTrimmed,
+      boolean hydrated) {}
+
+  /**
+   * A completed turn.
+   *
+   * @param turnCompleteEventId the {@code out} event id of the {@code turn-complete}
+   * @param snapshotWritten whether the snapshot was written (false: logged, retried next turn)
+   * @param trimmedOutRecords how many {@code out} records retention removed
+   */
+  public record TurnCompleted(
+      long turnCompleteEventId, boolean snapshotWritten, long trimmedOutRecords) {}
+
+  /** Builds a {@link ChatHistory}. */
+  public static final class Builder {
+    private final DurableChat chat;
+    private @Nullable HydrateMessages hydrate;
+    private boolean retention;
+
+    private Builder(DurableChat chat) {
+      this.chat = chat;
+    }
+
+    /**
+     * Makes the application the source of truth (H7): no snapshot read or write, no replay. Off by
+     * default.
+     */
+    public Builder hydrateMessages(HydrateMessages hook) {
+      this.hydrate = Objects.requireNonNull(hook, "hydrateMessages hook must not be null");
+      return this;
+    }
+
+    /**
+     * Retention (H5): after a snapshot at turn {@code Tn} is written, trim {@code out} through
+     * {@code T(n-1)}, if the session store can trim ({@link StoreCapability#TRIM}); {@code in} is
+     * never trimmed. Off by default.
+     */
+    public Builder retention(boolean retention) {
+      this.retention = retention;
+      return this;
+    }
+
+    /** The history. Warns once if it has neither a snapshot store nor a hook (H7). */
+    public ChatHistory build() {
+      return new ChatHistory(this);
+    }
+  }
+}
