@@ -9,6 +9,7 @@ import dev.durablechat.api.Session;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.TriggerConfig;
 import dev.durablechat.core.Appended;
+import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.CreateSessionRequest;
 import dev.durablechat.core.CreatedSession;
 import dev.durablechat.core.DurableChat;
@@ -51,6 +52,8 @@ public final class AgentRuntime implements AutoCloseable {
   private final Executor executor;
   private final @Nullable ExecutorService ownedExecutor;
   private final Map<String, ChatAgent<?>> agents;
+  private final ChatHistory history;
+  private final ChatHistory hydrated;
   private final Map<String, RunLoop<?>> running = new ConcurrentHashMap<>();
   private final Map<String, Object> locks = new ConcurrentHashMap<>();
   private final Set<String> chatStarted = ConcurrentHashMap.newKeySet();
@@ -59,6 +62,10 @@ public final class AgentRuntime implements AutoCloseable {
   private AgentRuntime(Builder b) {
     this.chat = b.chat;
     this.agents = Map.copyOf(b.agents);
+    this.history =
+        b.history != null ? b.history : ChatHistory.builder(chat).retention(b.retention).build();
+    // Agents with hydrateMessages own their history (H7): this one only finds where in stands.
+    this.hydrated = ChatHistory.builder(chat).hydrateMessages(incoming -> List.of()).build();
     if (b.executor != null) {
       this.executor = b.executor;
       this.ownedExecutor = null;
@@ -184,6 +191,10 @@ public final class AgentRuntime implements AutoCloseable {
   }
 
   // ------------------------------------------------------------ called by run loops
+
+  ChatHistory history(boolean hydrating) {
+    return hydrating ? hydrated : history;
+  }
 
   boolean chatStarted(String sessionId) {
     return chatStarted.contains(sessionId);
@@ -323,6 +334,8 @@ public final class AgentRuntime implements AutoCloseable {
     private final DurableChat chat;
     private final Map<String, ChatAgent<?>> agents = new ConcurrentHashMap<>();
     private @Nullable Executor executor;
+    private @Nullable ChatHistory history;
+    private boolean retention;
 
     private Builder(DurableChat chat) {
       this.chat = Objects.requireNonNull(chat, "durable chat must not be null");
@@ -346,6 +359,21 @@ public final class AgentRuntime implements AutoCloseable {
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor must not be null");
+      return this;
+    }
+
+    /**
+     * The history runs rebuild from and complete turns through (H1-H5); default: one over the
+     * engine's snapshot store, with {@link #retention} as set. Keep one per engine.
+     */
+    public Builder history(ChatHistory history) {
+      this.history = Objects.requireNonNull(history, "history must not be null");
+      return this;
+    }
+
+    /** Retention for the default history (H5): trim out after each snapshot. Off by default. */
+    public Builder retention(boolean retention) {
+      this.retention = retention;
       return this;
     }
 

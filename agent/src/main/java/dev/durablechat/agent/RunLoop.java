@@ -11,6 +11,7 @@ import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.Trigger;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.WirePayload;
+import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.core.SwapResult;
 import dev.durablechat.core.TailItem;
@@ -83,10 +84,11 @@ final class RunLoop<C> implements Runnable {
           new BootEvent<>(
               chatId, sessionId, run.runId(), run.reason(), run.previousRunId(), clientData);
       this.boot = event;
-      Rebuilt rebuilt = Rebuilt.from(chat, sessionId);
+      // H2-H4 (or, with hydrateMessages, H7: only where in stands, no snapshot).
+      ChatHistory.Rebuilt rebuilt = history().rebuild(sessionId);
       history = agent.hydrateMessages != null ? List.of() : rebuilt.messages();
-      chatStarted = rebuilt.anyTurnCompleted() || runtime.chatStarted(sessionId);
-      lastReceived = rebuilt.lastDispatchedInEventId();
+      chatStarted = rebuilt.lastOutEventId() > 0 || runtime.chatStarted(sessionId);
+      lastReceived = rebuilt.lastInEventId();
       call(agent.onBoot, event);
       if (event.preloaded()) {
         call(agent.onPreload, event);
@@ -94,7 +96,7 @@ final class RunLoop<C> implements Runnable {
       if (run.reason() == RunReason.CONTINUATION) {
         call(agent.onChatResume, event);
       }
-      subscribe(rebuilt.lastDispatchedInEventId());
+      subscribe(rebuilt.lastInEventId());
       loop();
     } catch (FencedException e) {
       LOG.info(
@@ -299,7 +301,7 @@ final class RunLoop<C> implements Runnable {
             messages.remove(messages.size() - 1);
           }
         } else if (payload.message() != null) {
-          Rebuilt.put(messages, payload.message());
+          put(messages, payload.message());
         }
         ctx.setMessages(messages);
       }
@@ -323,12 +325,13 @@ final class RunLoop<C> implements Runnable {
     Optional<UIMessage> response = out.message();
     if (response.isPresent()) {
       var messages = new ArrayList<>(ctx.messages());
-      Rebuilt.put(messages, response.get());
+      put(messages, response.get());
       ctx.setMessages(messages);
       ctx.response(response.get());
     }
     callLogged(agent.onBeforeTurnComplete, ctx);
-    completeTurn(inId);
+    // turn-complete (W6) and the snapshot of the history after the turn (H1).
+    history().completeTurn(sessionId, run.runId(), ctx.messages(), inId);
     awaitDeferred(ctx);
     history = ctx.messages();
     callLogged(agent.onTurnComplete, ctx);
@@ -363,7 +366,7 @@ final class RunLoop<C> implements Runnable {
     Optional<UIMessage> response = out.message();
     if (response.isPresent()) {
       var messages = new ArrayList<>(ctx.messages());
-      Rebuilt.put(messages, response.get());
+      put(messages, response.get());
       ctx.setMessages(messages);
     }
     completeTurn(inId);
@@ -402,8 +405,24 @@ final class RunLoop<C> implements Runnable {
     }
   }
 
+  /** An action's turn-complete: no snapshot for actions (H1, L6). */
   private void completeTurn(long inId) {
     chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
+  }
+
+  private ChatHistory history() {
+    return runtime.history(agent.hydrateMessages != null);
+  }
+
+  /** H3: a message replaces the one with its id in place; a new id is appended. */
+  static void put(List<UIMessage> messages, UIMessage message) {
+    for (int i = messages.size() - 1; i >= 0; i--) {
+      if (messages.get(i).id().equals(message.id())) {
+        messages.set(i, message);
+        return;
+      }
+    }
+    messages.add(message);
   }
 
   private void awaitDeferred(TurnContext<C> ctx) {

@@ -6,6 +6,7 @@ import dev.durablechat.api.Environment;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.storage.memory.MemorySessionStore;
+import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -15,15 +16,23 @@ final class AgentFixture implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(10);
 
   final MemorySessionStore store = new MemorySessionStore();
+  final MemorySnapshotStore snapshots = new MemorySnapshotStore();
   final DurableChat chat =
       DurableChat.builder()
           .environment(new Environment("proj", "test"))
           .sessionStore(store)
+          .snapshotStore(snapshots)
           .build();
   final AgentRuntime runtime;
 
   AgentFixture(ChatAgent<?>... agents) {
+    this(b -> {}, agents);
+  }
+
+  AgentFixture(
+      java.util.function.Consumer<AgentRuntime.Builder> configure, ChatAgent<?>... agents) {
     var b = AgentRuntime.builder(chat);
+    configure.accept(b);
     for (ChatAgent<?> agent : agents) {
       b.register(agent);
     }

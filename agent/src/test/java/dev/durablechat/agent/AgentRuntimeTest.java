@@ -12,6 +12,7 @@ import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
@@ -178,6 +179,11 @@ class AgentRuntimeTest {
       SessionRun ended = f.runs("c1").get(0);
       assertThat(ended.endReason()).isEqualTo("idle");
       assertThat(suspends.get()).isEqualTo(1);
+      // H1: the turn left a snapshot, which the continuation rebuilds from (plus the out tail).
+      assertThat(
+              f.snapshots.read(
+                  new SnapshotKey(f.chat.environment(), f.chat.session("c1").friendlyId())))
+          .isPresent();
 
       assertThat(chat.sendMessage("second").text(WAIT)).isEqualTo("you said second");
       List<SessionRun> runs = f.runs("c1");
@@ -216,7 +222,7 @@ class AgentRuntimeTest {
       assertThat(sizes).hasSize(32);
       assertThat(sizes.get(31)).isEqualTo(63);
       List<UIMessage> assistant =
-          Rebuilt.from(f.chat, f.chat.session("c1").friendlyId()).messages().stream()
+          dev.durablechat.core.ChatHistory.of(f.chat).rebuild("c1").messages().stream()
               .filter(m -> m.role().equals("assistant"))
               .toList();
       assertThat(assistant).hasSize(32);
@@ -425,6 +431,130 @@ class AgentRuntimeTest {
       assertThat(r1.text(WAIT)).isEqualTo("you said m1");
       assertThat(r2.text(WAIT)).endsWith("you said m2").doesNotContain("m3");
       assertThat(order).containsExactly("m1", "m2", "m3");
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "with retention on, 32 turns trim out to about one turn (H5) and a continuation"
+          + " still rebuilds the whole history from the snapshot")
+  void retentionKeepsHistory() {
+    var historySizes = new CopyOnWriteArrayList<Integer>();
+    ChatAgent<?> agent =
+        echo("echo", Duration.ZERO).onTurnStart(t -> historySizes.add(t.messages().size())).build();
+    try (var f = new AgentFixture(b -> b.retention(true), agent)) {
+      AgentChat chat = f.client("echo", "c1");
+      for (int turn = 1; turn <= 32; turn++) {
+        chat.sendMessage("t" + turn).text(WAIT);
+      }
+      long lastOut = f.chat.lastEventId("c1", dev.durablechat.api.StreamKind.OUT);
+      assertThat(f.chat.readOut("c1", 0, 10_000).size()).isLessThan((int) lastOut / 10);
+      await("the idle end", () -> !f.runs("c1").get(0).isRunning());
+      assertThat(chat.sendMessage("after").text(WAIT)).isEqualTo("you said after");
+      assertThat(f.runs("c1").get(1).reason()).isEqualTo(RunReason.CONTINUATION);
+      assertThat(historySizes.get(32)).isEqualTo(65);
+    }
+  }
+
+  @Test
+  @DisplayName("deferred work is awaited before onTurnComplete (L9)")
+  void deferredWork() {
+    var order = new CopyOnWriteArrayList<String>();
+    var executor = java.util.concurrent.Executors.newSingleThreadExecutor();
+    ChatAgent<?> agent =
+        ChatAgent.builder("defer")
+            .idleTimeout(Duration.ofSeconds(5))
+            .run(
+                (turn, out) -> {
+                  turn.defer(
+                      java.util.concurrent.CompletableFuture.runAsync(
+                          () -> {
+                            try {
+                              Thread.sleep(50);
+                            } catch (InterruptedException e) {
+                              Thread.currentThread().interrupt();
+                            }
+                            order.add("deferred");
+                          },
+                          executor));
+                  out.text("ok");
+                })
+            .onTurnComplete(t -> order.add("turnComplete"))
+            .build();
+    try (var f = new AgentFixture(agent)) {
+      f.client("defer", "c1").sendMessage("hi").text(WAIT);
+      await("onTurnComplete", () -> order.contains("turnComplete"));
+      assertThat(order).containsExactly("deferred", "turnComplete");
+    } finally {
+      executor.shutdownNow();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "concurrent first messages start exactly one run, which answers them all in order"
+          + " (S7: one run executes a session at a time)")
+  void oneRunPerSession() throws Exception {
+    var running = new AtomicInteger();
+    var maxRunning = new AtomicInteger();
+    ChatAgent<?> agent =
+        ChatAgent.builder("one")
+            .idleTimeout(Duration.ofSeconds(5))
+            .run(
+                (turn, out) -> {
+                  maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+                  out.pause(Duration.ofMillis(2));
+                  out.text("ok");
+                  running.decrementAndGet();
+                })
+            .build();
+    try (var f = new AgentFixture(agent)) {
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+      try {
+        var replies = new ArrayList<java.util.concurrent.Future<Reply>>();
+        for (int i = 0; i < 8; i++) {
+          AgentChat chat = f.client("one", "c1");
+          int n = i;
+          replies.add(pool.submit(() -> chat.sendMessage("m" + n)));
+        }
+        for (var r : replies) {
+          assertThat(r.get().text(WAIT)).endsWith("ok");
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      assertThat(f.runs("c1")).hasSize(1);
+      assertThat(maxRunning.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "closing the runtime ends its runs with reason shutdown; the next message on a new"
+          + " runtime boots a continuation")
+  void runtimeClose() {
+    ChatAgent<?> agent = echo("echo", Duration.ZERO).idleTimeout(Duration.ofSeconds(30)).build();
+    var f = new AgentFixture(agent);
+    try {
+      f.client("echo", "c1").sendMessage("hi").text(WAIT);
+      f.runtime.close();
+      assertThat(f.runs("c1"))
+          .singleElement()
+          .satisfies(
+              r -> {
+                assertThat(r.isRunning()).isFalse();
+                assertThat(r.endReason()).isEqualTo("shutdown");
+              });
+      try (var second = AgentRuntime.builder(f.chat).register(agent).build()) {
+        String text =
+            AgentChat.builder(second, "echo").chatId("c1").build().sendMessage("again").text(WAIT);
+        assertThat(text).isEqualTo("you said again");
+        assertThat(f.runs("c1"))
+            .extracting(SessionRun::reason)
+            .containsExactly(RunReason.INITIAL, RunReason.CONTINUATION);
+      }
+    } finally {
+      f.close();
     }
   }
 
