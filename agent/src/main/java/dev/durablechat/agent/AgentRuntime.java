@@ -169,17 +169,37 @@ public final class AgentRuntime implements AutoCloseable {
         return loop.run.runId();
       }
       EnsuredRun ensured = chat.ensureRun(sessionId, firstReason);
-      if (!ensured.started()) {
-        // Running in the store but not here: a run this runtime lost track of (e.g. a process
-        // that died). Adopting it keeps one loop per session here; fencing guards the rest.
-        LOG.warn(
-            "session [{}]: adopting run [{}] that no loop here serves",
-            sessionId,
-            ensured.run().runId());
+      if (ensured.started()) {
+        launch(ensured.session(), ensured.run());
+        return ensured.run().runId();
       }
-      launch(ensured.session(), ensured.run());
-      return ensured.run().runId();
+      // Running in the store but served by no loop here: its process died (this runtime assumes
+      // it is the only one serving its sessions). Take over with a continuation run (S8), which
+      // fences the dead run out; the new run rebuilds history and cleans its partial reply (H4).
+      String dead = ensured.run().runId();
+      SwapResult swap = chat.endAndContinue(sessionId, dead, RunReason.CONTINUATION);
+      LOG.warn(
+          "session [{}]: run [{}] is served by no loop here; taking over with run [{}]",
+          sessionId,
+          dead,
+          swap.winnerRunId());
+      SessionRun next = findRun(sessionId, swap.winnerRunId());
+      if (next == null) {
+        throw new DurableChatException(
+            "session [" + sessionId + "]: run [" + swap.winnerRunId() + "] is not in its runs");
+      }
+      launch(swap.session(), next);
+      return next.runId();
     }
+  }
+
+  private @Nullable SessionRun findRun(String sessionId, String runId) {
+    for (SessionRun r : chat.runs(sessionId)) {
+      if (r.runId().equals(runId)) {
+        return r;
+      }
+    }
+    return null;
   }
 
   private void launch(Session session, SessionRun run) {
@@ -251,12 +271,7 @@ public final class AgentRuntime implements AutoCloseable {
       if (closing) {
         return;
       }
-      SessionRun next = null;
-      for (SessionRun r : chat.runs(loop.sessionId)) {
-        if (r.runId().equals(swap.winnerRunId())) {
-          next = r;
-        }
-      }
+      SessionRun next = findRun(loop.sessionId, swap.winnerRunId());
       if (next == null || !next.isRunning()) {
         LOG.warn(
             "session [{}]: successor run [{}] is not running", loop.sessionId, swap.winnerRunId());

@@ -29,11 +29,13 @@ import org.junit.jupiter.api.Test;
 @DisplayName("the agent runtime and the server-side chat client")
 class AgentRuntimeTest {
   private static final Duration IDLE = Duration.ofMillis(200);
+  // Tests that are not about idling keep runs alive on a slow, shared machine.
+  private static final Duration LONG_IDLE = Duration.ofSeconds(5);
 
   /** Echoes the user's text through a scripted model with a tool call. */
   private static ChatAgent.Builder<dev.durablechat.api.JsonValue> echo(String id, Duration delay) {
     return ChatAgent.builder(id)
-        .idleTimeout(IDLE)
+        .idleTimeout(LONG_IDLE)
         .run(
             (turn, out) ->
                 ScriptedModel.builder()
@@ -158,6 +160,7 @@ class AgentRuntimeTest {
     ChatLocal<String> user = ChatLocal.of("user");
     ChatAgent<?> agent =
         echo("echo", Duration.ZERO)
+            .idleTimeout(IDLE)
             .onBoot(
                 b -> {
                   boots.add(b.reason().wireName());
@@ -239,7 +242,7 @@ class AgentRuntimeTest {
     ChatLocal<String> user = ChatLocal.of("userContext");
     ChatAgent<?> agent =
         ChatAgent.builder("bad")
-            .idleTimeout(IDLE)
+            .idleTimeout(LONG_IDLE)
             .run((turn, out) -> out.text("hello " + user.get()))
             .build();
     try (var f = new AgentFixture(agent)) {
@@ -264,7 +267,7 @@ class AgentRuntimeTest {
     var chatStarts = new AtomicInteger();
     ChatAgent<?> agent =
         ChatAgent.builder("up")
-            .idleTimeout(IDLE)
+            .idleTimeout(LONG_IDLE)
             .onChatStart(t -> chatStarts.incrementAndGet())
             .onTurnStart(
                 t -> {
@@ -441,7 +444,10 @@ class AgentRuntimeTest {
   void retentionKeepsHistory() {
     var historySizes = new CopyOnWriteArrayList<Integer>();
     ChatAgent<?> agent =
-        echo("echo", Duration.ZERO).onTurnStart(t -> historySizes.add(t.messages().size())).build();
+        echo("echo", Duration.ZERO)
+            .idleTimeout(IDLE)
+            .onTurnStart(t -> historySizes.add(t.messages().size()))
+            .build();
     try (var f = new AgentFixture(b -> b.retention(true), agent)) {
       AgentChat chat = f.client("echo", "c1");
       for (int turn = 1; turn <= 32; turn++) {
@@ -556,6 +562,61 @@ class AgentRuntimeTest {
     } finally {
       f.close();
     }
+  }
+
+  @Test
+  @DisplayName(
+      "a run left mid-turn by a dead process is taken over by a continuation run that"
+          + " cleans the partial reply (H4) and answers the unanswered messages in order, each once")
+  void takesOverADeadRun() {
+    var answered = new CopyOnWriteArrayList<String>();
+    var historyAtFirst = new CopyOnWriteArrayList<List<String>>();
+    ChatAgent<?> agent =
+        ChatAgent.builder("echo")
+            .idleTimeout(Duration.ofSeconds(5))
+            .run(
+                (turn, out) -> {
+                  if (historyAtFirst.isEmpty()) {
+                    historyAtFirst.add(
+                        turn.messages().stream().map(m -> m.role() + ":" + m.text()).toList());
+                  }
+                  answered.add(turn.message().text());
+                  out.text("re " + turn.message().text());
+                })
+            .build();
+    try (var f = new AgentFixture(agent)) {
+      // The dead process: a run that dispatched m1, wrote half a reply, and never finished.
+      f.chat.createSession(
+          dev.durablechat.core.CreateSessionRequest.builder("echo").externalId("c1").build());
+      String dead = f.chat.ensureRun("c1", RunReason.INITIAL).run().runId();
+      f.chat.appendIn(
+          "c1",
+          new InEvent.Message(
+              dev.durablechat.api.WirePayload.submit("c1", UIMessage.userText("u1", "m1"))),
+          null);
+      f.chat.appendOut(
+          "c1",
+          dead,
+          List.of(
+              chunk("{\"type\":\"start\",\"messageId\":\"a1\"}"),
+              chunk("{\"type\":\"text-start\",\"id\":\"t\"}"),
+              chunk("{\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"half\"}"),
+              chunk("{\"type\":\"tool-input-start\",\"toolCallId\":\"c\",\"toolName\":\"x\"}")));
+
+      Reply reply = f.client("echo", "c1").sendMessage("m2");
+      assertThat(reply.text(WAIT)).contains("re m1").endsWith("re m2");
+      assertThat(answered).containsExactly("m1", "m2");
+      List<SessionRun> runs = f.runs("c1");
+      assertThat(runs)
+          .extracting(SessionRun::reason)
+          .containsExactly(RunReason.INITIAL, RunReason.CONTINUATION);
+      assertThat(runs.get(0).isRunning()).isFalse();
+      assertThat(historyAtFirst.get(0)).containsExactly("user:m1", "assistant:half");
+    }
+  }
+
+  private static OutEvent chunk(String json) {
+    return OutEvent.Chunk.of(UIMessageChunk.parse(json));
   }
 
   /** Folds a reply's records to its text. */
