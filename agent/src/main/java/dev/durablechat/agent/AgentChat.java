@@ -101,6 +101,14 @@ public final class AgentChat {
     return send(WirePayload.action(chatId, action));
   }
 
+  /**
+   * Asks for the last answer again ({@code regenerate-message}): the agent drops the trailing
+   * non-user messages from its history (H6) and runs a turn.
+   */
+  public Reply regenerate() {
+    return send(WirePayload.of(chatId, Trigger.REGENERATE_MESSAGE));
+  }
+
   private Reply send(WirePayload payload) {
     StartedSession s = start();
     long outBefore = chat.lastEventId(s.sessionId(), StreamKind.OUT);

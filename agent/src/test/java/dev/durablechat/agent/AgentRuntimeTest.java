@@ -619,6 +619,62 @@ class AgentRuntimeTest {
     return OutEvent.Chunk.of(UIMessageChunk.parse(json));
   }
 
+  @Test
+  @DisplayName("regenerate drops the trailing assistant message and answers again (H6)")
+  void regenerate() {
+    var seen = new CopyOnWriteArrayList<List<String>>();
+    var count = new AtomicInteger();
+    ChatAgent<?> agent =
+        ChatAgent.builder("regen")
+            .idleTimeout(LONG_IDLE)
+            .run(
+                (turn, out) -> {
+                  seen.add(turn.messages().stream().map(UIMessage::text).toList());
+                  out.text("answer " + count.incrementAndGet());
+                })
+            .build();
+    try (var f = new AgentFixture(agent)) {
+      AgentChat chat = f.client("regen", "c1");
+      assertThat(chat.sendMessage("q").text(WAIT)).isEqualTo("answer 1");
+      assertThat(chat.regenerate().text(WAIT)).isEqualTo("answer 2");
+      assertThat(chat.sendMessage("next").text(WAIT)).isEqualTo("answer 3");
+      assertThat(seen.get(1)).containsExactly("q");
+      assertThat(seen.get(2)).containsExactly("q", "answer 2", "next");
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "with hydrateMessages the application gives the history and no snapshot is written" + " (H7)")
+  void hydrateMessages() {
+    var appHistory = new CopyOnWriteArrayList<UIMessage>();
+    appHistory.add(UIMessage.userText("old", "from the app's database"));
+    var seen = new CopyOnWriteArrayList<List<String>>();
+    ChatAgent<?> agent =
+        ChatAgent.builder("hyd")
+            .idleTimeout(LONG_IDLE)
+            .hydrateMessages(
+                turn -> {
+                  var all = new ArrayList<>(appHistory);
+                  all.add(turn.message());
+                  return all;
+                })
+            .run(
+                (turn, out) -> {
+                  seen.add(turn.messages().stream().map(UIMessage::text).toList());
+                  out.text("ok");
+                })
+            .build();
+    try (var f = new AgentFixture(agent)) {
+      assertThat(f.client("hyd", "c1").sendMessage("new").text(WAIT)).isEqualTo("ok");
+      assertThat(seen.get(0)).containsExactly("from the app's database", "new");
+      assertThat(
+              f.snapshots.read(
+                  new SnapshotKey(f.chat.environment(), f.chat.session("c1").friendlyId())))
+          .isEmpty();
+    }
+  }
+
   /** Folds a reply's records to its text. */
   static final class ChunkFoldText {
     static String of(List<StreamRecord<OutEvent>> records) {
