@@ -67,6 +67,21 @@ public final class ChatAgent<C> {
     List<UIMessage> hydrate(TurnContext<C> turn) throws Exception;
   }
 
+  /**
+   * Server-side compaction (L10): after a turn's reply, if {@link #shouldCompact} says so, the
+   * history is replaced by {@link #summarize}'s result before the turn completes, so the snapshot
+   * holds the compacted history.
+   *
+   * @param <C> the client data type
+   */
+  public interface Compaction<C> {
+    /** Whether the history after this turn should be compacted. */
+    boolean shouldCompact(TurnContext<C> turn, List<UIMessage> messages);
+
+    /** The compacted history (e.g. a summary message and the latest messages). */
+    List<UIMessage> summarize(TurnContext<C> turn, List<UIMessage> messages) throws Exception;
+  }
+
   final String id;
   final Class<C> clientDataType;
   final Duration idleTimeout;
@@ -82,6 +97,7 @@ public final class ChatAgent<C> {
   final @Nullable Hook<BootEvent<C>> onChatSuspend;
   final @Nullable Hook<BootEvent<C>> onChatResume;
   final @Nullable Responder<C> onAction;
+  final @Nullable Compaction<C> compaction;
   final Responder<C> run;
 
   private ChatAgent(Builder<C> b, Responder<C> run) {
@@ -100,6 +116,7 @@ public final class ChatAgent<C> {
     this.onChatSuspend = b.onChatSuspend;
     this.onChatResume = b.onChatResume;
     this.onAction = b.onAction;
+    this.compaction = b.compaction;
     this.run = run;
   }
 
@@ -159,6 +176,7 @@ public final class ChatAgent<C> {
     private @Nullable Hook<BootEvent<C>> onChatSuspend;
     private @Nullable Hook<BootEvent<C>> onChatResume;
     private @Nullable Responder<C> onAction;
+    private @Nullable Compaction<C> compaction;
     private @Nullable Responder<C> run;
     private boolean typedHookSet;
 
@@ -272,6 +290,16 @@ public final class ChatAgent<C> {
     /** Handles an action (L6): not a turn; what it writes goes out as a fresh message. */
     public Builder<C> onAction(Responder<C> hook) {
       this.onAction = typed(hook);
+      return this;
+    }
+
+    /**
+     * Compacts the history on the server after a turn's reply (L10); the snapshot written at the
+     * turn's end holds the result. Without a snapshot store, a rebuild replays the uncompacted
+     * stream.
+     */
+    public Builder<C> compaction(Compaction<C> compaction) {
+      this.compaction = typed(compaction);
       return this;
     }
 

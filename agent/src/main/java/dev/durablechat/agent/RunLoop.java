@@ -329,6 +329,7 @@ final class RunLoop<C> implements Runnable {
       ctx.setMessages(messages);
       ctx.response(response.get());
     }
+    compact(ctx);
     callLogged(agent.onBeforeTurnComplete, ctx);
     // turn-complete (W6) and the snapshot of the history after the turn (H1).
     history().completeTurn(sessionId, run.runId(), ctx.messages(), inId);
@@ -402,6 +403,20 @@ final class RunLoop<C> implements Runnable {
       out.abort();
     } else {
       out.finish();
+    }
+  }
+
+  private void compact(TurnContext<C> ctx) {
+    ChatAgent.Compaction<C> compaction = agent.compaction;
+    if (compaction == null) {
+      return;
+    }
+    try {
+      if (compaction.shouldCompact(ctx, ctx.messages())) {
+        ctx.setMessages(compaction.summarize(ctx, ctx.messages()));
+      }
+    } catch (Exception e) {
+      LOG.warn("run [{}]: compaction failed; the history stays as it was", run.runId(), e);
     }
   }
 

@@ -675,6 +675,55 @@ class AgentRuntimeTest {
     }
   }
 
+  @Test
+  @DisplayName(
+      "compaction replaces the history on the server after a turn (L10), and a"
+          + " continuation rebuilds the compacted history from the snapshot")
+  void compaction() {
+    var seen = new CopyOnWriteArrayList<List<String>>();
+    ChatAgent<?> agent =
+        echo("echo", Duration.ZERO)
+            .idleTimeout(IDLE)
+            .onTurnStart(t -> seen.add(t.messages().stream().map(UIMessage::text).toList()))
+            .compaction(
+                new ChatAgent.Compaction<>() {
+                  @Override
+                  public boolean shouldCompact(
+                      TurnContext<dev.durablechat.api.JsonValue> turn, List<UIMessage> messages) {
+                    return messages.size() > 4;
+                  }
+
+                  @Override
+                  public List<UIMessage> summarize(
+                      TurnContext<dev.durablechat.api.JsonValue> turn, List<UIMessage> messages) {
+                    var kept = new ArrayList<UIMessage>();
+                    kept.add(
+                        UIMessage.of(
+                            "summary-" + turn.inEventId(),
+                            "system",
+                            List.of(
+                                JsonObject.builder()
+                                    .put("type", "text")
+                                    .put("text", "summary of " + (messages.size() - 2))
+                                    .build())));
+                    kept.addAll(messages.subList(messages.size() - 2, messages.size()));
+                    return kept;
+                  }
+                })
+            .build();
+    try (var f = new AgentFixture(agent)) {
+      AgentChat chat = f.client("echo", "c1");
+      chat.sendMessage("a").text(WAIT);
+      chat.sendMessage("b").text(WAIT);
+      chat.sendMessage("c").text(WAIT);
+      assertThat(seen.get(2)).containsExactly("a", "you said a", "b", "you said b", "c");
+      await("the idle end", () -> !f.runs("c1").get(0).isRunning());
+      chat.sendMessage("d").text(WAIT);
+      assertThat(f.runs("c1").get(1).reason()).isEqualTo(RunReason.CONTINUATION);
+      assertThat(seen.get(3)).containsExactly("summary of 4", "c", "you said c", "d");
+    }
+  }
+
   /** Folds a reply's records to its text. */
   static final class ChunkFoldText {
     static String of(List<StreamRecord<OutEvent>> records) {
