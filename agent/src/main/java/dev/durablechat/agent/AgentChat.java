@@ -11,7 +11,8 @@ import dev.durablechat.api.WirePayload;
 import dev.durablechat.core.Appended;
 import dev.durablechat.core.DurableChat;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.UUID;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -31,7 +32,7 @@ public final class AgentChat {
   private final String chatId;
   private final JsonValue clientData;
   private final TriggerConfig triggerConfig;
-  private final AtomicLong messageCount = new AtomicLong();
+  private final Supplier<String> messageIds;
   private volatile @Nullable StartedSession started;
 
   private AgentChat(Builder b) {
@@ -41,6 +42,8 @@ public final class AgentChat {
     this.chatId = Objects.requireNonNull(b.chatId, "chat id is required: builder.chatId(String)");
     this.clientData = b.clientData;
     this.triggerConfig = b.triggerConfig;
+    this.messageIds =
+        b.messageIds != null ? b.messageIds : () -> chatId + "-u-" + UUID.randomUUID();
   }
 
   /** A client for the agent; {@link Builder#chatId} is required. */
@@ -83,9 +86,7 @@ public final class AgentChat {
 
   /** Sends a user message with one text part; see {@link #sendMessage(UIMessage)}. */
   public Reply sendMessage(String text) {
-    return sendMessage(
-        UIMessage.userText(
-            chatId + "-u" + messageCount.incrementAndGet() + "-" + System.nanoTime(), text));
+    return sendMessage(UIMessage.userText(messageIds.get(), text));
   }
 
   /**
@@ -145,6 +146,7 @@ public final class AgentChat {
     private @Nullable String chatId;
     private JsonValue clientData = JsonObject.empty();
     private TriggerConfig triggerConfig = TriggerConfig.none();
+    private @Nullable Supplier<String> messageIds;
 
     private Builder(AgentRuntime runtime, String agentId) {
       this.runtime = Objects.requireNonNull(runtime, "runtime must not be null");
@@ -166,6 +168,12 @@ public final class AgentChat {
     /** The trigger config the session is created with (S9). */
     public Builder triggerConfig(TriggerConfig triggerConfig) {
       this.triggerConfig = Objects.requireNonNull(triggerConfig, "trigger config must not be null");
+      return this;
+    }
+
+    /** The ids of the messages {@link #sendMessage(String)} makes; default random UUIDs. */
+    public Builder messageIds(Supplier<String> messageIds) {
+      this.messageIds = Objects.requireNonNull(messageIds, "message ids must not be null");
       return this;
     }
 

@@ -387,7 +387,10 @@ final class RunLoop<C> implements Runnable {
     current = cancellation;
     applyStop();
     try {
-      responder.respond(ctx, out);
+      // A stop sent after this record was queued stops it before it starts (L7).
+      if (!cancellation.isCancelled()) {
+        responder.respond(ctx, out);
+      }
     } catch (TurnCancelledException e) {
       // The stop arrived: what was written stays, cleaned up as a partial.
     } catch (FencedException e) {

@@ -724,6 +724,48 @@ class AgentRuntimeTest {
     }
   }
 
+  @Test
+  @DisplayName(
+      "a stop also stops the messages queued before it: their turns complete without"
+          + " running (L7), and the next message runs normally")
+  void stopReachesQueuedTurns() {
+    var ran = new CopyOnWriteArrayList<String>();
+    ChatAgent<?> agent =
+        ChatAgent.builder("slow")
+            .idleTimeout(LONG_IDLE)
+            .run(
+                (turn, out) -> {
+                  ran.add(turn.message().text());
+                  out.text("start ");
+                  out.pause(Duration.ofSeconds(30));
+                })
+            .build();
+    try (var f = new AgentFixture(agent)) {
+      AgentChat chat = f.client("slow", "c1");
+      Reply first = chat.sendMessage("m1");
+      Reply second = chat.sendMessage("m2");
+      await("m1 to run", () -> ran.contains("m1"));
+      chat.stop();
+      assertThat(first.text(WAIT)).isEqualTo("start ");
+      // m2's reply stream starts with m1's tail (W8); after m1's turn-complete, nothing but its
+      // own.
+      List<StreamRecord<OutEvent>> records = second.records(WAIT);
+      int firstTurn = 0;
+      while (!(records.get(firstTurn).event() instanceof OutEvent.TurnComplete)) {
+        firstTurn++;
+      }
+      assertThat(records.subList(firstTurn + 1, records.size()))
+          .singleElement()
+          .satisfies(
+              r -> assertThat(r.event()).isEqualTo(new OutEvent.TurnComplete(second.inEventId())));
+      assertThat(ran).containsExactly("m1");
+      Reply third = chat.sendMessage("m3");
+      await("m3 to run", () -> ran.contains("m3"));
+      chat.stop();
+      assertThat(third.text(WAIT)).isEqualTo("start ");
+    }
+  }
+
   /** Folds a reply's records to its text. */
   static final class ChunkFoldText {
     static String of(List<StreamRecord<OutEvent>> records) {
