@@ -40,6 +40,13 @@ import org.slf4j.LoggerFactory;
  * <p>Build one per engine with {@link #builder(DurableChat)} and keep it: it remembers each
  * session's snapshot version. It is thread-safe; one run at a time completes a session's turns.
  *
+ * <p>What the agent must do for the replay to match its own history: end every turn with {@link
+ * #completeTurn} (an action (L6), which takes no snapshot, appends {@link OutEvent.TurnComplete}
+ * with {@link DurableChat#appendOut} instead), and name each reply in its {@code start} chunk's
+ * {@code messageId}, as the AI SDK does when given the original messages. A reply that names no
+ * message gets the id {@code out-<sessionId>-<event id of its first chunk>} in a replay, so every
+ * replay agrees, but a history that called it something else would differ from it.
+ *
  * <pre>{@code
  * ChatHistory history = ChatHistory.builder(chat).retention(true).build();
  * ChatHistory.Rebuilt boot = history.rebuild("chat-1");
@@ -134,7 +141,7 @@ public final class ChatHistory {
   private Rebuilt hydrated(String sessionId, HydrateMessages hook) {
     Replay replay = new Replay(chat.sessionStore(), sessionId);
     long lastOut = replay.lastTurnComplete();
-    long lastIn = replay.lastDispatched;
+    long lastIn = replay.lastDispatched();
     List<StreamRecord<InEvent.Message>> pending = replay.pendingAfter(lastIn);
     List<UIMessage> incoming = List.of();
     for (StreamRecord<InEvent.Message> r : pending) {

@@ -45,7 +45,7 @@ final class Replay {
   private long inRead;
   private long inDone;
   private long lastOut;
-  long lastDispatched;
+  private long lastDispatched;
 
   private final ArrayList<UIMessageChunk> turnChunks = new ArrayList<>();
   private final ArrayList<Long> turnSeqs = new ArrayList<>();
@@ -151,6 +151,11 @@ final class Replay {
     }
     readIn(lastDispatched);
     return found;
+  }
+
+  /** The last dispatched {@code in} id that {@link #lastTurnComplete} found. */
+  long lastDispatched() {
+    return lastDispatched;
   }
 
   List<StreamRecord<InEvent.Message>> pendingAfter(long eventId) {

@@ -83,7 +83,7 @@ class HistoryPropertyTest {
           + " snapshot deleted")
   void generatedChats() {
     long base = Long.getLong("history.seed", 20261129L);
-    int chats = Integer.getInteger("history.chats", 300);
+    int chats = Integer.getInteger("history.chats", 250);
     int cuts = 0;
     int partials = 0;
     int fromSnapshot = 0;
@@ -209,7 +209,7 @@ class HistoryPropertyTest {
     }
 
     void maybeCheck() {
-      if (rnd.nextInt(100) < 15) {
+      if (rnd.nextInt(100) < 10) {
         check();
       }
     }

@@ -398,6 +398,59 @@ class HistoryTest {
 
   @Test
   @DisplayName(
+      "with a session store that cannot trim, retention is not applied and says so once (H5)")
+  void retentionWithoutTrimCapability() {
+    var noTrim = new NoTrimSessionStore(store);
+    try (var limited =
+        DurableChat.builder()
+            .environment(ENV)
+            .sessionStore(noTrim)
+            .snapshotStore(snapshots)
+            .build()) {
+      ChatHistory history = ChatHistory.builder(limited).retention(true).build();
+      history.rebuild(CHAT);
+      var messages = new ArrayList<UIMessage>();
+      var results = new ArrayList<ChatHistory.TurnCompleted>();
+      String log =
+          stderrOf(
+              () -> {
+                for (int n = 1; n <= 3; n++) {
+                  long in = submit("u" + n, "q" + n);
+                  reply(runId, "a" + n, "r" + n);
+                  messages.add(UIMessage.userText("u" + n, "q" + n));
+                  messages.add(answer("a" + n, "r" + n));
+                  results.add(history.completeTurn(CHAT, runId, messages, in));
+                }
+              });
+
+      assertThat(results).allMatch(r -> r.snapshotWritten() && r.trimmedOutRecords() == 0);
+      assertThat(noTrim.trims).hasValue(0);
+      assertThat(log.lines().filter(l -> l.contains("cannot trim")).count()).isEqualTo(1);
+      assertThat(chat.readOut(CHAT, 0, 1).get(0).eventId()).isEqualTo(1);
+      assertThat(ChatHistory.of(limited).rebuild(CHAT).messages()).isEqualTo(messages);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "after retention, a rebuild that lost its snapshot reports that out was trimmed (H5)")
+  void trimmedTailWithoutSnapshot() {
+    ChatHistory history = ChatHistory.builder(chat).retention(true).build();
+    history.rebuild(CHAT);
+    var messages = new ArrayList<UIMessage>();
+    turn(history, messages, 1);
+    turn(history, messages, 2);
+    snapshots.delegate.delete(key());
+
+    ChatHistory.Rebuilt rebuilt = ChatHistory.of(chat).rebuild(CHAT);
+
+    assertThat(rebuilt.source().outTrimmed()).isTrue();
+    // in is never trimmed, so the user messages survive; turn 1's reply is gone with its records
+    assertThat(rebuilt.messages().stream().map(UIMessage::id)).containsExactly("u1", "u2", "a2");
+  }
+
+  @Test
+  @DisplayName(
       "a failed snapshot write trims nothing, so the tail the next rebuild needs is kept (H5)")
   void retentionWaitsForSnapshot() {
     ChatHistory history = ChatHistory.builder(chat).retention(true).build();
@@ -536,5 +589,57 @@ class HistoryTest {
 
     assertThat(rebuilt.messages())
         .containsExactly(UIMessage.userText("u1", "q1"), answer("a1b", "again"));
+  }
+
+  @Test
+  @DisplayName(
+      "a replayed message replaces the snapshot's message of the same id at its position (H3)")
+  void mergeById() {
+    ChatHistory history = ChatHistory.of(chat);
+    var messages = new ArrayList<UIMessage>();
+    turn(history, messages, 1);
+    turn(history, messages, 2);
+    // the client sends u1 again, edited; the reply names a new message
+    long in = submit("u1", "q1 edited");
+    reply(runId, "a3", "r3");
+    chat.appendOut(CHAT, runId, new OutEvent.TurnComplete(in));
+
+    ChatHistory.Rebuilt rebuilt = ChatHistory.of(chat).rebuild(CHAT);
+
+    assertThat(rebuilt.source().fromSnapshot()).isTrue();
+    assertThat(rebuilt.messages())
+        .containsExactly(
+            UIMessage.userText("u1", "q1 edited"),
+            answer("a1", "r1"),
+            UIMessage.userText("u2", "q2"),
+            answer("a2", "r2"),
+            answer("a3", "r3"));
+    assertThat(replayedWithoutSnapshot().messages()).isEqualTo(rebuilt.messages());
+  }
+
+  @Test
+  @DisplayName(
+      "a chunk that cannot be folded is skipped, the rest of the turn is kept, and every rebuild"
+          + " agrees (F3)")
+  void unfoldableChunkSkipped() {
+    ChatHistory history = ChatHistory.of(chat);
+    var messages = new ArrayList<UIMessage>();
+    turn(history, messages, 1);
+    long in = submit("u2", "q2");
+    chunks(
+        runId,
+        "{\"type\":\"start\",\"messageId\":\"a2\"}",
+        "{\"type\":\"text-delta\",\"id\":\"nope\",\"delta\":\"lost\"}",
+        "{\"type\":\"text-start\",\"id\":\"t\"}",
+        "{\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"kept\"}",
+        "{\"type\":\"text-end\",\"id\":\"t\"}",
+        "{\"type\":\"finish\"}");
+    chat.appendOut(CHAT, runId, new OutEvent.TurnComplete(in));
+
+    ChatHistory.Rebuilt rebuilt = ChatHistory.of(chat).rebuild(CHAT);
+
+    assertThat(rebuilt.messages().get(rebuilt.messages().size() - 1))
+        .isEqualTo(answer("a2", "kept"));
+    assertThat(replayedWithoutSnapshot().messages()).isEqualTo(rebuilt.messages());
   }
 }
