@@ -1,0 +1,59 @@
+package dev.durablechat.agent;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.durablechat.api.InvalidPayloadException;
+import dev.durablechat.api.JsonValue;
+
+/** Binds a session's client data (JSON) to the agent's client data class with Jackson. */
+final class ClientDataBinder {
+  private static final ObjectMapper MAPPER =
+      JsonMapper.builder()
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
+          .build();
+
+  private ClientDataBinder() {}
+
+  /**
+   * The client data as a {@code type}.
+   *
+   * @throws InvalidPayloadException naming the field that does not bind
+   */
+  static <C> C bind(String agentId, Class<C> type, JsonValue clientData) {
+    if (type.isInstance(clientData)) {
+      return type.cast(clientData);
+    }
+    try {
+      return MAPPER.readValue(clientData.toString(), type);
+    } catch (JsonMappingException e) {
+      var path = new StringBuilder("clientData");
+      for (JsonMappingException.Reference ref : e.getPath()) {
+        if (ref.getFieldName() != null) {
+          path.append('.').append(ref.getFieldName());
+        } else if (ref.getIndex() >= 0) {
+          path.append('[').append(ref.getIndex()).append(']');
+        }
+      }
+      String detail = e.getOriginalMessage();
+      int newline = detail == null ? -1 : detail.indexOf('\n');
+      throw new InvalidPayloadException(
+          "agent ["
+              + agentId
+              + "] client data field ["
+              + path
+              + "] does not bind to ["
+              + type.getSimpleName()
+              + "]: "
+              + (newline < 0 ? detail : detail.substring(0, newline)),
+          e);
+    } catch (JsonProcessingException e) {
+      throw new InvalidPayloadException(
+          "agent [" + agentId + "] client data is not valid json: " + e.getOriginalMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,510 @@
+package dev.durablechat.agent;
+
+import dev.durablechat.api.DurableChatException;
+import dev.durablechat.api.FencedException;
+import dev.durablechat.api.InEvent;
+import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.RunReason;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.StreamRecord;
+import dev.durablechat.api.Trigger;
+import dev.durablechat.api.UIMessage;
+import dev.durablechat.api.WirePayload;
+import dev.durablechat.core.ChatHistory;
+import dev.durablechat.core.DurableChat;
+import dev.durablechat.core.SwapResult;
+import dev.durablechat.core.TailItem;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Flow;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One run serving one session in this process: boots (L1), follows {@code in} from the last
+ * dispatched event id and dispatches its records in order (turns L2, actions L6, stop L7, close),
+ * suspends when idle (L3) and hands over on an upgrade (L4).
+ */
+final class RunLoop<C> implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(RunLoop.class);
+  private static final Object END_OF_TAIL = new Object();
+
+  private final AgentRuntime runtime;
+  private final DurableChat chat;
+  private final ChatAgent<C> agent;
+  private final Session session;
+  final String sessionId;
+  final SessionRun run;
+  private final String chatId;
+  private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+  private final CountDownLatch done = new CountDownLatch(1);
+  private volatile long lastReceived;
+  private volatile long stopAt;
+  private volatile boolean retired;
+  private volatile Flow.@Nullable Subscription subscription;
+
+  // Owned by the run's thread.
+  private List<UIMessage> history = List.of();
+  private boolean chatStarted;
+  private @Nullable BootEvent<C> boot;
+  private int messageCount;
+
+  RunLoop(
+      AgentRuntime runtime, DurableChat chat, ChatAgent<C> agent, Session session, SessionRun run) {
+    this.runtime = runtime;
+    this.chat = chat;
+    this.agent = agent;
+    this.session = session;
+    this.sessionId = session.friendlyId();
+    this.run = run;
+    this.chatId = session.displayId();
+  }
+
+  private enum Next {
+    CONTINUE,
+    END
+  }
+
+  @Override
+  public void run() {
+    var scope = new RunScope(run.runId());
+    scope.bind();
+    try {
+      C clientData = agent.bindClientData(session.clientData());
+      BootEvent<C> event =
+          new BootEvent<>(
+              chatId, sessionId, run.runId(), run.reason(), run.previousRunId(), clientData);
+      this.boot = event;
+      // H2-H4 (or, with hydrateMessages, H7: only where in stands, no snapshot).
+      ChatHistory.Rebuilt rebuilt = history().rebuild(sessionId);
+      history = agent.hydrateMessages != null ? List.of() : rebuilt.messages();
+      chatStarted = rebuilt.lastOutEventId() > 0 || runtime.chatStarted(sessionId);
+      lastReceived = rebuilt.lastInEventId();
+      call(agent.onBoot, event);
+      if (event.preloaded()) {
+        call(agent.onPreload, event);
+      }
+      if (run.reason() == RunReason.CONTINUATION) {
+        call(agent.onChatResume, event);
+      }
+      subscribe(rebuilt.lastInEventId());
+      loop();
+    } catch (FencedException e) {
+      LOG.info(
+          "run [{}] of session [{}] lost ownership: {}", run.runId(), sessionId, e.getMessage());
+      runtime.retire(this);
+    } catch (Exception | Error e) {
+      LOG.error("run [{}] of session [{}] failed", run.runId(), sessionId, e);
+      if (runtime.retire(this)) {
+        endRun("failed");
+      }
+    } finally {
+      Flow.Subscription s = subscription;
+      if (s != null) {
+        s.cancel();
+      }
+      RunScope.unbind();
+      done.countDown();
+    }
+  }
+
+  private void loop() throws Exception {
+    while (true) {
+      Object item = queue.poll(agent.idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+      if (item == null) {
+        if (runtime.retireIfIdle(this, this::suspend)) {
+          return;
+        }
+        continue;
+      }
+      if (item == END_OF_TAIL) {
+        if (runtime.retire(this)) {
+          endRun(runtime.isClosing() ? "shutdown" : "tail-ended");
+        }
+        return;
+      }
+      @SuppressWarnings("unchecked")
+      StreamRecord<InEvent> record = (StreamRecord<InEvent>) item;
+      if (dispatch(record) == Next.END) {
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ the tail on in
+
+  private void subscribe(long after) {
+    chat.subscribeIn(sessionId, after)
+        .subscribe(
+            new Flow.Subscriber<TailItem<InEvent>>() {
+              @Override
+              public void onSubscribe(Flow.Subscription s) {
+                subscription = s;
+                s.request(Long.MAX_VALUE);
+              }
+
+              @Override
+              public void onNext(TailItem<InEvent> item) {
+                if (item instanceof TailItem.Event<InEvent> e) {
+                  StreamRecord<InEvent> r = e.record();
+                  lastReceived = Math.max(lastReceived, r.eventId());
+                  if (r.event() instanceof InEvent.Stop) {
+                    // Stops act at once, on the turn that is running and the ones queued before.
+                    stopAt = Math.max(stopAt, r.eventId());
+                    runtime.stopRequested(RunLoop.this);
+                  } else {
+                    queue.add(r);
+                  }
+                }
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                if (!retired && !runtime.isClosing()) {
+                  LOG.warn("run [{}] lost its in tail", run.runId(), t);
+                }
+                queue.add(END_OF_TAIL);
+              }
+
+              @Override
+              public void onComplete() {
+                queue.add(END_OF_TAIL);
+              }
+            });
+  }
+
+  /** Ends the loop from outside (runtime close). */
+  void shutdown() {
+    queue.add(END_OF_TAIL);
+  }
+
+  boolean awaitDone(long millis) throws InterruptedException {
+    return done.await(millis, TimeUnit.MILLISECONDS);
+  }
+
+  long lastReceived() {
+    return lastReceived;
+  }
+
+  boolean hasQueued() {
+    return !queue.isEmpty();
+  }
+
+  void markRetired() {
+    retired = true;
+  }
+
+  boolean retired() {
+    return retired;
+  }
+
+  // ------------------------------------------------------------ current turn's stop signal
+
+  private volatile @Nullable Cancellation current;
+  private volatile long currentInId;
+
+  void applyStop() {
+    Cancellation c = current;
+    if (c != null && currentInId < stopAt) {
+      c.cancel();
+    }
+  }
+
+  // ------------------------------------------------------------ dispatch
+
+  private Next dispatch(StreamRecord<InEvent> record) throws Exception {
+    if (!(record.event() instanceof InEvent.Message m)) {
+      LOG.debug(
+          "run [{}] skips in record [{}] ({})",
+          run.runId(),
+          record.eventId(),
+          record.event().kind());
+      return Next.CONTINUE;
+    }
+    WirePayload payload = m.payload();
+    Trigger trigger = payload.trigger();
+    if (trigger == Trigger.SUBMIT_MESSAGE || trigger == Trigger.REGENERATE_MESSAGE) {
+      return turn(record.eventId(), payload);
+    }
+    if (trigger == Trigger.ACTION) {
+      return action(record.eventId(), payload);
+    }
+    if (trigger == Trigger.CLOSE) {
+      if (runtime.retire(this)) {
+        endRun("closed");
+        chat.closeSession(sessionId, "closed by the client");
+      }
+      return Next.END;
+    }
+    LOG.debug(
+        "run [{}] ignores trigger [{}] at [{}]", run.runId(), trigger.wireName(), record.eventId());
+    return Next.CONTINUE;
+  }
+
+  private TurnContext<C> context(long inId, WirePayload payload, Cancellation cancellation) {
+    BootEvent<C> b = boot;
+    if (b == null) {
+      throw new IllegalStateException("run [" + run.runId() + "] dispatched before boot");
+    }
+    return new TurnContext<>(
+        chatId,
+        sessionId,
+        run.runId(),
+        run.reason(),
+        b.clientData(),
+        payload.trigger(),
+        payload.message(),
+        payload.action(),
+        payload.metadata(),
+        inId,
+        history,
+        cancellation);
+  }
+
+  private ChunkWriter writer(Cancellation cancellation) {
+    return new ChunkWriter(
+        chat,
+        sessionId,
+        run.runId(),
+        run.runId() + "-m" + messageCount++,
+        cancellation,
+        System::nanoTime,
+        ChunkWriter.DEFAULT_MAX_BATCH,
+        ChunkWriter.DEFAULT_MAX_LATENCY);
+  }
+
+  private Next turn(long inId, WirePayload payload) throws Exception {
+    var cancellation = new Cancellation();
+    TurnContext<C> ctx = context(inId, payload, cancellation);
+    ChunkWriter out = writer(cancellation);
+    try {
+      call(agent.onValidateMessages, ctx);
+      if (ctx.upgradeRequested()) {
+        return upgrade();
+      }
+      if (agent.hydrateMessages != null) {
+        ctx.setMessages(agent.hydrateMessages.hydrate(ctx));
+      } else {
+        var messages = new ArrayList<>(ctx.messages());
+        if (payload.trigger() == Trigger.REGENERATE_MESSAGE) {
+          // H6: regenerate drops the trailing non-user messages and answers again.
+          while (!messages.isEmpty() && !messages.get(messages.size() - 1).role().equals("user")) {
+            messages.remove(messages.size() - 1);
+          }
+        } else if (payload.message() != null) {
+          put(messages, payload.message());
+        }
+        ctx.setMessages(messages);
+      }
+      if (!chatStarted) {
+        call(agent.onChatStart, ctx);
+        chatStarted = true;
+        runtime.markChatStarted(sessionId);
+      }
+      call(agent.onTurnStart, ctx);
+      if (ctx.upgradeRequested()) {
+        return upgrade();
+      }
+      respond(agent.run, ctx, out, inId, cancellation);
+    } catch (FencedException e) {
+      throw e;
+    } catch (Exception e) {
+      LOG.warn("run [{}] turn at in [{}] failed", run.runId(), inId, e);
+      out.error(describe(e));
+      out.finish();
+    }
+    Optional<UIMessage> response = out.message();
+    if (response.isPresent()) {
+      var messages = new ArrayList<>(ctx.messages());
+      put(messages, response.get());
+      ctx.setMessages(messages);
+      ctx.response(response.get());
+    }
+    compact(ctx);
+    callLogged(agent.onBeforeTurnComplete, ctx);
+    // turn-complete (W6) and the snapshot of the history after the turn (H1).
+    history().completeTurn(sessionId, run.runId(), ctx.messages(), inId);
+    awaitDeferred(ctx);
+    history = ctx.messages();
+    callLogged(agent.onTurnComplete, ctx);
+    history = ctx.messages();
+    if (ctx.upgradeRequested()) {
+      return upgrade();
+    }
+    return Next.CONTINUE;
+  }
+
+  private Next action(long inId, WirePayload payload) throws Exception {
+    var cancellation = new Cancellation();
+    TurnContext<C> ctx = context(inId, payload, cancellation);
+    ChunkWriter out = writer(cancellation);
+    try {
+      call(agent.onValidateMessages, ctx);
+      if (agent.hydrateMessages != null) {
+        ctx.setMessages(agent.hydrateMessages.hydrate(ctx));
+      }
+      if (agent.onAction == null) {
+        LOG.warn("agent [{}] got an action but has no onAction; ignored", agent.id);
+      } else {
+        respond(agent.onAction, ctx, out, inId, cancellation);
+      }
+    } catch (FencedException e) {
+      throw e;
+    } catch (Exception e) {
+      LOG.warn("run [{}] action at in [{}] failed", run.runId(), inId, e);
+      out.error(describe(e));
+      out.finish();
+    }
+    Optional<UIMessage> response = out.message();
+    if (response.isPresent()) {
+      var messages = new ArrayList<>(ctx.messages());
+      put(messages, response.get());
+      ctx.setMessages(messages);
+    }
+    completeTurn(inId);
+    history = ctx.messages();
+    return Next.CONTINUE;
+  }
+
+  /** Runs a responder; a stop (L7) keeps the partial (abort, no finish), else finish. */
+  private void respond(
+      ChatAgent.Responder<C> responder,
+      TurnContext<C> ctx,
+      ChunkWriter out,
+      long inId,
+      Cancellation cancellation)
+      throws Exception {
+    currentInId = inId;
+    current = cancellation;
+    applyStop();
+    try {
+      // A stop sent after this record was queued stops it before it starts (L7).
+      if (!cancellation.isCancelled()) {
+        responder.respond(ctx, out);
+      }
+    } catch (TurnCancelledException e) {
+      // The stop arrived: what was written stays, cleaned up as a partial.
+    } catch (FencedException e) {
+      throw e;
+    } catch (Exception e) {
+      if (!cancellation.isCancelled()) {
+        throw e;
+      }
+    } finally {
+      current = null;
+    }
+    if (cancellation.isCancelled()) {
+      out.abort();
+    } else {
+      out.finish();
+    }
+  }
+
+  private void compact(TurnContext<C> ctx) {
+    ChatAgent.Compaction<C> compaction = agent.compaction;
+    if (compaction == null) {
+      return;
+    }
+    try {
+      if (compaction.shouldCompact(ctx, ctx.messages())) {
+        ctx.setMessages(compaction.summarize(ctx, ctx.messages()));
+      }
+    } catch (Exception e) {
+      LOG.warn("run [{}]: compaction failed; the history stays as it was", run.runId(), e);
+    }
+  }
+
+  /** An action's turn-complete: no snapshot for actions (H1, L6). */
+  private void completeTurn(long inId) {
+    chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
+  }
+
+  private ChatHistory history() {
+    return runtime.history(agent.hydrateMessages != null);
+  }
+
+  /** H3: a message replaces the one with its id in place; a new id is appended. */
+  static void put(List<UIMessage> messages, UIMessage message) {
+    for (int i = messages.size() - 1; i >= 0; i--) {
+      if (messages.get(i).id().equals(message.id())) {
+        messages.set(i, message);
+        return;
+      }
+    }
+    messages.add(message);
+  }
+
+  private void awaitDeferred(TurnContext<C> ctx) {
+    if (ctx.deferred().isEmpty()) {
+      return;
+    }
+    CompletableFuture<?>[] all =
+        ctx.deferred().stream()
+            .map(s -> s.toCompletableFuture())
+            .toArray(CompletableFuture<?>[]::new);
+    try {
+      CompletableFuture.allOf(all).get(agent.deferTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      LOG.warn(
+          "run [{}]: deferred work did not finish within [{}]; going on",
+          run.runId(),
+          agent.deferTimeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      LOG.warn("run [{}]: deferred work failed", run.runId(), e);
+    }
+  }
+
+  /** L4: upgrade-required, swap to a new run (reason upgrade), and let it take {@code in} over. */
+  private Next upgrade() {
+    chat.appendOut(sessionId, run.runId(), new OutEvent.UpgradeRequired());
+    SwapResult swap = chat.endAndContinue(sessionId, run.runId(), RunReason.UPGRADE);
+    runtime.handOver(this, swap);
+    return Next.END;
+  }
+
+  /** Called by the runtime under the session's lock when the run found nothing to do (L3). */
+  private void suspend() {
+    BootEvent<C> b = boot;
+    if (b != null) {
+      callLogged(agent.onChatSuspend, b);
+    }
+    endRun("idle");
+  }
+
+  private void endRun(String reason) {
+    try {
+      chat.endRun(sessionId, run.runId(), reason);
+    } catch (DurableChatException e) {
+      LOG.warn("run [{}]: could not end it ({}): {}", run.runId(), reason, e.getMessage());
+    }
+  }
+
+  private static <E> void call(ChatAgent.@Nullable Hook<E> hook, E event) throws Exception {
+    if (hook != null) {
+      hook.on(event);
+    }
+  }
+
+  private <E> void callLogged(ChatAgent.@Nullable Hook<E> hook, E event) {
+    try {
+      call(hook, event);
+    } catch (Exception e) {
+      LOG.warn("run [{}]: hook failed", run.runId(), e);
+    }
+  }
+
+  private static String describe(Exception e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+}

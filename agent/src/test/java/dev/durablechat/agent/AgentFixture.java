@@ -1,0 +1,72 @@
+package dev.durablechat.agent;
+
+import static org.assertj.core.api.Assertions.fail;
+
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.SessionRun;
+import dev.durablechat.core.DurableChat;
+import dev.durablechat.storage.memory.MemorySessionStore;
+import dev.durablechat.storage.memory.MemorySnapshotStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** An engine on a fresh memory store and a runtime with the given agents. */
+final class AgentFixture implements AutoCloseable {
+  static final Duration WAIT = Duration.ofSeconds(10);
+
+  final MemorySessionStore store = new MemorySessionStore();
+  final MemorySnapshotStore snapshots = new MemorySnapshotStore();
+  final DurableChat chat =
+      DurableChat.builder()
+          .environment(new Environment("proj", "test"))
+          .sessionStore(store)
+          .snapshotStore(snapshots)
+          .build();
+  final AgentRuntime runtime;
+
+  AgentFixture(ChatAgent<?>... agents) {
+    this(b -> {}, agents);
+  }
+
+  AgentFixture(
+      java.util.function.Consumer<AgentRuntime.Builder> configure, ChatAgent<?>... agents) {
+    var b = AgentRuntime.builder(chat);
+    configure.accept(b);
+    for (ChatAgent<?> agent : agents) {
+      b.register(agent);
+    }
+    runtime = b.build();
+  }
+
+  AgentChat client(String agentId, String chatId) {
+    return AgentChat.builder(runtime, agentId).chatId(chatId).build();
+  }
+
+  List<SessionRun> runs(String chatId) {
+    return chat.runs(chatId);
+  }
+
+  /** Polls until the condition holds, failing after {@link #WAIT}. */
+  static void await(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        fail("timed out after " + WAIT + " waiting for: " + what);
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        fail("interrupted waiting for: " + what);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    runtime.close();
+    chat.close();
+    store.close();
+  }
+}
