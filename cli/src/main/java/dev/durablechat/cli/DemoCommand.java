@@ -84,7 +84,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--turns",
       paramLabel = "N",
-      description = "User messages to send, at least 4 (default: ${DEFAULT-VALUE}).",
+      description = "User messages to send, at least 5 (default: ${DEFAULT-VALUE}).",
       defaultValue = "40")
   int turns = 40;
 
@@ -138,9 +138,9 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    if (turns < 4) {
+    if (turns < 5) {
       throw new picocli.CommandLine.ParameterException(
-          spec.commandLine(), "--turns [" + turns + "] is too small, expected at least 4");
+          spec.commandLine(), "--turns [" + turns + "] is too small, expected at least 5");
     }
     // Progress goes to the terminal; the library's warnings (the takeover, the fenced dead run)
     // would tear the lines, and the demo prints what they say itself.
@@ -163,7 +163,7 @@ final class DemoCommand implements Callable<Integer> {
     boolean live = System.console() != null;
     String chatId = "demo-" + UUID.randomUUID().toString().substring(0, 8);
     int idleAfter = turns / 2;
-    int crashAt = Math.max(idleAfter + 2, turns * 3 / 4);
+    int crashAt = Math.min(turns - 1, Math.max(idleAfter + 2, turns * 3 / 4));
     out.println("durablechat demo: " + turns + " turns of a tool-using chat [" + chatId + "]");
     out.println("  session store  jdbc:h2:file:" + dir.resolve("chat"));
     out.println("  snapshots      file:" + dir.resolve("snapshots"));
@@ -211,7 +211,9 @@ final class DemoCommand implements Callable<Integer> {
               crashed.reason(),
               "-",
               "process killed mid-reply");
-          out.println(
+          note(
+              out,
+              live,
               "      crash: "
                   + engine.name
                   + " stops dead after writing \""
@@ -255,7 +257,9 @@ final class DemoCommand implements Callable<Integer> {
                   && answeredOnce(message.id())
                   && answeredOnce(next.id())
                   && partialCleaned;
-          out.println(
+          note(
+              out,
+              live,
               "      recovery: "
                   + engine.name
                   + " took over with run "
@@ -296,7 +300,9 @@ final class DemoCommand implements Callable<Integer> {
           String idleRun = seen.runId();
           DurableChat idleChat = engine.chat;
           waitFor(() -> !isRunning(idleChat, chatId, idleRun));
-          out.println(
+          note(
+              out,
+              live,
               "      idle: no message for "
                   + IDLE.toMillis()
                   + " ms, run "
@@ -327,7 +333,9 @@ final class DemoCommand implements Callable<Integer> {
           continuationIntact =
               resumedSeen.reason().equals("continuation")
                   && sameMessages(resumedBoot.history(), before);
-          out.println(
+          note(
+              out,
+              live,
               "      continuation: rebuilt "
                   + resumedBoot.history().size()
                   + " messages ("
@@ -609,6 +617,14 @@ final class DemoCommand implements Callable<Integer> {
           "[" + "#".repeat(done) + " ".repeat(width - done) + "] " + turn + "/" + turns + " turns");
     }
     out.flush();
+  }
+
+  /** A note under a turn's line; on a terminal it first clears the progress bar. */
+  private static void note(PrintWriter out, boolean live, String text) {
+    if (live) {
+      out.print("\r\033[K");
+    }
+    out.println(text);
   }
 
   private static String yes(boolean value) {
