@@ -1,193 +1,674 @@
 package dev.durablechat.cli;
 
+import dev.durablechat.agent.AgentChat;
+import dev.durablechat.agent.AgentRuntime;
+import dev.durablechat.agent.ChatAgent;
+import dev.durablechat.agent.ChunkWriter;
+import dev.durablechat.agent.Reply;
+import dev.durablechat.agent.ScriptedModel;
+import dev.durablechat.agent.TurnContext;
 import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.Environment;
 import dev.durablechat.api.InEvent;
-import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.Json;
+import dev.durablechat.api.JsonValue;
 import dev.durablechat.api.OutEvent;
-import dev.durablechat.api.RunReason;
 import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
 import dev.durablechat.api.WirePayload;
+import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreLoader;
-import dev.durablechat.core.CreateSessionRequest;
+import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
+import dev.durablechat.core.fold.ChunkFold;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./durablechat demo}: one small conversation end to end on embedded defaults, printed as
- * tables: a session created (and found again), a run claimed, {@code in} and {@code out} records
- * appended and read back, a run swapped, a fenced append refused, the session closed.
+ * {@code ./durablechat demo}: a tool-using chat of {@code --turns} user messages played by the
+ * agent runtime on the embedded defaults (an H2 file session store and a local snapshot folder),
+ * with an idle-out and its continuation run, and a simulated crash mid-reply recovered by a new
+ * "process" on the same files. Prints one line per turn and a summary table.
  */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
     description =
-        "Run a small end-to-end conversation on embedded defaults and print what happened.")
+        "Play a tool-using chat on embedded defaults (H2 file + snapshot folder), with an idle-out"
+            + " and a simulated crash, and print what happened.")
 final class DemoCommand implements Callable<Integer> {
+  static final int GOAL_BYTES = 5 * 1024;
+  static final int CAP_BYTES = 512 * 1024;
+  private static final String AGENT_ID = "demo-agent";
+  private static final Duration IDLE = Duration.ofMillis(300);
+  private static final Duration WAIT = Duration.ofSeconds(15);
+  private static final Environment ENVIRONMENT = new Environment("demo", "dev");
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(
-      names = "--session-store",
-      description = "Session store location (default: ${DEFAULT-VALUE}).",
-      defaultValue = "memory:")
-  String sessionStore = "memory:";
+      names = "--data",
+      paramLabel = "DIR",
+      description =
+          "Where the H2 file and the snapshot folder go (default: a temp directory,"
+              + " deleted at the end).")
+  @Nullable Path data;
 
-  @Override
-  public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    var environment = new Environment("demo", "dev");
-    try (var store = StoreLoader.openSessionStore(sessionStore);
-        var chat = DurableChat.builder().environment(environment).sessionStore(store).build()) {
-      out.println(
-          "durablechat demo: environment " + environment + ", session store " + sessionStore);
-      out.println();
+  @Option(
+      names = "--turns",
+      paramLabel = "N",
+      description = "User messages to send, at least 5 (default: ${DEFAULT-VALUE}).",
+      defaultValue = "40")
+  int turns = 40;
 
-      var request = CreateSessionRequest.builder("demo").externalId("demo-chat-1").build();
-      var first = chat.createSession(request);
-      var again = chat.createSession(request);
-      section(out, "1. Sessions (S1: create is idempotent on the external id)");
-      new Table("call", "friendly id", "external id", "created", "version")
-          .row(
-              "create",
-              first.session().friendlyId(),
-              first.session().externalId(),
-              first.created(),
-              first.session().version())
-          .row(
-              "create again",
-              again.session().friendlyId(),
-              again.session().externalId(),
-              again.created(),
-              again.session().version())
-          .print(out);
+  // What the agents saw, shared by both "processes".
+  private final Map<String, Boot> boots = new ConcurrentHashMap<>();
+  private final Map<String, TurnSeen> turnsSeen = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> answers = new ConcurrentHashMap<>();
+  private final AtomicInteger snapshotsWritten = new AtomicInteger();
+  private volatile @Nullable String crashMessageId;
+  private final CountDownLatch crashGate = new CountDownLatch(1);
+  private final CountDownLatch crashPartialWritten = new CountDownLatch(1);
 
-      String chatId = "demo-chat-1";
-      var run = chat.ensureRun(chatId, RunReason.INITIAL).run();
+  /** A run's boot: its reason, and how long rebuilding its history took. */
+  private record Boot(String reason, double rebuildMs, List<UIMessage> history, String source) {}
 
-      var userMessage = UIMessage.userText("msg_user_1", "What is durable about this chat?");
-      String body =
-          new InEvent.Message(WirePayload.submit(chatId, userMessage)).toJson().toString();
-      var appended = chat.appendIn(chatId, body.getBytes(StandardCharsets.UTF_8), "part-1");
-      var retried = chat.appendIn(chatId, body.getBytes(StandardCharsets.UTF_8), "part-1");
+  /** Which run answered a message. */
+  private record TurnSeen(String runId, String reason) {}
 
-      var reply = new ArrayList<OutEvent>();
-      reply.add(chunk("{\"type\":\"start\",\"messageId\":\"msg_assistant_1\"}"));
-      reply.add(chunk("{\"type\":\"text-start\",\"id\":\"t0\"}"));
-      for (String delta :
-          List.of(
-              "The session row ", "outlives every run, ", "and the streams resume by event id.")) {
-        reply.add(
-            chunk(
-                JsonObject.builder()
-                    .put("type", "text-delta")
-                    .put("id", "t0")
-                    .put("delta", delta)
-                    .build()
-                    .toString()));
-      }
-      reply.add(chunk("{\"type\":\"text-end\",\"id\":\"t0\"}"));
-      reply.add(chunk("{\"type\":\"finish\"}"));
-      reply.add(new OutEvent.TurnComplete(appended.eventId()));
-      chat.appendOut(chatId, run.runId(), reply);
+  /** One "process": the stores, the engine and the agent runtime on the demo's data directory. */
+  private final class Engine implements AutoCloseable {
+    final SessionStore store;
+    final SnapshotStore snapshots;
+    final DurableChat chat;
+    final AgentRuntime runtime;
+    final String name;
 
-      section(
-          out,
-          "2. Streams (W1: gapless event ids per stream; W5: a retried part id stores one record)");
-      var streams = new Table("stream", "event id", "record");
-      for (StreamRecord<InEvent> r : chat.readIn(chatId, 0, 100)) {
-        streams.row("in", r.eventId(), abbreviate(r.event().toJson().toString()));
-      }
-      for (StreamRecord<OutEvent> r : chat.readOut(chatId, 0, 100)) {
-        streams.row("out", r.eventId(), abbreviate(r.event().toJson().toString()));
-      }
-      streams.print(out);
-      out.println(
-          "retry of part-1: duplicate=" + retried.duplicate() + ", event id " + retried.eventId());
-      out.println();
+    Engine(Path dir, String name) {
+      this.name = name;
+      this.store = StoreLoader.openSessionStore("jdbc:h2:file:" + dir.resolve("chat"));
+      this.snapshots =
+          new CountingSnapshotStore(
+              StoreLoader.openSnapshotStore("file:" + dir.resolve("snapshots")), snapshotsWritten);
+      this.chat =
+          DurableChat.builder()
+              .environment(ENVIRONMENT)
+              .sessionStore(store)
+              .snapshotStore(snapshots)
+              .build();
+      this.runtime = AgentRuntime.builder(chat).register(agent(chat, name)).build();
+    }
 
-      section(out, "3. Resume (W7: reading after event id 4 delivers 5 first)");
-      var resumed = new Table("event id", "record");
-      for (StreamRecord<OutEvent> r : chat.readOut(chatId, 4, 100)) {
-        resumed.row(r.eventId(), abbreviate(r.event().toJson().toString()));
-      }
-      resumed.print(out);
-
-      var swap = chat.endAndContinue(chatId, run.runId(), RunReason.UPGRADE);
-      String fenced;
-      try {
-        chat.appendOut(
-            chatId,
-            run.runId(),
-            chunk("{\"type\":\"text-delta\",\"id\":\"t0\",\"delta\":\"late\"}"));
-        fenced = "appended (unexpected)";
-      } catch (DurableChatException e) {
-        fenced = e.getClass().getSimpleName() + ": " + e.getMessage();
-      }
-      section(out, "4. Runs (S6, S8: a swap is a compare-and-set that writes one audit row)");
-      var runs = new Table("run id", "reason", "previous run", "ended", "end reason");
-      for (SessionRun r : chat.runs(chatId)) {
-        runs.row(
-            r.runId(),
-            r.reason().wireName(),
-            r.previousRunId(),
-            r.endedAt() != null,
-            r.endReason());
-      }
-      runs.print(out);
-      out.println(
-          "swapped="
-              + swap.swapped()
-              + ", continuation="
-              + swap.continuation()
-              + ", session version "
-              + chat.session(chatId).version());
-      out.println("old run appends to out: " + fenced);
-
-      chat.closeSession(chatId, "demo finished");
-      String refused;
-      try {
-        chat.appendIn(chatId, body.getBytes(StandardCharsets.UTF_8), "part-2");
-        refused = "appended (unexpected)";
-      } catch (DurableChatException e) {
-        refused = e.getClass().getSimpleName() + ": " + e.getMessage();
-      }
-      section(out, "5. Close (S4, S5: closed once; appends refused, nothing stored)");
-      var session = chat.session(chatId);
-      new Table("friendly id", "status", "closed reason", "in events", "out events")
-          .row(
-              session.friendlyId(),
-              session.status(java.time.Instant.now()),
-              session.closedReason(),
-              chat.lastEventId(chatId, dev.durablechat.api.StreamKind.IN),
-              chat.lastEventId(chatId, dev.durablechat.api.StreamKind.OUT))
-          .print(out);
-      out.println("append after close: " + refused);
-      out.flush();
-      return 0;
+    @Override
+    public void close() {
+      runtime.close();
+      chat.close();
+      snapshots.close();
+      store.close();
     }
   }
 
-  private static OutEvent chunk(String json) {
-    return OutEvent.Chunk.of(UIMessageChunk.parse(json));
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (turns < 5) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--turns [" + turns + "] is too small, expected at least 5");
+    }
+    // Progress goes to the terminal; the library's warnings (the takeover, the fenced dead run)
+    // would tear the lines, and the demo prints what they say itself.
+    if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
+    }
+    boolean temp = data == null;
+    Path dir = temp ? Files.createTempDirectory("durablechat-demo-") : data;
+    Files.createDirectories(dir);
+    try {
+      return play(out, dir.toAbsolutePath());
+    } finally {
+      if (temp) {
+        deleteRecursively(dir);
+      }
+    }
   }
 
-  private static void section(PrintWriter out, String title) {
+  private int play(PrintWriter out, Path dir) throws Exception {
+    boolean live = System.console() != null;
+    String chatId = "demo-" + UUID.randomUUID().toString().substring(0, 8);
+    int idleAfter = turns / 2;
+    int crashAt = Math.min(turns - 1, Math.max(idleAfter + 2, turns * 3 / 4));
+    out.println("durablechat demo: " + turns + " turns of a tool-using chat [" + chatId + "]");
+    out.println("  session store  jdbc:h2:file:" + dir.resolve("chat"));
+    out.println("  snapshots      file:" + dir.resolve("snapshots"));
+    out.println(
+        "  idle timeout "
+            + IDLE.toMillis()
+            + " ms: a pause after turn "
+            + idleAfter
+            + "; the process dies in the middle of turn "
+            + crashAt);
     out.println();
-    out.println(title);
+    out.println(
+        String.format(
+            "%4s  %15s  %-24s  %-12s  %10s  %s",
+            "turn", "in/append bytes", "run", "reason", "rebuild ms", "reply"));
+    out.flush();
+
+    List<Integer> bodySizes = new ArrayList<>();
+    List<UIMessage> transcript = new ArrayList<>();
+    boolean continuationIntact = false;
+    boolean crashRecovered = false;
+    Engine engine = new Engine(dir, "process-1");
+    try {
+      AgentChat client = client(engine, chatId);
+      for (int turn = 1; turn <= turns; turn++) {
+        UIMessage message = userMessage(turn);
+        int bytes = bodyBytes(chatId, message);
+        bodySizes.add(bytes);
+        transcript.add(message);
+
+        if (turn == crashAt) {
+          crashMessageId = message.id();
+          Reply reply = client.sendMessage(message);
+          UIMessage partial = readPartial(reply);
+          transcript.add(partial);
+          TurnSeen crashed = turnsSeen.get(message.id());
+          String deadRun = crashed.runId();
+          line(
+              out,
+              live,
+              turn,
+              turns,
+              bytes,
+              deadRun,
+              crashed.reason(),
+              "-",
+              "process killed mid-reply");
+          note(
+              out,
+              live,
+              "      crash: "
+                  + engine.name
+                  + " stops dead after writing \""
+                  + partial.text()
+                  + "\"; run "
+                  + deadRun
+                  + " is left running in the store");
+          // A new process on the same H2 file and snapshot folder; the dead one never closes.
+          Engine dead = engine;
+          engine = new Engine(dir, "process-2");
+          client = client(engine, chatId);
+          turn++;
+          UIMessage next = userMessage(turn);
+          int nextBytes = bodyBytes(chatId, next);
+          bodySizes.add(nextBytes);
+          Reply recovered = client.sendMessage(next);
+          List<UIMessage> answered = recovered.messages(WAIT);
+          // The recovery answers the unanswered message first, then the new one.
+          transcript.addAll(answered.subList(0, answered.size() - 1));
+          transcript.add(next);
+          transcript.add(answered.get(answered.size() - 1));
+          TurnSeen seen = turnsSeen.get(next.id());
+          Boot boot = boots.get(seen.runId());
+          line(
+              out,
+              live,
+              turn,
+              turns,
+              nextBytes,
+              seen.runId(),
+              seen.reason(),
+              String.format("%.1f", boot.rebuildMs()),
+              answered.get(answered.size() - 1).text().length() + "");
+          // onTurnComplete runs just after the turn-complete record the reply ended on.
+          awaitQuietly(() -> answers.containsKey(next.id()));
+          boolean partialCleaned =
+              boot.history().stream().anyMatch(m -> m.id().equals(partial.id()))
+                  && boot.history().get(boot.history().size() - 1).id().equals(partial.id());
+          crashRecovered =
+              seen.reason().equals("continuation")
+                  && answeredOnce(message.id())
+                  && answeredOnce(next.id())
+                  && partialCleaned;
+          note(
+              out,
+              live,
+              "      recovery: "
+                  + engine.name
+                  + " took over with run "
+                  + seen.runId()
+                  + " (continuation), rebuilt "
+                  + boot.history().size()
+                  + " messages ("
+                  + boot.source()
+                  + ") ending on the cleaned partial reply (H4), answered turn "
+                  + crashAt
+                  + " once and turn "
+                  + turn
+                  + " once: "
+                  + yes(crashRecovered));
+          // Let the dead process's thread go: its writes are fenced (invariant 6).
+          crashGate.countDown();
+          dead.close();
+          continue;
+        }
+
+        Reply reply = client.sendMessage(message);
+        List<UIMessage> answered = reply.messages(WAIT);
+        transcript.addAll(answered);
+        TurnSeen seen = turnsSeen.get(message.id());
+        Boot boot = firstTurnOfRun(seen.runId(), message.id()) ? boots.get(seen.runId()) : null;
+        line(
+            out,
+            live,
+            turn,
+            turns,
+            bytes,
+            seen.runId(),
+            seen.reason(),
+            boot == null ? "-" : String.format("%.1f", boot.rebuildMs()),
+            answered.isEmpty() ? "0" : answered.get(answered.size() - 1).text().length() + "");
+
+        if (turn == idleAfter) {
+          String idleRun = seen.runId();
+          DurableChat idleChat = engine.chat;
+          waitFor(() -> !isRunning(idleChat, chatId, idleRun));
+          note(
+              out,
+              live,
+              "      idle: no message for "
+                  + IDLE.toMillis()
+                  + " ms, run "
+                  + idleRun
+                  + " ended ("
+                  + endReason(engine.chat, chatId, idleRun)
+                  + "); the next message boots a continuation");
+          List<UIMessage> before = List.copyOf(transcript);
+          UIMessage resume = userMessage(++turn);
+          int resumeBytes = bodyBytes(chatId, resume);
+          bodySizes.add(resumeBytes);
+          transcript.add(resume);
+          Reply resumed = client.sendMessage(resume);
+          List<UIMessage> resumedAnswer = resumed.messages(WAIT);
+          transcript.addAll(resumedAnswer);
+          TurnSeen resumedSeen = turnsSeen.get(resume.id());
+          Boot resumedBoot = boots.get(resumedSeen.runId());
+          line(
+              out,
+              live,
+              turn,
+              turns,
+              resumeBytes,
+              resumedSeen.runId(),
+              resumedSeen.reason(),
+              String.format("%.1f", resumedBoot.rebuildMs()),
+              resumedAnswer.get(resumedAnswer.size() - 1).text().length() + "");
+          continuationIntact =
+              resumedSeen.reason().equals("continuation")
+                  && sameMessages(resumedBoot.history(), before);
+          note(
+              out,
+              live,
+              "      continuation: rebuilt "
+                  + resumedBoot.history().size()
+                  + " messages ("
+                  + resumedBoot.source()
+                  + "), equal to the history before the pause: "
+                  + yes(continuationIntact));
+        }
+      }
+      if (live) {
+        out.print("\r\033[K");
+      }
+
+      // The final check: a cold rebuild equals what the client saw, each message once.
+      awaitQuietly(() -> answers.size() >= turns);
+      ChatHistory.Rebuilt last = ChatHistory.of(engine.chat).rebuild(chatId);
+      boolean historyIntact = sameMessages(last.messages(), transcript);
+      boolean answeredOnce =
+          answers.values().stream().allMatch(count -> count.get() == 1) && answers.size() == turns;
+      List<SessionRun> runs = engine.chat.runs(chatId);
+      out.println();
+      summary(
+              out,
+              bodySizes,
+              runs,
+              continuationIntact,
+              crashRecovered,
+              historyIntact && answeredOnce,
+              last.messages().size())
+          .print(out);
+      out.flush();
+      return continuationIntact && crashRecovered && historyIntact && answeredOnce ? 0 : 1;
+    } finally {
+      crashGate.countDown();
+      engine.close();
+    }
   }
 
-  private static String abbreviate(String text) {
-    return text.length() <= 96 ? text : text.substring(0, 93) + "...";
+  private Table summary(
+      PrintWriter out,
+      List<Integer> bodySizes,
+      List<SessionRun> runs,
+      boolean continuationIntact,
+      boolean crashRecovered,
+      boolean historyIntact,
+      int messages) {
+    List<Integer> sorted = bodySizes.stream().sorted().toList();
+    int max = sorted.get(sorted.size() - 1);
+    int median = sorted.get(sorted.size() / 2);
+    Map<String, Integer> byReason = new TreeMap<>();
+    for (SessionRun run : runs) {
+      byReason.merge(run.reason().wireName(), 1, Integer::sum);
+    }
+    StringBuilder reasons = new StringBuilder();
+    byReason.forEach(
+        (reason, count) ->
+            reasons.append(reasons.length() == 0 ? "" : ", ").append(reason + " " + count));
+    out.println("summary");
+    return new Table("check", "value")
+        .row("turns", bodySizes.size())
+        .row(
+            "in/append body max / median",
+            max + " B / " + median + " B (goal < " + GOAL_BYTES + " B, cap " + CAP_BYTES + " B)")
+        .row("bodies under the 5 KB goal", yes(max < GOAL_BYTES))
+        .row("runs by reason", runs.size() + ": " + reasons)
+        .row("snapshots written", snapshotsWritten.get())
+        .row("idle-out continuation intact", yes(continuationIntact))
+        .row("crash recovered", yes(crashRecovered))
+        .row(
+            "history intact",
+            yes(historyIntact) + " (" + messages + " messages, each answered once)");
+  }
+
+  private AgentChat client(Engine engine, String chatId) {
+    return AgentChat.builder(engine.runtime, AGENT_ID).chatId(chatId).build();
+  }
+
+  private ChatAgent<JsonValue> agent(DurableChat chat, String process) {
+    ChatHistory probe = ChatHistory.of(chat);
+    return ChatAgent.builder(AGENT_ID)
+        .idleTimeout(IDLE)
+        .onBoot(
+            boot -> {
+              // Time the same rebuild the run just did at its boot (snapshot + out tail).
+              long start = System.nanoTime();
+              ChatHistory.Rebuilt rebuilt = probe.rebuild(boot.sessionId());
+              double ms = (System.nanoTime() - start) / 1e6;
+              var source = rebuilt.source();
+              String from =
+                  source.fromSnapshot()
+                      ? "snapshot at out " + source.snapshotOutEventId() + " + "
+                      : "no snapshot, ";
+              boots.put(
+                  boot.runId(),
+                  new Boot(
+                      boot.reason().wireName(),
+                      ms,
+                      rebuilt.messages(),
+                      from
+                          + source.outRecordsReplayed()
+                          + " out records replayed"
+                          + (rebuilt.partialReply() ? ", partial reply cleaned" : "")));
+            })
+        .onTurnComplete(
+            turn -> {
+              UIMessage m = turn.message();
+              if (m != null) {
+                answers.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet();
+              }
+            })
+        .run((turn, out) -> answer(turn, out, process))
+        .build();
+  }
+
+  private void answer(TurnContext<JsonValue> turn, ChunkWriter out, String process)
+      throws InterruptedException {
+    UIMessage m = turn.message();
+    if (m == null) {
+      return;
+    }
+    turnsSeen.put(m.id(), new TurnSeen(turn.runId(), turn.runReason().wireName()));
+    if (m.id().equals(crashMessageId) && process.equals("process-1")) {
+      // The process dies here: half a reply is in out, then nothing more from this run.
+      String id = out.textStart();
+      out.textDelta(id, "Let me look that up");
+      out.flush();
+      crashPartialWritten.countDown();
+      crashGate.await(60, TimeUnit.SECONDS);
+      return;
+    }
+    int n = turn.messages().size();
+    String topic = m.text();
+    ScriptedModel.builder()
+        .reasoning("The user asks about " + topic + "; search the notes first.")
+        .toolCall(
+            "search_notes",
+            Json.parse("{\"query\":\"" + topic + "\",\"limit\":3}"),
+            Json.parse(
+                "{\"hits\":[{\"title\":\""
+                    + topic
+                    + "\",\"score\":0.92},"
+                    + "{\"title\":\"durable history\",\"score\":0.71}]}"))
+        .text(
+            "On "
+                + topic
+                + ": the notes have two hits. This chat now holds "
+                + n
+                + " messages, rebuilt from a snapshot plus the out tail whenever a run boots.")
+        .chunkDelay(Duration.ofMillis(1))
+        .build()
+        .play(out);
+  }
+
+  private UIMessage readPartial(Reply reply) throws InterruptedException {
+    if (!crashPartialWritten.await(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+      throw new DurableChatException("the crash turn wrote no partial reply within [" + WAIT + "]");
+    }
+    List<UIMessageChunk> chunks = new ArrayList<>();
+    while (chunks.stream().noneMatch(c -> c.type().equals("text-delta"))) {
+      Optional<StreamRecord<OutEvent>> r = reply.next(WAIT);
+      if (r.isPresent() && r.get().event() instanceof OutEvent.Chunk c) {
+        chunks.add(c.chunk());
+      }
+    }
+    reply.close();
+    List<UIMessage> folded = ChunkFold.foldTail(chunks);
+    return folded.get(folded.size() - 1);
+  }
+
+  private static UIMessage userMessage(int turn) {
+    String[] topics = {
+      "snapshots",
+      "the in stream",
+      "run reasons",
+      "fencing",
+      "idle timeouts",
+      "tool calls",
+      "retention",
+      "the out tail"
+    };
+    return UIMessage.userText(
+        "m-" + turn, "Question " + turn + ": how do " + topics[turn % topics.length] + " work?");
+  }
+
+  /** The size of the {@code in/append} body that carries the message: the encoded in event. */
+  private static int bodyBytes(String chatId, UIMessage message) {
+    return new InEvent.Message(WirePayload.submit(chatId, message))
+        .toJson()
+        .toString()
+        .getBytes(StandardCharsets.UTF_8)
+        .length;
+  }
+
+  private boolean firstTurnOfRun(String runId, String messageId) {
+    return turnsSeen.entrySet().stream()
+        .filter(e -> e.getValue().runId().equals(runId))
+        .map(Map.Entry::getKey)
+        .min(Comparator.comparingInt(DemoCommand::turnOf))
+        .map(messageId::equals)
+        .orElse(false);
+  }
+
+  private static int turnOf(String messageId) {
+    return Integer.parseInt(messageId.substring(messageId.lastIndexOf('-') + 1));
+  }
+
+  /** Same ids, roles and texts in the same order. */
+  static boolean sameMessages(List<UIMessage> a, List<UIMessage> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      UIMessage x = a.get(i);
+      UIMessage y = b.get(i);
+      if (!x.id().equals(y.id()) || !x.role().equals(y.role()) || !x.text().equals(y.text())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean answeredOnce(String messageId) {
+    AtomicInteger count = answers.get(messageId);
+    return count != null && count.get() == 1;
+  }
+
+  /** Waits up to {@link #WAIT} for the condition; the caller checks the outcome itself. */
+  private static void awaitQuietly(java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+  }
+
+  private static boolean isRunning(DurableChat chat, String chatId, String runId) {
+    return chat.runs(chatId).stream().anyMatch(r -> r.runId().equals(runId) && r.isRunning());
+  }
+
+  private static String endReason(DurableChat chat, String chatId, String runId) {
+    return chat.runs(chatId).stream()
+        .filter(r -> r.runId().equals(runId))
+        .map(r -> String.valueOf(r.endReason()))
+        .findFirst()
+        .orElse("?");
+  }
+
+  private static void waitFor(java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new DurableChatException("the demo timed out after [" + WAIT + "]");
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  private static void line(
+      PrintWriter out,
+      boolean live,
+      int turn,
+      int turns,
+      int bytes,
+      @Nullable String runId,
+      String reason,
+      String rebuildMs,
+      String reply) {
+    if (live) {
+      out.print("\r\033[K");
+    }
+    out.println(
+        String.format(
+            "%4d  %15d  %-24s  %-12s  %10s  %s",
+            turn, bytes, runId == null ? "-" : runId, reason, rebuildMs, reply));
+    if (live) {
+      int width = 30;
+      int done = width * turn / turns;
+      out.print(
+          "[" + "#".repeat(done) + " ".repeat(width - done) + "] " + turn + "/" + turns + " turns");
+    }
+    out.flush();
+  }
+
+  /** A note under a turn's line; on a terminal it first clears the progress bar. */
+  private static void note(PrintWriter out, boolean live, String text) {
+    if (live) {
+      out.print("\r\033[K");
+    }
+    out.println(text);
+  }
+
+  private static String yes(boolean value) {
+    return value ? "yes" : "NO";
+  }
+
+  private static void deleteRecursively(Path dir) {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not delete [" + dir + "]", e);
+    }
+  }
+
+  /** Counts the snapshots written through it. */
+  private static final class CountingSnapshotStore implements SnapshotStore {
+    private final SnapshotStore delegate;
+    private final AtomicInteger written;
+
+    CountingSnapshotStore(SnapshotStore delegate, AtomicInteger written) {
+      this.delegate = delegate;
+      this.written = written;
+    }
+
+    @Override
+    public Optional<StoredSnapshot> read(SnapshotKey key) {
+      return delegate.read(key);
+    }
+
+    @Override
+    public String write(SnapshotKey key, byte[] content, @Nullable String expectedVersion) {
+      String version = delegate.write(key, content, expectedVersion);
+      written.incrementAndGet();
+      return version;
+    }
+
+    @Override
+    public boolean delete(SnapshotKey key) {
+      return delegate.delete(key);
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
   }
 }
