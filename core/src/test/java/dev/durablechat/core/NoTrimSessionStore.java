@@ -1,35 +1,22 @@
 package dev.durablechat.core;
 
-import dev.durablechat.api.Environment;
-import dev.durablechat.api.Session;
-import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.UnsupportedCapabilityException;
-import dev.durablechat.api.spi.AppendResult;
-import dev.durablechat.api.spi.CreateOutcome;
-import dev.durablechat.api.spi.NewRecord;
-import dev.durablechat.api.spi.NewSession;
 import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.StoreCapability;
-import dev.durablechat.api.spi.StoredRecord;
-import java.time.Instant;
-import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jspecify.annotations.Nullable;
 
 /**
  * A real memory store seen through a wrapper that declares no capabilities, as a backend that
  * cannot trim does: {@link #trim} refuses and changes nothing (not a mock: every other call reaches
  * the real store).
  */
-final class NoTrimSessionStore implements SessionStore {
-  private final SessionStore delegate;
+final class NoTrimSessionStore extends ForwardingSessionStore {
   final AtomicInteger trims = new AtomicInteger();
 
   NoTrimSessionStore(SessionStore delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   @Override
@@ -38,78 +25,8 @@ final class NoTrimSessionStore implements SessionStore {
   }
 
   @Override
-  public CreateOutcome createSession(NewSession session) {
-    return delegate.createSession(session);
-  }
-
-  @Override
-  public Optional<Session> findByFriendlyId(Environment environment, String friendlyId) {
-    return delegate.findByFriendlyId(environment, friendlyId);
-  }
-
-  @Override
-  public Optional<Session> findByExternalId(Environment environment, String externalId) {
-    return delegate.findByExternalId(environment, externalId);
-  }
-
-  @Override
-  public Session closeSession(String sessionId, @Nullable String reason, Instant at) {
-    return delegate.closeSession(sessionId, reason, at);
-  }
-
-  @Override
-  public Session swapRun(
-      String sessionId,
-      long expectedVersion,
-      @Nullable String expectedRunId,
-      SessionRun newRun,
-      Instant now) {
-    return delegate.swapRun(sessionId, expectedVersion, expectedRunId, newRun, now);
-  }
-
-  @Override
-  public SessionRun endRun(String sessionId, String runId, Instant at, String endReason) {
-    return delegate.endRun(sessionId, runId, at, endReason);
-  }
-
-  @Override
-  public List<SessionRun> runs(String sessionId) {
-    return delegate.runs(sessionId);
-  }
-
-  @Override
-  public AppendResult append(
-      String sessionId,
-      StreamKind stream,
-      List<NewRecord> records,
-      @Nullable String fencingRunId,
-      Instant now) {
-    return delegate.append(sessionId, stream, records, fencingRunId, now);
-  }
-
-  @Override
-  public List<StoredRecord> read(String sessionId, StreamKind stream, long afterSeq, int limit) {
-    return delegate.read(sessionId, stream, afterSeq, limit);
-  }
-
-  @Override
-  public long lastSeq(String sessionId, StreamKind stream) {
-    return delegate.lastSeq(sessionId, stream);
-  }
-
-  @Override
   public long trim(String sessionId, StreamKind stream, long throughSeq) {
     trims.incrementAndGet();
     throw new UnsupportedCapabilityException("session store [no-trim] cannot trim");
-  }
-
-  @Override
-  public AutoCloseable watch(String sessionId, StreamKind stream, Runnable onAppend) {
-    return delegate.watch(sessionId, stream, onAppend);
-  }
-
-  @Override
-  public void close() {
-    delegate.close();
   }
 }
