@@ -52,16 +52,19 @@ public final class Json {
   public static void write(JsonValue value, StringBuilder out) {
     if (value instanceof JsonObject object) {
       out.append('{');
-      boolean first = true;
-      for (var member : object.members().entrySet()) {
-        if (!first) {
-          out.append(',');
-        }
-        first = false;
-        writeString(member.getKey(), out);
-        out.append(':');
-        write(member.getValue(), out);
-      }
+      int open = out.length();
+      // forEach, not entrySet(): the unmodifiable map wraps every entry it iterates.
+      object
+          .members()
+          .forEach(
+              (name, member) -> {
+                if (out.length() != open) {
+                  out.append(',');
+                }
+                writeString(name, out);
+                out.append(':');
+                write(member, out);
+              });
       out.append('}');
     } else if (value instanceof JsonArray array) {
       out.append('[');
@@ -103,8 +106,21 @@ public final class Json {
   static void writeString(String s, StringBuilder out) {
     out.append('"');
     int n = s.length();
+    // Characters that need no escape are copied in runs, not one append per character: most
+    // strings (keys, text deltas) have few or none to escape, and a whole clean string is one copy.
+    int run = 0;
     for (int i = 0; i < n; i++) {
       char c = s.charAt(i);
+      if (c >= 0x20 && c != '"' && c != '\\' && !Character.isSurrogate(c)) {
+        continue;
+      }
+      if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++; // a valid pair is kept as it is
+        continue;
+      }
+      if (i > run) {
+        out.append(s, run, i);
+      }
       switch (c) {
         case '"' -> out.append("\\\"");
         case '\\' -> out.append("\\\\");
@@ -113,20 +129,14 @@ public final class Json {
         case '\t' -> out.append("\\t");
         case '\b' -> out.append("\\b");
         case '\f' -> out.append("\\f");
-        default -> {
-          if (c < 0x20) {
-            appendUnicodeEscape(c, out);
-          } else if (Character.isHighSurrogate(c)
-              && i + 1 < n
-              && Character.isLowSurrogate(s.charAt(i + 1))) {
-            out.append(c).append(s.charAt(++i));
-          } else if (Character.isSurrogate(c)) {
-            appendUnicodeEscape(c, out);
-          } else {
-            out.append(c);
-          }
-        }
+        default -> appendUnicodeEscape(c, out); // a control character or a lone surrogate
       }
+      run = i + 1;
+    }
+    if (run == 0) {
+      out.append(s); // nothing escaped: one bulk copy
+    } else if (run < n) {
+      out.append(s, run, n);
     }
     out.append('"');
   }

@@ -32,6 +32,7 @@ import dev.durablechat.core.internal.JsonCodec;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -418,9 +419,15 @@ public final class DurableChat implements AutoCloseable {
     if (events.isEmpty()) {
       throw new InvalidInputException("out append needs at least one event, got [0]");
     }
-    var records = new ArrayList<NewRecord>(events.size());
-    for (OutEvent event : events) {
-      records.add(NewRecord.of(JsonCodec.write(event.toJson())));
+    List<NewRecord> records;
+    if (events.size() == 1) {
+      records = List.of(NewRecord.of(JsonCodec.writeOut(events.get(0))));
+    } else {
+      var array = new NewRecord[events.size()];
+      for (int i = 0; i < array.length; i++) {
+        array[i] = NewRecord.of(JsonCodec.writeOut(events.get(i)));
+      }
+      records = Arrays.asList(array);
     }
     AppendResult result =
         sessionStore.append(sessionId(address), StreamKind.OUT, records, runId, clock.instant());

@@ -44,6 +44,25 @@ abstract class Dialect {
   /** Statements of schema version 1 that only this database has, run after the tables exist. */
   abstract List<String> extraDdl();
 
+  /**
+   * One statement that adds {@code ?} (parameter 1) to the counter column of the session {@code ?}
+   * (parameter 2) only if it is open and not expired at {@code ?} (parameter 3) and, when {@code
+   * fenced}, only if {@code ?} (parameter 4) is its current run; its result set holds the new
+   * counter, or no row when nothing was updated. The update takes the row lock for the rest of the
+   * transaction, as {@code SELECT ... FOR UPDATE} would.
+   */
+  abstract String claimSeqsSql(String counter, boolean fenced);
+
+  static String claimSeqsUpdate(String counter, boolean fenced) {
+    return "UPDATE dc_sessions SET "
+        + counter
+        + " = "
+        + counter
+        + " + ? WHERE friendly_id = ? AND closed_at IS NULL"
+        + " AND (expires_at IS NULL OR expires_at > ?)"
+        + (fenced ? " AND current_run_id = ?" : "");
+  }
+
   /** The dialect of the database {@code conn} is connected to. */
   static Dialect of(Connection conn) throws SQLException {
     DatabaseMetaData meta = conn.getMetaData();
@@ -99,6 +118,12 @@ abstract class Dialect {
     }
 
     @Override
+    String claimSeqsSql(String counter, boolean fenced) {
+      // H2 has no RETURNING; its data change delta table reads the updated row in one statement.
+      return "SELECT " + counter + " FROM FINAL TABLE (" + claimSeqsUpdate(counter, fenced) + ")";
+    }
+
+    @Override
     List<String> extraDdl() {
       // No cross-process push on H2: in-process watchers are woken directly, others poll.
       return List.of();
@@ -140,6 +165,11 @@ abstract class Dialect {
     String partIdIndexDdl() {
       return "CREATE UNIQUE INDEX IF NOT EXISTS dc_records_part_id"
           + " ON dc_records (session_id, stream, part_id) WHERE part_id IS NOT NULL";
+    }
+
+    @Override
+    String claimSeqsSql(String counter, boolean fenced) {
+      return claimSeqsUpdate(counter, fenced) + " RETURNING " + counter;
     }
 
     @Override

@@ -364,6 +364,15 @@ final class JdbcSessionStore implements SessionStore {
         db.inTransaction(
             "append to session [" + sessionId + "] " + stream.wireName(),
             conn -> {
+              if (partId == null) {
+                AppendResult claimed =
+                    claimAndInsert(conn, sessionId, stream, batch, fencingRunId, now);
+                if (claimed != null) {
+                  return claimed;
+                }
+                // Nothing claimed: the session is unknown, closed, expired or fenced. The locking
+                // path below finds which, and refuses the same way it always did.
+              }
               String currentRun;
               long version;
               long last;
@@ -433,6 +442,41 @@ final class JdbcSessionStore implements SessionStore {
       hub.appended(sessionId, stream);
     }
     return result;
+  }
+
+  /**
+   * The append's fast path (no part id, so no dedupe answer to give first): one statement moves the
+   * counter past the batch if the session is open, unexpired and {@code fencingRunId} is current,
+   * taking the row lock that keeps the numbers gapless, then one insert. Null, with nothing
+   * written, when the session did not qualify.
+   */
+  private @Nullable AppendResult claimAndInsert(
+      Connection conn,
+      String sessionId,
+      StreamKind stream,
+      List<NewRecord> batch,
+      @Nullable String fencingRunId,
+      Instant now)
+      throws SQLException {
+    long newLast;
+    try (PreparedStatement ps =
+        db.prepare(conn, db.dialect().claimSeqsSql(counterColumn(stream), fencingRunId != null))) {
+      ps.setLong(1, batch.size());
+      ps.setString(2, sessionId);
+      Database.setInstant(ps, 3, now);
+      if (fencingRunId != null) {
+        ps.setString(4, fencingRunId);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return null;
+        }
+        newLast = rs.getLong(1);
+      }
+    }
+    long first = newLast - batch.size() + 1;
+    insertRecords(conn, sessionId, stream, batch, first, now);
+    return new AppendResult(first, newLast, false);
   }
 
   private void insertRecords(
