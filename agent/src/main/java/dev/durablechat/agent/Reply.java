@@ -146,9 +146,19 @@ public final class Reply implements AutoCloseable {
     return chunks;
   }
 
-  /** Reads to the end; the assistant messages the delivered chunks fold to (H2, H4). */
+  /**
+   * Reads to the end; the assistant messages the delivered chunks fold to (H2, H4). Chunks before
+   * the first {@code start} belong to a reply that was already streaming when this one began (a
+   * message sent mid-turn, or a reconnect in the middle of a message): they cannot be folded on
+   * their own and are left out.
+   */
   public List<UIMessage> messages(Duration timeout) {
-    return ChunkFold.foldTail(chunks(timeout));
+    List<UIMessageChunk> chunks = chunks(timeout);
+    int first = 0;
+    while (first < chunks.size() && !chunks.get(first).type().equals("start")) {
+      first++;
+    }
+    return ChunkFold.foldTail(chunks.subList(first, chunks.size()));
   }
 
   /** Reads to the end; the text of the reply's assistant messages. */
