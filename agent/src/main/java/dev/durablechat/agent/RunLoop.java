@@ -324,9 +324,7 @@ final class RunLoop<C> implements Runnable {
     }
     Optional<UIMessage> response = out.message();
     if (response.isPresent()) {
-      var messages = new ArrayList<>(ctx.messages());
-      put(messages, response.get());
-      ctx.setMessages(messages);
+      addToHistory(ctx, response.get());
       ctx.response(response.get());
     }
     compact(ctx);
@@ -341,6 +339,13 @@ final class RunLoop<C> implements Runnable {
       return upgrade();
     }
     return Next.CONTINUE;
+  }
+
+  /** Puts the reply into the context's history: in place if its id is there (H3), else last. */
+  private void addToHistory(TurnContext<C> ctx, UIMessage response) {
+    var messages = new ArrayList<>(ctx.messages());
+    put(messages, response);
+    ctx.setMessages(messages);
   }
 
   private Next action(long inId, WirePayload payload) throws Exception {
@@ -364,12 +369,7 @@ final class RunLoop<C> implements Runnable {
       out.error(describe(e));
       out.finish();
     }
-    Optional<UIMessage> response = out.message();
-    if (response.isPresent()) {
-      var messages = new ArrayList<>(ctx.messages());
-      put(messages, response.get());
-      ctx.setMessages(messages);
-    }
+    out.message().ifPresent(response -> addToHistory(ctx, response));
     completeTurn(inId);
     history = ctx.messages();
     return Next.CONTINUE;

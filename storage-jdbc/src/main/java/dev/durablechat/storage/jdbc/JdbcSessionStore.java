@@ -228,17 +228,7 @@ final class JdbcSessionStore implements SessionStore {
             }
           }
           if (expectedRunId != null) {
-            try (PreparedStatement ps =
-                db.prepare(
-                    conn,
-                    "UPDATE dc_session_runs SET ended_at = ?, end_reason = ?"
-                        + " WHERE session_id = ? AND run_id = ? AND ended_at IS NULL")) {
-              Database.setInstant(ps, 1, now);
-              ps.setString(2, SUPERSEDED);
-              ps.setString(3, sessionId);
-              ps.setString(4, expectedRunId);
-              ps.executeUpdate();
-            }
+            endIfRunning(conn, sessionId, expectedRunId, now, SUPERSEDED);
           }
           try (PreparedStatement ps =
               db.prepare(
@@ -271,22 +261,29 @@ final class JdbcSessionStore implements SessionStore {
         });
   }
 
+  /** Ends the run if it is still running; the first end's time and reason are kept (S6). */
+  private void endIfRunning(
+      Connection conn, String sessionId, String runId, Instant at, String endReason)
+      throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "UPDATE dc_session_runs SET ended_at = ?, end_reason = ?"
+                + " WHERE session_id = ? AND run_id = ? AND ended_at IS NULL")) {
+      Database.setInstant(ps, 1, at);
+      ps.setString(2, endReason);
+      ps.setString(3, sessionId);
+      ps.setString(4, runId);
+      ps.executeUpdate();
+    }
+  }
+
   @Override
   public SessionRun endRun(String sessionId, String runId, Instant at, String endReason) {
     return db.inTransaction(
         "end run [" + runId + "] of session [" + sessionId + "]",
         conn -> {
-          try (PreparedStatement ps =
-              db.prepare(
-                  conn,
-                  "UPDATE dc_session_runs SET ended_at = ?, end_reason = ?"
-                      + " WHERE session_id = ? AND run_id = ? AND ended_at IS NULL")) {
-            Database.setInstant(ps, 1, at);
-            ps.setString(2, endReason);
-            ps.setString(3, sessionId);
-            ps.setString(4, runId);
-            ps.executeUpdate();
-          }
+          endIfRunning(conn, sessionId, runId, at, endReason);
           try (PreparedStatement ps =
               db.prepare(
                   conn,
