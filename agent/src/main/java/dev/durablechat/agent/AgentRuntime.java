@@ -6,6 +6,7 @@ import dev.durablechat.api.InvalidInputException;
 import dev.durablechat.api.JsonValue;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.TriggerConfig;
 import dev.durablechat.core.Appended;
@@ -147,7 +148,12 @@ public final class AgentRuntime implements AutoCloseable {
   public Appended send(String address, InEvent event, @Nullable String partId) {
     ensureOpen();
     Appended appended = chat.appendIn(address, event, partId);
-    ensureRunning(chat.session(address).friendlyId(), RunReason.INITIAL);
+    try {
+      ensureRunning(chat.session(address).friendlyId(), RunReason.INITIAL);
+    } catch (SessionClosedException e) {
+      // The record landed; the session was closed after it (by this very close record, served by
+      // the running loop, or concurrently): a closed session needs no run (S5).
+    }
     return appended;
   }
 
