@@ -14,6 +14,10 @@ import org.jspecify.annotations.Nullable;
  * @param startedAt when it became current
  * @param endedAt when it ended, or null while it runs
  * @param endReason why it ended (e.g. {@code idle}, {@code upgrade}, {@code crashed}), or null
+ * @param renewedAt the last time its owner said it is alive ({@link
+ *     dev.durablechat.api.spi.SessionStore#renewRun}, a lease heartbeat), or null if it never did;
+ *     a run that is running and was neither started nor renewed for a lease's duration is presumed
+ *     dead by other nodes
  */
 public record SessionRun(
     String runId,
@@ -22,7 +26,8 @@ public record SessionRun(
     @Nullable String previousRunId,
     Instant startedAt,
     @Nullable Instant endedAt,
-    @Nullable String endReason) {
+    @Nullable String endReason,
+    @Nullable Instant renewedAt) {
 
   /** Requires the identifying fields. */
   public SessionRun {
@@ -32,6 +37,18 @@ public record SessionRun(
     if (sessionId == null || reason == null || startedAt == null) {
       throw new NullPointerException("session id, reason and start time are required");
     }
+  }
+
+  /** A run that was never renewed (the row as it was before leases). */
+  public SessionRun(
+      String runId,
+      String sessionId,
+      RunReason reason,
+      @Nullable String previousRunId,
+      Instant startedAt,
+      @Nullable Instant endedAt,
+      @Nullable String endReason) {
+    this(runId, sessionId, reason, previousRunId, startedAt, endedAt, endReason, null);
   }
 
   /** A run that has just started. */
@@ -51,6 +68,20 @@ public record SessionRun(
 
   /** A copy ended at the time, for the reason. */
   public SessionRun ended(Instant at, String why) {
-    return new SessionRun(runId, sessionId, reason, previousRunId, startedAt, at, why);
+    return new SessionRun(runId, sessionId, reason, previousRunId, startedAt, at, why, renewedAt);
+  }
+
+  /** A copy renewed at the time. */
+  public SessionRun renewed(Instant at) {
+    return new SessionRun(
+        runId, sessionId, reason, previousRunId, startedAt, endedAt, endReason, at);
+  }
+
+  /**
+   * The last sign of life: the later of its start and its last renewal. A lease holder is presumed
+   * dead once this is a lease's duration in the past.
+   */
+  public Instant lastAliveAt() {
+    return renewedAt != null && renewedAt.isAfter(startedAt) ? renewedAt : startedAt;
   }
 }

@@ -354,6 +354,29 @@ public final class DurableChat implements AutoCloseable {
     return sessionStore.endRun(sessionId(address), runId, clock.instant(), endReason);
   }
 
+  /**
+   * Renews the lease of the session's current run at the engine's clock (a heartbeat): nodes that
+   * share the store presume a running run dead only once it was neither started nor renewed for a
+   * lease's duration. Only the current, running run can renew.
+   *
+   * @return the run after the renewal
+   * @throws dev.durablechat.api.FencedException if the run was superseded or has ended: it no
+   *     longer owns the session
+   * @throws NoSuchRunException if the session has no such run
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store keeps no leases ({@link
+   *     dev.durablechat.api.spi.StoreCapability#RUN_LEASES})
+   */
+  public SessionRun renewRun(String address, String runId) {
+    ensureOpen();
+    Objects.requireNonNull(runId, "run id must not be null");
+    return sessionStore.renewRun(sessionId(address), runId, clock.instant());
+  }
+
+  /** Whether the session store keeps run leases ({@link #renewRun}). */
+  public boolean keepsRunLeases() {
+    return sessionStore.capabilities().contains(dev.durablechat.api.spi.StoreCapability.RUN_LEASES);
+  }
+
   /** The session's runs, in the order they became current (S6 audit trail). */
   public List<SessionRun> runs(String address) {
     ensureOpen();

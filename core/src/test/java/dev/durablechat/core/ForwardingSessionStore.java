@@ -69,6 +69,11 @@ abstract class ForwardingSessionStore implements SessionStore {
   }
 
   @Override
+  public SessionRun renewRun(String sessionId, String runId, Instant now) {
+    return delegate.renewRun(sessionId, runId, now);
+  }
+
+  @Override
   public List<SessionRun> runs(String sessionId) {
     return delegate.runs(sessionId);
   }

@@ -107,6 +107,30 @@ public interface SessionStore extends AutoCloseable {
    */
   SessionRun endRun(String sessionId, String runId, Instant at, String endReason);
 
+  /**
+   * Renews the lease of the session's current run (a heartbeat): sets its {@link
+   * SessionRun#renewedAt()} to {@code now}, or keeps the stored value if that is later. Nothing
+   * else changes: not the version, not {@code updatedAt}. Only the current run, while it runs, can
+   * renew; a run that was superseded or ended learns here that it no longer owns the session. Needs
+   * {@link StoreCapability#RUN_LEASES}.
+   *
+   * @return the run after the call
+   * @throws dev.durablechat.api.FencedException if the run is not the session's current run or has
+   *     ended; nothing changes
+   * @throws dev.durablechat.api.NoSuchRunException if the session has no such run
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no such session
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store keeps no leases (the
+   *     default)
+   */
+  default SessionRun renewRun(String sessionId, String runId, Instant now) {
+    throw new dev.durablechat.api.UnsupportedCapabilityException(
+        "session store ["
+            + getClass().getName()
+            + "] keeps no run leases; renew run ["
+            + runId
+            + "]");
+  }
+
   /** The session's runs in the order they became current; empty for an unknown session. */
   List<SessionRun> runs(String sessionId);
 

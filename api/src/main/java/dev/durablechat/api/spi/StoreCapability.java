@@ -12,5 +12,10 @@ public enum StoreCapability {
    * Several processes may share the store: every guarantee holds across processes, and {@link
    * SessionStore#watch} wakes watchers in other processes too.
    */
-  SHARED_ACROSS_PROCESSES
+  SHARED_ACROSS_PROCESSES,
+  /**
+   * {@link SessionStore#renewRun} records a run's heartbeat, so that nodes sharing the store can
+   * tell a live run on another node from a dead one (run leases).
+   */
+  RUN_LEASES
 }

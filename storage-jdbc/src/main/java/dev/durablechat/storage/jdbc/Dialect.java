@@ -89,7 +89,7 @@ abstract class Dialect {
     Set<StoreCapability> capabilities() {
       // An H2 file belongs to one process (AUTO_SERVER aside, which we do not promise): no
       // SHARED_ACROSS_PROCESSES.
-      return EnumSet.of(StoreCapability.TRIM);
+      return EnumSet.of(StoreCapability.TRIM, StoreCapability.RUN_LEASES);
     }
 
     @Override
@@ -141,7 +141,10 @@ abstract class Dialect {
 
     @Override
     Set<StoreCapability> capabilities() {
-      return EnumSet.of(StoreCapability.TRIM, StoreCapability.SHARED_ACROSS_PROCESSES);
+      return EnumSet.of(
+          StoreCapability.TRIM,
+          StoreCapability.SHARED_ACROSS_PROCESSES,
+          StoreCapability.RUN_LEASES);
     }
 
     @Override

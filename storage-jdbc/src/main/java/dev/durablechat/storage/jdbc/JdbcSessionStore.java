@@ -45,7 +45,7 @@ final class JdbcSessionStore implements SessionStore {
           + " client_data, trigger_config, created_at, updated_at, closed_at, closed_reason,"
           + " expires_at";
   private static final String RUN_COLUMNS =
-      "run_id, session_id, reason, previous_run_id, started_at, ended_at, end_reason";
+      "run_id, session_id, reason, previous_run_id, started_at, ended_at, end_reason, renewed_at";
   private static final String SUPERSEDED = "superseded";
 
   private final Database db;
@@ -234,8 +234,8 @@ final class JdbcSessionStore implements SessionStore {
               db.prepare(
                   conn,
                   "INSERT INTO dc_session_runs (session_id, run_id, ordinal, reason,"
-                      + " previous_run_id, started_at, ended_at, end_reason)"
-                      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                      + " previous_run_id, started_at, ended_at, end_reason, renewed_at)"
+                      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, sessionId);
             ps.setString(2, newRun.runId());
             ps.setLong(3, newVersion);
@@ -244,6 +244,7 @@ final class JdbcSessionStore implements SessionStore {
             Database.setInstant(ps, 6, newRun.startedAt());
             Database.setInstant(ps, 7, newRun.endedAt());
             ps.setString(8, newRun.endReason());
+            Database.setInstant(ps, 9, newRun.renewedAt());
             ps.executeUpdate();
           } catch (SQLException e) {
             if (SqlFailures.isUniqueViolation(e)) {
@@ -302,6 +303,55 @@ final class JdbcSessionStore implements SessionStore {
             }
           }
         });
+  }
+
+  @Override
+  public SessionRun renewRun(String sessionId, String runId, Instant now) {
+    return db.inTransaction(
+        "renew run [" + runId + "] of session [" + sessionId + "]",
+        conn -> {
+          // The session row's lock orders the renewal with swaps and ends: a run that was
+          // superseded or ended before this lock was taken cannot renew.
+          Session session =
+              selectByFriendlyId(conn, sessionId, true).orElseThrow(() -> noSuchSession(sessionId));
+          SessionRun run = selectRun(conn, sessionId, runId);
+          if (!run.isRunning() || !runId.equals(session.currentRunId())) {
+            throw new FencedException(sessionId, runId, session.currentRunId(), session.version());
+          }
+          Instant renewedAt = run.renewedAt();
+          if (renewedAt != null && !now.isAfter(renewedAt)) {
+            return run;
+          }
+          try (PreparedStatement ps =
+              db.prepare(
+                  conn,
+                  "UPDATE dc_session_runs SET renewed_at = ? WHERE session_id = ? AND run_id = ?")) {
+            Database.setInstant(ps, 1, now);
+            ps.setString(2, sessionId);
+            ps.setString(3, runId);
+            ps.executeUpdate();
+          }
+          return run.renewed(now);
+        });
+  }
+
+  private SessionRun selectRun(Connection conn, String sessionId, String runId)
+      throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "SELECT "
+                + RUN_COLUMNS
+                + " FROM dc_session_runs WHERE session_id = ? AND run_id = ?")) {
+      ps.setString(1, sessionId);
+      ps.setString(2, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new NoSuchRunException("session [" + sessionId + "] has no run [" + runId + "]");
+        }
+        return readRun(rs);
+      }
+    }
   }
 
   @Override
@@ -721,6 +771,7 @@ final class JdbcSessionStore implements SessionStore {
         rs.getString("previous_run_id"),
         Objects.requireNonNull(Database.getInstant(rs, "started_at")),
         Database.getInstant(rs, "ended_at"),
-        rs.getString("end_reason"));
+        rs.getString("end_reason"),
+        Database.getInstant(rs, "renewed_at"));
   }
 }

@@ -24,7 +24,7 @@ final class Schema {
   private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
 
   /** The schema version this code writes and reads. */
-  static final int CURRENT = 1;
+  static final int CURRENT = 2;
 
   private static final String VERSION_TABLE =
       "CREATE TABLE IF NOT EXISTS dc_schema_version ("
@@ -88,6 +88,13 @@ final class Schema {
     return ddl;
   }
 
+  /** Version 2: run leases, the heartbeat of a run's owner ({@code SessionStore.renewRun}). */
+  private static List<String> version2() {
+    return List.of(
+        "ALTER TABLE dc_session_runs ADD COLUMN IF NOT EXISTS renewed_at"
+            + " TIMESTAMP WITH TIME ZONE");
+  }
+
   /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */
   static void migrate(Database db) {
     if (db.dialect().transactionalDdl()) {
@@ -140,6 +147,13 @@ final class Schema {
             }
             recordVersion(conn, 1, transactional);
             LOG.info("jdbc store [{}]: created schema version 1", db.description());
+          }
+          if (found < 2) {
+            for (String ddl : version2()) {
+              execute(conn, ddl);
+            }
+            recordVersion(conn, 2, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 2", db.description());
           }
           return null;
         });

@@ -61,19 +61,52 @@ class JdbcSmokeTest {
   }
 
   @Test
-  @DisplayName("is found by the jdbc scheme, creates its schema once and records version 1")
+  @DisplayName(
+      "is found by the jdbc scheme, creates its schema once and records each version step once")
   void providerAndSchema() throws Exception {
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
-      assertThat(store.capabilities()).containsExactly(StoreCapability.TRIM);
+      assertThat(store.capabilities())
+          .containsExactlyInAnyOrder(StoreCapability.TRIM, StoreCapability.RUN_LEASES);
     }
     // Opening again finds the schema and changes nothing.
     StoreLoader.openSessionStore(url()).close();
     try (Connection conn = DriverManager.getConnection(url());
         Statement st = conn.createStatement();
-        ResultSet rs = st.executeQuery("SELECT version FROM dc_schema_version")) {
-      assertThat(rs.next()).isTrue();
-      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
+        ResultSet rs = st.executeQuery("SELECT version FROM dc_schema_version ORDER BY version")) {
+      for (int v = 1; v <= Schema.CURRENT; v++) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getInt(1)).isEqualTo(v);
+      }
       assertThat(rs.next()).isFalse();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "migrates a version 1 database to version 2 (run leases) and keeps its runs, never renewed")
+  void migratesVersion1() throws Exception {
+    String id;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      id = store.createSession(newSession("chat-v1")).session().friendlyId();
+      store.swapRun(id, 0, null, SessionRun.started("run_v1", id, RunReason.INITIAL, null, T0), T0);
+    }
+    // Back to version 1 as an older library left it: no lease column, no version 2 row.
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      st.execute("ALTER TABLE dc_session_runs DROP COLUMN renewed_at");
+      st.execute("DELETE FROM dc_schema_version WHERE version = 2");
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(store.runs(id)).singleElement().satisfies(r -> assertThat(r.renewedAt()).isNull());
+      assertThat(store.renewRun(id, "run_v1", T0.plusSeconds(5)).renewedAt())
+          .isEqualTo(T0.plusSeconds(5));
+      assertThat(store.runs(id).get(0).renewedAt()).isEqualTo(T0.plusSeconds(5));
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(2);
     }
   }
 
@@ -116,7 +149,8 @@ class JdbcSmokeTest {
     }
     assertThatThrownBy(() -> JdbcStores.sessionStore(ds))
         .isInstanceOf(DurableChatException.class)
-        .hasMessageContaining("schema version [99] is newer than this library supports [1]");
+        .hasMessageContaining(
+            "schema version [99] is newer than this library supports [" + Schema.CURRENT + "]");
   }
 
   @Test
@@ -145,7 +179,7 @@ class JdbcSmokeTest {
         Statement st = conn.createStatement();
         ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM dc_schema_version")) {
       rs.next();
-      assertThat(rs.getInt(1)).isEqualTo(1);
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
     }
   }
 

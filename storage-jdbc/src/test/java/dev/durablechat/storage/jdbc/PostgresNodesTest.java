@@ -142,7 +142,7 @@ class PostgresNodesTest {
         java.sql.Statement st = conn.createStatement();
         ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + schema + ".dc_schema_version")) {
       rs.next();
-      assertThat(rs.getLong(1)).isEqualTo(1);
+      assertThat(rs.getLong(1)).isEqualTo(Schema.CURRENT);
     }
   }
 

@@ -35,7 +35,8 @@ import org.jspecify.annotations.Nullable;
  * StoreCapability#TRIM}; not shared across processes.
  */
 public final class MemorySessionStore implements SessionStore {
-  private static final Set<StoreCapability> CAPABILITIES = Set.of(StoreCapability.TRIM);
+  private static final Set<StoreCapability> CAPABILITIES =
+      Set.of(StoreCapability.TRIM, StoreCapability.RUN_LEASES);
   private static final String SUPERSEDED = "superseded";
 
   private final String name;
@@ -230,6 +231,33 @@ public final class MemorySessionStore implements SessionStore {
           SessionRun ended = run.ended(at, endReason);
           s.runs.set(i, ended);
           return ended;
+        }
+      }
+      throw new NoSuchRunException("session [" + sessionId + "] has no run [" + runId + "]");
+    } finally {
+      s.unlockRow();
+    }
+  }
+
+  @Override
+  public SessionRun renewRun(String sessionId, String runId, Instant now) {
+    MemorySession s = require(sessionId);
+    s.lockRow();
+    try {
+      for (int i = 0; i < s.runs.size(); i++) {
+        SessionRun run = s.runs.get(i);
+        if (run.runId().equals(runId)) {
+          Session row = s.row;
+          if (!run.isRunning() || !runId.equals(row.currentRunId())) {
+            throw new FencedException(sessionId, runId, row.currentRunId(), row.version());
+          }
+          Instant renewedAt = run.renewedAt();
+          if (renewedAt != null && !now.isAfter(renewedAt)) {
+            return run;
+          }
+          SessionRun renewed = run.renewed(now);
+          s.runs.set(i, renewed);
+          return renewed;
         }
       }
       throw new NoSuchRunException("session [" + sessionId + "] has no run [" + runId + "]");

@@ -1320,6 +1320,161 @@ public abstract class SessionStoreContract {
   }
 
   @Nested
+  @DisplayName("renewRun is the current run's lease heartbeat (capability RUN_LEASES)")
+  class RenewRun {
+
+    // Like trim: one test per behaviour that branches on the declared capability, so every backend
+    // runs it and a skipped test never stands in for a passing one.
+    @Test
+    @DisplayName(
+        "with RUN_LEASES the current run's renewal is recorded and only ever moves forward, and"
+            + " version and updatedAt stay; without it the renewal is refused and nothing changes")
+    void renewFollowsCapability() {
+      String[] s = sessionWithRun();
+      Session before = row(s[0]);
+      if (!store().capabilities().contains(StoreCapability.RUN_LEASES)) {
+        assertThatThrownBy(() -> store().renewRun(s[0], s[1], t0.plusSeconds(1)))
+            .isInstanceOf(UnsupportedCapabilityException.class);
+        assertThat(store().runs(s[0]))
+            .singleElement()
+            .satisfies(r -> assertThat(r.renewedAt()).isNull());
+        return;
+      }
+      assertThat(store().runs(s[0]).get(0).renewedAt())
+          .as("a fresh run was never renewed")
+          .isNull();
+
+      SessionRun renewed = store().renewRun(s[0], s[1], t0.plusSeconds(5));
+      assertThat(renewed.renewedAt()).isEqualTo(t0.plusSeconds(5));
+      assertThat(renewed.lastAliveAt()).isEqualTo(t0.plusSeconds(5));
+      assertThat(store().runs(s[0])).containsExactly(renewed);
+
+      SessionRun earlier = store().renewRun(s[0], s[1], t0.plusSeconds(3));
+      assertThat(earlier.renewedAt())
+          .as("an earlier renewal keeps the later")
+          .isEqualTo(t0.plusSeconds(5));
+      assertThat(store().renewRun(s[0], s[1], t0.plusSeconds(9)).renewedAt())
+          .isEqualTo(t0.plusSeconds(9));
+      assertThat(store().runs(s[0]).get(0).renewedAt()).isEqualTo(t0.plusSeconds(9));
+      assertThat(store().runs(s[0]).get(0).isRunning()).isTrue();
+      assertThat(row(s[0])).as("a renewal is not a change of the session").isEqualTo(before);
+    }
+
+    @Test
+    @DisplayName(
+        "a superseded run cannot renew (it learns it lost the session) and its row stays as the"
+            + " swap left it; the new current run can renew (S6, invariant 6)")
+    void supersededRunIsFenced() {
+      assumeLeases();
+      String[] s = sessionWithRun();
+      store().renewRun(s[0], s[1], t0.plusSeconds(1));
+      String next = newRunId();
+      store()
+          .swapRun(
+              s[0],
+              1,
+              s[1],
+              SessionRun.started(next, s[0], RunReason.CONTINUATION, s[1], t0.plusSeconds(2)),
+              t0.plusSeconds(2));
+      List<SessionRun> afterSwap = store().runs(s[0]);
+
+      assertThatThrownBy(() -> store().renewRun(s[0], s[1], t0.plusSeconds(3)))
+          .isInstanceOf(FencedException.class);
+      assertThat(store().runs(s[0])).isEqualTo(afterSwap);
+      assertThat(afterSwap.get(0).renewedAt()).isEqualTo(t0.plusSeconds(1));
+      assertThat(afterSwap.get(1).renewedAt()).as("a new run starts unrenewed").isNull();
+
+      assertThat(store().renewRun(s[0], next, t0.plusSeconds(4)).renewedAt())
+          .isEqualTo(t0.plusSeconds(4));
+    }
+
+    @Test
+    @DisplayName("an ended run cannot renew, though it is still the current run; nothing changes")
+    void endedRunIsFenced() {
+      assumeLeases();
+      String[] s = sessionWithRun();
+      store().endRun(s[0], s[1], t0.plusSeconds(2), "idle");
+      List<SessionRun> before = store().runs(s[0]);
+
+      assertThatThrownBy(() -> store().renewRun(s[0], s[1], t0.plusSeconds(3)))
+          .isInstanceOf(FencedException.class);
+      assertThat(store().runs(s[0])).isEqualTo(before);
+    }
+
+    @Test
+    @DisplayName("an unknown run or session is refused")
+    void unknownRunOrSession() {
+      assumeLeases();
+      String[] s = sessionWithRun();
+
+      assertThatThrownBy(() -> store().renewRun(s[0], newRunId(), t0))
+          .isInstanceOf(NoSuchRunException.class);
+      assertThatThrownBy(() -> store().renewRun(newFriendlyId(), s[1], t0))
+          .isInstanceOf(NoSuchSessionException.class);
+    }
+
+    @Test
+    @DisplayName(
+        "renewals racing a swap: once the swap is done no renewal of the replaced run lands")
+    void renewalsRacingASwap() throws Exception {
+      assumeLeases();
+      String[] s = sessionWithRun();
+      var start = new CountDownLatch(1);
+      var swapped = new java.util.concurrent.atomic.AtomicBoolean();
+      var lateRenewals = new AtomicInteger();
+      var threads = new ArrayList<Thread>();
+      for (int t = 0; t < Math.max(2, racers() / 2); t++) {
+        Thread thread =
+            new Thread(
+                () -> {
+                  try {
+                    start.await();
+                    for (int i = 1; i <= 50; i++) {
+                      boolean swapDoneBefore = swapped.get();
+                      try {
+                        store().renewRun(s[0], s[1], t0.plusSeconds(i));
+                        if (swapDoneBefore) {
+                          lateRenewals.incrementAndGet();
+                        }
+                      } catch (FencedException e) {
+                        // lost the session: expected once the swap is done
+                      }
+                    }
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                },
+                "tck-renew-" + t);
+        thread.start();
+        threads.add(thread);
+      }
+      start.countDown();
+      store()
+          .swapRun(
+              s[0],
+              1,
+              s[1],
+              SessionRun.started(
+                  newRunId(), s[0], RunReason.CONTINUATION, s[1], t0.plusSeconds(60)),
+              t0.plusSeconds(60));
+      swapped.set(true);
+      SessionRun replacedAtSwap = store().runs(s[0]).get(0);
+      for (Thread thread : threads) {
+        thread.join(TimeUnit.MINUTES.toMillis(1));
+      }
+      assertThat(lateRenewals.get()).isZero();
+      assertThat(store().runs(s[0]).get(0)).isEqualTo(replacedAtSwap);
+      assertThat(replacedAtSwap.endReason()).isEqualTo("superseded");
+    }
+
+    private void assumeLeases() {
+      org.junit.jupiter.api.Assumptions.assumeTrue(
+          store().capabilities().contains(StoreCapability.RUN_LEASES),
+          "the store declares no RUN_LEASES; renewFollowsCapability checks the refusal");
+    }
+  }
+
+  @Nested
   @DisplayName("watch wakes readers after appends")
   class Watch {
 
