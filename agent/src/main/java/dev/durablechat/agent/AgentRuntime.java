@@ -4,10 +4,14 @@ import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.InEvent;
 import dev.durablechat.api.InvalidInputException;
 import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.Session;
 import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.StreamKind;
+import dev.durablechat.api.StreamRecord;
+import dev.durablechat.api.Trigger;
 import dev.durablechat.api.TriggerConfig;
 import dev.durablechat.core.Appended;
 import dev.durablechat.core.ChatHistory;
@@ -19,6 +23,7 @@ import dev.durablechat.core.SwapResult;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +33,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,13 +48,32 @@ import org.slf4j.LoggerFactory;
  * none serves the session ({@link #send}, S7), and executes each run's loop: boot (L1), turns in
  * order (L2, L5), actions (L6), stop (L7), close, idle suspend (L3) and upgrade hand-over (L4).
  *
- * <p>Exactly one run executes a session at a time in this runtime. Runs execute on the executor
- * given to the builder, or on virtual threads when the JDK has them, else on named daemon threads
- * ({@code durablechat-agent-N}); {@link #close()} ends the runs (reason {@code shutdown}) and stops
- * the runtime's own threads. The {@link DurableChat} stays open.
+ * <p>Exactly one run executes a session at a time, also across nodes that share one store (several
+ * runtimes on one PostgreSQL): the runtime that executes a run holds its <b>lease</b>, renewing it
+ * every third of {@link Builder#leaseDuration} ({@link DurableChat#renewRun}). A node that gets a
+ * message for a session whose run is alive elsewhere only appends it: the owner's loop follows
+ * {@code in} (LISTEN/NOTIFY on PostgreSQL, polling elsewhere) and dispatches it. The node then
+ * watches that run's lease, and once the run was neither started nor renewed for a lease's duration
+ * (its process died), takes the session over with a {@code continuation} run by compare-and-set
+ * (S8): of two nodes racing to take over exactly one wins, and fencing (invariant 6) keeps a stale
+ * owner from writing {@code out}. An owner that learns it lost the session (its renewal is fenced),
+ * or that could not renew for a whole lease, cancels its turn and stops without a {@code
+ * turn-complete}, so the taker answers the message again. Nodes' clocks must agree to well within a
+ * lease. With a store that keeps no leases ({@link
+ * dev.durablechat.api.spi.StoreCapability#RUN_LEASES}), a running run that no loop of this runtime
+ * serves is presumed dead at once (one node only).
+ *
+ * <p>Runs execute on the executor given to the builder, or on virtual threads when the JDK has
+ * them, else on named daemon threads ({@code durablechat-agent-N}); leases are renewed and watched
+ * on one named daemon thread ({@code durablechat-agent-lease}). {@link #close()} ends the runs
+ * (reason {@code shutdown}) and stops the runtime's own threads. The {@link DurableChat} stays
+ * open.
  */
 public final class AgentRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AgentRuntime.class);
+
+  /** The default run lease: 20 seconds, renewed every third of it. */
+  public static final Duration DEFAULT_LEASE = Duration.ofSeconds(20);
 
   private final DurableChat chat;
   private final Executor executor;
@@ -58,6 +84,10 @@ public final class AgentRuntime implements AutoCloseable {
   private final Map<String, RunLoop<?>> running = new ConcurrentHashMap<>();
   private final Map<String, Object> locks = new ConcurrentHashMap<>();
   private final Set<String> chatStarted = ConcurrentHashMap.newKeySet();
+  private final Duration lease;
+  private final boolean leases;
+  private final ScheduledExecutorService timer;
+  private final Map<String, ScheduledFuture<?>> watches = new ConcurrentHashMap<>();
   private volatile boolean closing;
 
   private AgentRuntime(Builder b) {
@@ -74,6 +104,24 @@ public final class AgentRuntime implements AutoCloseable {
       ExecutorService own = newRunExecutor();
       this.executor = own;
       this.ownedExecutor = own;
+    }
+    this.lease = b.lease;
+    this.leases = chat.keepsRunLeases();
+    if (!leases) {
+      LOG.warn(
+          "the session store keeps no run leases: this runtime presumes a running run that none of"
+              + " its loops serves dead, so it must be the only node serving these sessions");
+    }
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "durablechat-agent-lease");
+              t.setDaemon(true);
+              return t;
+            });
+    if (leases) {
+      long every = Math.max(1, lease.toMillis() / 3);
+      timer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -157,6 +205,41 @@ public final class AgentRuntime implements AutoCloseable {
     return appended;
   }
 
+  /**
+   * Makes sure the session's unanswered messages get answered, e.g. after a restart or for a
+   * session whose process died mid-turn: if its run is alive (here, or on another node whose lease
+   * holds) nothing more happens, though a run alive elsewhere is watched and taken over once its
+   * lease expires; if its run is running but its lease expired, a {@code continuation} run takes
+   * over here (S8) and rebuilds the history, cleaning the partial reply (H4); if its run ended and
+   * {@code in} holds messages no {@code turn-complete} acknowledged, a {@code continuation} run
+   * boots here to answer them. A closed session needs nothing.
+   *
+   * @return the run serving the session (here or elsewhere), or null if none needs to
+   */
+  public @Nullable String resume(String address) {
+    ensureOpen();
+    Session session = chat.session(address);
+    if (!session.isActive(chat.clock().instant())) {
+      return null;
+    }
+    String sessionId = session.friendlyId();
+    synchronized (lock(sessionId)) {
+      RunLoop<?> loop = running.get(sessionId);
+      if (loop != null && !loop.retired()) {
+        return loop.run.runId();
+      }
+      SessionRun current = currentRun(session);
+      if ((current == null || !current.isRunning()) && !hasBacklog(sessionId)) {
+        return null;
+      }
+      try {
+        return ensureRunning(sessionId, RunReason.INITIAL);
+      } catch (SessionClosedException e) {
+        return null;
+      }
+    }
+  }
+
   /** The run serving the session in this runtime, if any. */
   public @Nullable String runningRunId(String address) {
     RunLoop<?> loop = running.get(chat.session(address).friendlyId());
@@ -167,7 +250,11 @@ public final class AgentRuntime implements AutoCloseable {
     return locks.computeIfAbsent(sessionId, k -> new Object());
   }
 
-  /** The run serving the session, started here if none is. */
+  /**
+   * The run serving the session: the loop here, or a run alive on another node (whose lease is then
+   * watched), else a run started here (S7) or, if the current run's lease expired, a continuation
+   * that takes over (S8).
+   */
   String ensureRunning(String sessionId, RunReason firstReason) {
     synchronized (lock(sessionId)) {
       RunLoop<?> loop = running.get(sessionId);
@@ -179,23 +266,187 @@ public final class AgentRuntime implements AutoCloseable {
         launch(ensured.session(), ensured.run());
         return ensured.run().runId();
       }
-      // Running in the store but served by no loop here: its process died (this runtime assumes
-      // it is the only one serving its sessions). Take over with a continuation run (S8), which
-      // fences the dead run out; the new run rebuilds history and cleans its partial reply (H4).
-      String dead = ensured.run().runId();
-      SwapResult swap = chat.endAndContinue(sessionId, dead, RunReason.CONTINUATION);
-      LOG.warn(
-          "session [{}]: run [{}] is served by no loop here; taking over with run [{}]",
-          sessionId,
-          dead,
-          swap.winnerRunId());
+      SessionRun current = ensured.run();
+      if (leaseHolds(current)) {
+        // Alive on another node (or another runtime of this JVM): it dispatches what we appended.
+        watch(sessionId, current);
+        return current.runId();
+      }
+      // Its owner stopped renewing for a whole lease: presumed dead. Take over with a continuation
+      // run by compare-and-set (S8); the store ends the dead run as superseded and fencing keeps it
+      // from writing out. The new run rebuilds history and cleans the partial reply (H4).
+      SwapResult swap = chat.endAndContinue(sessionId, current.runId(), RunReason.CONTINUATION);
       SessionRun next = findRun(sessionId, swap.winnerRunId());
       if (next == null) {
         throw new DurableChatException(
             "session [" + sessionId + "]: run [" + swap.winnerRunId() + "] is not in its runs");
       }
+      if (!swap.swapped()) {
+        // Another node took over first: its run serves the session; keep an eye on its lease.
+        LOG.info(
+            "session [{}]: run [{}] was taken over by run [{}] elsewhere",
+            sessionId,
+            current.runId(),
+            next.runId());
+        if (next.isRunning()) {
+          watch(sessionId, next);
+        }
+        return next.runId();
+      }
+      LOG.warn(
+          "session [{}]: run [{}] was last alive at [{}] (lease [{}]); taking over with run [{}]",
+          sessionId,
+          current.runId(),
+          current.lastAliveAt(),
+          lease,
+          next.runId());
       launch(swap.session(), next);
       return next.runId();
+    }
+  }
+
+  /** Whether another owner's lease on the run still holds. */
+  private boolean leaseHolds(SessionRun run) {
+    return leases
+        && run.isRunning()
+        && run.lastAliveAt().plus(lease).isAfter(chat.clock().instant());
+  }
+
+  private @Nullable SessionRun currentRun(Session session) {
+    String runId = session.currentRunId();
+    return runId == null ? null : findRun(session.friendlyId(), runId);
+  }
+
+  /**
+   * Whether {@code in} holds a message after the last one a {@code turn-complete} acknowledged
+   * (looked up in the last records of {@code out}; if none is found there, everything after the
+   * start counts).
+   */
+  boolean hasBacklog(String sessionId) {
+    long lastIn = chat.lastEventId(sessionId, StreamKind.IN);
+    if (lastIn == 0) {
+      return false;
+    }
+    long dispatched = lastDispatched(sessionId);
+    if (dispatched >= lastIn) {
+      return false;
+    }
+    long after = dispatched;
+    while (true) {
+      List<StreamRecord<InEvent>> page = chat.readIn(sessionId, after, 64);
+      if (page.isEmpty()) {
+        return false;
+      }
+      for (StreamRecord<InEvent> r : page) {
+        if (r.event() instanceof InEvent.Message m
+            && (m.payload().trigger() == Trigger.SUBMIT_MESSAGE
+                || m.payload().trigger() == Trigger.REGENERATE_MESSAGE
+                || m.payload().trigger() == Trigger.ACTION
+                || m.payload().trigger() == Trigger.CLOSE)) {
+          return true;
+        }
+        after = r.eventId();
+      }
+    }
+  }
+
+  /** The in event id the last {@code turn-complete} on out names; 0 if none is near the end. */
+  private long lastDispatched(String sessionId) {
+    long lastOut = chat.lastEventId(sessionId, StreamKind.OUT);
+    if (lastOut == 0) {
+      return 0;
+    }
+    // A run's last out record is usually its last turn-complete (or upgrade-required after it):
+    // look back a page, then further, at most a few pages.
+    for (long window = 16; window <= 4096; window *= 4) {
+      long from = Math.max(0, lastOut - window);
+      List<StreamRecord<OutEvent>> page = chat.readOut(sessionId, from, (int) (lastOut - from));
+      for (int i = page.size() - 1; i >= 0; i--) {
+        if (page.get(i).event() instanceof OutEvent.TurnComplete tc) {
+          return tc.lastDispatchedInEventId();
+        }
+      }
+      if (from == 0) {
+        return 0;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * Watches a run that serves the session elsewhere: at its lease's end, looks again (taking over
+   * if it expired, answering a backlog if it ended), and keeps watching while it lives.
+   */
+  private void watch(String sessionId, SessionRun run) {
+    if (!leases || closing) {
+      return;
+    }
+    Duration untilExpiry =
+        Duration.between(chat.clock().instant(), run.lastAliveAt().plus(lease)).plusMillis(50);
+    long delay = Math.max(50, untilExpiry.toMillis());
+    synchronized (lock(sessionId)) {
+      ScheduledFuture<?> pending = watches.get(sessionId);
+      if (pending != null && !pending.isDone()) {
+        return; // one watch per session; it looks again anyway
+      }
+      try {
+        watches.put(
+            sessionId, timer.schedule(() -> lookAgain(sessionId), delay, TimeUnit.MILLISECONDS));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closing
+      }
+    }
+  }
+
+  private void lookAgain(String sessionId) {
+    watches.remove(sessionId);
+    if (closing) {
+      return;
+    }
+    try {
+      resume(sessionId);
+    } catch (RuntimeException e) {
+      LOG.warn("session [{}]: could not look at its run again", sessionId, e);
+      Session session = chat.session(sessionId);
+      SessionRun current = currentRun(session);
+      if (current != null && current.isRunning()) {
+        watch(sessionId, current);
+      }
+    }
+  }
+
+  /** Renews the lease of every run this runtime executes; runs that lost theirs stop. */
+  private void renewLeases() {
+    for (RunLoop<?> loop : running.values()) {
+      if (loop.retired() || closing) {
+        continue;
+      }
+      try {
+        chat.renewRun(loop.sessionId, loop.run.runId());
+        loop.renewed(System.nanoTime());
+      } catch (dev.durablechat.api.FencedException e) {
+        if (!loop.retired()) {
+          LOG.warn(
+              "run [{}] of session [{}] lost the session: {}",
+              loop.run.runId(),
+              loop.sessionId,
+              e.getMessage());
+          loop.lostOwnership();
+        }
+      } catch (RuntimeException e) {
+        if (System.nanoTime() - loop.renewedNanos() > lease.toNanos()) {
+          LOG.warn(
+              "run [{}] of session [{}] could not renew its lease for [{}]; it stops, another"
+                  + " node may take over",
+              loop.run.runId(),
+              loop.sessionId,
+              lease,
+              e);
+          loop.lostOwnership();
+        } else {
+          LOG.info("run [{}]: lease renewal failed, retrying: {}", loop.run.runId(), e.toString());
+        }
+      }
     }
   }
 
@@ -246,13 +497,21 @@ public final class AgentRuntime implements AutoCloseable {
     synchronized (lock(loop.sessionId)) {
       if (closing
           || loop.hasQueued()
-          || chat.lastEventId(loop.sessionId, dev.durablechat.api.StreamKind.IN)
-              > loop.lastReceived()) {
+          || chat.lastEventId(loop.sessionId, StreamKind.IN) > loop.lastReceived()) {
         return false;
       }
       suspend.run();
       loop.markRetired();
       running.remove(loop.sessionId, loop);
+      // Another node may have appended while this run still looked alive to it (it then leaves
+      // the message to this run): now that the run has ended, answer such a message here.
+      if (chat.lastEventId(loop.sessionId, StreamKind.IN) > loop.lastReceived()) {
+        try {
+          ensureRunning(loop.sessionId, RunReason.INITIAL);
+        } catch (RuntimeException e) {
+          LOG.warn("session [{}]: could not boot a run for a late message", loop.sessionId, e);
+        }
+      }
       return true;
     }
   }
@@ -305,6 +564,7 @@ public final class AgentRuntime implements AutoCloseable {
       return;
     }
     closing = true;
+    timer.shutdownNow();
     List<RunLoop<?>> loops = new ArrayList<>(running.values());
     loops.forEach(RunLoop::shutdown);
     try {
@@ -357,6 +617,7 @@ public final class AgentRuntime implements AutoCloseable {
     private @Nullable Executor executor;
     private @Nullable ChatHistory history;
     private boolean retention;
+    private Duration lease = DEFAULT_LEASE;
 
     private Builder(DurableChat chat) {
       this.chat = Objects.requireNonNull(chat, "durable chat must not be null");
@@ -389,6 +650,24 @@ public final class AgentRuntime implements AutoCloseable {
      */
     public Builder history(ChatHistory history) {
       this.history = Objects.requireNonNull(history, "history must not be null");
+      return this;
+    }
+
+    /**
+     * How long a run's owner may go without renewing before other nodes presume it dead and take
+     * its session over (default 20 s); the owner renews every third of it. Crash recovery on
+     * another node waits this long, so keep it well above a database hiccup and the nodes' clock
+     * skew.
+     *
+     * @throws IllegalArgumentException if it is under 100 ms
+     */
+    public Builder leaseDuration(Duration lease) {
+      Objects.requireNonNull(lease, "lease duration must not be null");
+      if (lease.compareTo(Duration.ofMillis(100)) < 0) {
+        throw new IllegalArgumentException(
+            "lease duration [" + lease + "] must be at least [PT0.1S]");
+      }
+      this.lease = lease;
       return this;
     }
 

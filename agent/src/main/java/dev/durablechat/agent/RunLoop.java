@@ -11,6 +11,7 @@ import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.Trigger;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.WirePayload;
+import dev.durablechat.core.Appended;
 import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.core.SwapResult;
@@ -37,6 +38,7 @@ import org.slf4j.LoggerFactory;
 final class RunLoop<C> implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(RunLoop.class);
   private static final Object END_OF_TAIL = new Object();
+  private static final Object LOST = new Object();
 
   private final AgentRuntime runtime;
   private final DurableChat chat;
@@ -50,6 +52,8 @@ final class RunLoop<C> implements Runnable {
   private volatile long lastReceived;
   private volatile long stopAt;
   private volatile boolean retired;
+  private volatile boolean lost;
+  private volatile long renewedNanos = System.nanoTime();
   private volatile Flow.@Nullable Subscription subscription;
 
   // Owned by the run's thread.
@@ -57,6 +61,10 @@ final class RunLoop<C> implements Runnable {
   private boolean chatStarted;
   private @Nullable BootEvent<C> boot;
   private int messageCount;
+  // The last turn-complete this run wrote, and whether actions completed since the last snapshot.
+  private long lastCompleteOut;
+  private long lastCompleteIn;
+  private boolean actionsSinceSnapshot;
 
   RunLoop(
       AgentRuntime runtime, DurableChat chat, ChatAgent<C> agent, Session session, SessionRun run) {
@@ -87,7 +95,8 @@ final class RunLoop<C> implements Runnable {
       // H2-H4 (or, with hydrateMessages, H7: only where in stands, no snapshot).
       ChatHistory.Rebuilt rebuilt = history().rebuild(sessionId);
       history = agent.hydrateMessages != null ? List.of() : rebuilt.messages();
-      chatStarted = rebuilt.lastOutEventId() > 0 || runtime.chatStarted(sessionId);
+      chatStarted =
+          runtime.chatStarted(sessionId) || firstMessageDispatched(rebuilt.lastInEventId());
       lastReceived = rebuilt.lastInEventId();
       call(agent.onBoot, event);
       if (event.preloaded()) {
@@ -126,8 +135,12 @@ final class RunLoop<C> implements Runnable {
         }
         continue;
       }
+      if (item == LOST) {
+        return;
+      }
       if (item == END_OF_TAIL) {
         if (runtime.retire(this)) {
+          snapshotActions();
           endRun(runtime.isClosing() ? "shutdown" : "tail-ended");
         }
         return;
@@ -180,6 +193,58 @@ final class RunLoop<C> implements Runnable {
                 queue.add(END_OF_TAIL);
               }
             });
+  }
+
+  /**
+   * Whether a message (a turn, not an action) was dispatched at or before the in event id: the chat
+   * has started (L2: onChatStart fires once per chat, for the first message ever, never on
+   * continuations or retries). Read from in, which is never trimmed; the first message is usually
+   * its first record, so this reads one short page.
+   */
+  private boolean firstMessageDispatched(long dispatchedIn) {
+    long after = 0;
+    while (after < dispatchedIn) {
+      List<StreamRecord<InEvent>> page = chat.readIn(sessionId, after, 64);
+      if (page.isEmpty()) {
+        return false;
+      }
+      for (StreamRecord<InEvent> r : page) {
+        if (r.eventId() > dispatchedIn) {
+          return false;
+        }
+        if (r.event() instanceof InEvent.Message m
+            && (m.payload().trigger() == Trigger.SUBMIT_MESSAGE
+                || m.payload().trigger() == Trigger.REGENERATE_MESSAGE)) {
+          return true;
+        }
+        after = r.eventId();
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The run lost the session (its lease renewal was fenced, or it could not renew for a lease):
+   * cancel the turn and end the loop without a turn-complete, leaving the run's end to the node
+   * that takes over.
+   */
+  void lostOwnership() {
+    if (runtime.retire(this)) {
+      lost = true;
+      Cancellation c = current;
+      if (c != null) {
+        c.cancel();
+      }
+      queue.add(LOST);
+    }
+  }
+
+  void renewed(long nanos) {
+    renewedNanos = nanos;
+  }
+
+  long renewedNanos() {
+    return renewedNanos;
   }
 
   /** Ends the loop from outside (runtime close). */
@@ -322,6 +387,10 @@ final class RunLoop<C> implements Runnable {
       out.error(describe(e));
       out.finish();
     }
+    if (lost) {
+      // No turn-complete: the node that takes over answers this message again (H4).
+      return Next.END;
+    }
     Optional<UIMessage> response = out.message();
     if (response.isPresent()) {
       addToHistory(ctx, response.get());
@@ -329,12 +398,17 @@ final class RunLoop<C> implements Runnable {
     }
     compact(ctx);
     callLogged(agent.onBeforeTurnComplete, ctx);
-    // turn-complete (W6) and the snapshot of the history after the turn (H1).
-    history().completeTurn(sessionId, run.runId(), ctx.messages(), inId);
+    // L2: turn-complete (W6), then onTurnComplete (after the deferred work, L9), then the
+    // snapshot (H1), so that history changes made in onTurnComplete are in this turn's snapshot.
+    Appended complete = chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
     awaitDeferred(ctx);
     history = ctx.messages();
     callLogged(agent.onTurnComplete, ctx);
     history = ctx.messages();
+    history().snapshot(sessionId, history, complete.lastEventId(), inId);
+    lastCompleteOut = complete.lastEventId();
+    lastCompleteIn = inId;
+    actionsSinceSnapshot = false;
     if (ctx.upgradeRequested()) {
       return upgrade();
     }
@@ -369,10 +443,33 @@ final class RunLoop<C> implements Runnable {
       out.error(describe(e));
       out.finish();
     }
+    if (lost) {
+      return Next.END;
+    }
     out.message().ifPresent(response -> addToHistory(ctx, response));
-    completeTurn(inId);
+    // L6: an action's turn-complete, and no snapshot. Its history changes live in this run's
+    // memory: the next turn's snapshot carries them, and if the run ends before a turn does
+    // (idle, shutdown, upgrade), snapshotActions() writes them at this turn-complete first, so a
+    // continuation does not lose them. A reply the action streamed is on out and replays anyway.
+    Appended complete = chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
     history = ctx.messages();
+    lastCompleteOut = complete.lastEventId();
+    lastCompleteIn = inId;
+    actionsSinceSnapshot = true;
     return Next.CONTINUE;
+  }
+
+  /**
+   * Before the run ends: if actions completed after the last turn's snapshot, snapshot the history
+   * as of the last action's turn-complete, so a continuation rebuilds the actions' changes (L6 asks
+   * for no snapshot per action, not for losing them). A crash before the run ends still loses an
+   * action's direct history edits (not a reply it streamed, which replays from out).
+   */
+  private void snapshotActions() {
+    if (actionsSinceSnapshot && lastCompleteOut > 0) {
+      history().snapshot(sessionId, history, lastCompleteOut, lastCompleteIn);
+      actionsSinceSnapshot = false;
+    }
   }
 
   /** Runs a responder; a stop (L7) keeps the partial (abort, no finish), else finish. */
@@ -423,11 +520,6 @@ final class RunLoop<C> implements Runnable {
     }
   }
 
-  /** An action's turn-complete: no snapshot for actions (H1, L6). */
-  private void completeTurn(long inId) {
-    chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
-  }
-
   private ChatHistory history() {
     return runtime.history(agent.hydrateMessages != null);
   }
@@ -467,6 +559,7 @@ final class RunLoop<C> implements Runnable {
 
   /** L4: upgrade-required, swap to a new run (reason upgrade), and let it take {@code in} over. */
   private Next upgrade() {
+    snapshotActions();
     chat.appendOut(sessionId, run.runId(), new OutEvent.UpgradeRequired());
     SwapResult swap = chat.endAndContinue(sessionId, run.runId(), RunReason.UPGRADE);
     runtime.handOver(this, swap);
@@ -479,6 +572,7 @@ final class RunLoop<C> implements Runnable {
     if (b != null) {
       callLogged(agent.onChatSuspend, b);
     }
+    snapshotActions();
     endRun("idle");
   }
 

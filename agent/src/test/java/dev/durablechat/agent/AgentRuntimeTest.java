@@ -31,6 +31,8 @@ class AgentRuntimeTest {
   private static final Duration IDLE = Duration.ofMillis(200);
   // Tests that are not about idling keep runs alive on a slow, shared machine.
   private static final Duration LONG_IDLE = Duration.ofSeconds(5);
+  // A short lease for the tests of dead runs, so that their takeover comes soon.
+  private static final Duration LEASE = Duration.ofMillis(500);
 
   /** Echoes the user's text through a scripted model with a tool call. */
   private static ChatAgent.Builder<dev.durablechat.api.JsonValue> echo(String id, Duration delay) {
@@ -566,8 +568,9 @@ class AgentRuntimeTest {
 
   @Test
   @DisplayName(
-      "a run left mid-turn by a dead process is taken over by a continuation run that"
-          + " cleans the partial reply (H4) and answers the unanswered messages in order, each once")
+      "a run left mid-turn by a dead process is taken over once its lease expired by a"
+          + " continuation run that cleans the partial reply (H4) and answers the unanswered"
+          + " messages in order, each once")
   void takesOverADeadRun() {
     var answered = new CopyOnWriteArrayList<String>();
     var historyAtFirst = new CopyOnWriteArrayList<List<String>>();
@@ -584,7 +587,7 @@ class AgentRuntimeTest {
                   out.text("re " + turn.message().text());
                 })
             .build();
-    try (var f = new AgentFixture(agent)) {
+    try (var f = new AgentFixture(b -> b.leaseDuration(LEASE), agent)) {
       // The dead process: a run that dispatched m1, wrote half a reply, and never finished.
       f.chat.createSession(
           dev.durablechat.core.CreateSessionRequest.builder("echo").externalId("c1").build());
@@ -611,6 +614,10 @@ class AgentRuntimeTest {
           .extracting(SessionRun::reason)
           .containsExactly(RunReason.INITIAL, RunReason.CONTINUATION);
       assertThat(runs.get(0).isRunning()).isFalse();
+      assertThat(runs.get(0).endReason()).isEqualTo("superseded");
+      assertThat(runs.get(1).startedAt())
+          .as("taken over only once the dead run's lease expired")
+          .isAfterOrEqualTo(runs.get(0).lastAliveAt().plus(LEASE));
       assertThat(historyAtFirst.get(0)).containsExactly("user:m1", "assistant:half");
     }
   }

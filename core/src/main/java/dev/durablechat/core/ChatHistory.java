@@ -184,9 +184,28 @@ public final class ChatHistory {
     Objects.requireNonNull(history, "history must not be null");
     Appended appended =
         chat.appendOut(address, runId, new OutEvent.TurnComplete(dispatchedInEventId));
+    return snapshot(address, history, appended.lastEventId(), dispatchedInEventId);
+  }
+
+  /**
+   * The second half of {@link #completeTurn}, for a caller that appended the {@code turn-complete}
+   * itself and runs hooks between the record and the snapshot (PROTOCOL L2: {@code turn-complete} →
+   * {@code onTurnComplete} → snapshot): writes the snapshot {@code {history, lastOutEventId =
+   * turnCompleteEventId, lastInEventId = dispatchedInEventId}} (H1) with the same conditional
+   * write, logging and retention as {@link #completeTurn}. Never fails: a snapshot that was not
+   * written is logged and left to the next turn. With a {@link HydrateMessages} hook there is no
+   * snapshot.
+   *
+   * @param history the session's whole history as of that {@code turn-complete}
+   * @param turnCompleteEventId the {@code out} event id of the {@code turn-complete}
+   * @param dispatchedInEventId the highest {@code in} event id it names
+   */
+  public TurnCompleted snapshot(
+      String address, List<UIMessage> history, long turnCompleteEventId, long dispatchedInEventId) {
+    Objects.requireNonNull(history, "history must not be null");
     String sessionId = chat.session(address).friendlyId();
-    long turnComplete = appended.lastEventId();
-    if (snapshots == null) {
+    long turnComplete = turnCompleteEventId;
+    if (snapshots == null || hydrate != null) {
       known.put(sessionId, new Known(null, -1, turnComplete));
       return new TurnCompleted(turnComplete, false, 0);
     }

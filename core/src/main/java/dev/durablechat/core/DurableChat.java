@@ -140,8 +140,8 @@ public final class DurableChat implements AutoCloseable {
     return sessionStore;
   }
 
-  /** The engine's clock. */
-  Clock clock() {
+  /** The engine's clock: it stamps runs, records and leases. */
+  public Clock clock() {
     return clock;
   }
 
