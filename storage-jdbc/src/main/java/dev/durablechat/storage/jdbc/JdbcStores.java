@@ -29,7 +29,10 @@ import javax.sql.DataSource;
  * cannot push appends, default 250).
  *
  * <p>On PostgreSQL a session store keeps one connection of its data source for LISTEN, so that
- * appends on any node wake its watchers.
+ * appends on any node wake its watchers. An H2 file URL gets {@code WRITE_DELAY=0} unless it sets
+ * one, so that a commit is in the file before the call returns (H2's default delays it up to 500
+ * ms, and a killed process would lose appends it reported as stored); a {@link DataSource} of the
+ * application's should set it too.
  */
 public final class JdbcStores {
   /** The default interval at which watchers poll when appends cannot be pushed. */
@@ -116,9 +119,18 @@ public final class JdbcStores {
     if (lower.startsWith("jdbc:postgresql:")) {
       // A batch of out records becomes one multi-row INSERT: one round trip.
       hikari.addDataSourceProperty("reWriteBatchedInserts", "true");
-    } else if (lower.startsWith("jdbc:h2:") && !lower.contains("lock_timeout")) {
-      // H2 waits 1 s for a row lock by default; appenders of one busy session may queue longer.
-      hikari.setJdbcUrl(url + ";LOCK_TIMEOUT=10000");
+    } else if (lower.startsWith("jdbc:h2:")) {
+      String h2 = url;
+      if (!lower.contains("lock_timeout")) {
+        // H2 waits 1 s for a row lock by default; appenders of one busy session may queue longer.
+        h2 += ";LOCK_TIMEOUT=10000";
+      }
+      if (!lower.startsWith("jdbc:h2:mem:") && !lower.contains("write_delay")) {
+        // H2 writes a commit to its file up to 500 ms later by default: a killed process would
+        // lose appends it had reported as stored. Write each commit before returning.
+        h2 += ";WRITE_DELAY=0";
+      }
+      hikari.setJdbcUrl(h2);
     }
     int queryTimeout = intOption(config, "queryTimeoutSeconds", 0, 0);
     HikariDataSource pool;
