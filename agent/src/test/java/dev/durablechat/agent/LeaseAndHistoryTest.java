@@ -111,9 +111,15 @@ class LeaseAndHistoryTest {
       try (var f = new AgentFixture(b -> b.leaseDuration(LEASE), agent)) {
         AgentChat chat = f.client("echo", "c1");
         Reply reply = chat.sendMessage("m1");
-        await("the first turn to run", () -> answered.size() == 1);
+        // The turn is in its pause once its first text is on out (the pause flushes it).
+        await(
+            "the first turn to pause",
+            () ->
+                f.chat.readOut("c1", 0, 100).stream()
+                    .anyMatch(r -> r.event().toString().contains("start ")));
         String owner = f.runs("c1").get(0).runId();
-        // Another node's takeover, as the store sees it: a manual swap away from the owner.
+        // Another node's takeover, as the store sees it: a manual swap away from the owner. The
+        // owner writes nothing meanwhile, so only its next lease renewal can tell it.
         f.chat.endAndContinue("c1", owner, RunReason.MANUAL);
         await("the owner to stop", () -> cancelled.get() == 1);
         await("the owner's loop to retire", () -> f.runtime.runningRunId("c1") == null);
