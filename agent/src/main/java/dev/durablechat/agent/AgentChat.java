@@ -139,6 +139,24 @@ public final class AgentChat {
     return new Reply(chat, s.sessionId(), lastEventId, inEventId);
   }
 
+  /** What to save to reconnect to this reply later ({@link #reconnect(ChatState)}). */
+  public ChatState state(Reply reply) {
+    return new ChatState(chatId, reply.lastEventId());
+  }
+
+  /**
+   * Resumes reading from a saved state record (W7), e.g. after the client restarted.
+   *
+   * @throws dev.durablechat.api.InvalidInputException if the state is another chat's
+   */
+  public Reply reconnect(ChatState state) {
+    if (!state.chatId().equals(chatId)) {
+      throw new dev.durablechat.api.InvalidInputException(
+          "chat state is for chat [" + state.chatId() + "], expected [" + chatId + "]");
+    }
+    return reconnect(state.lastEventId());
+  }
+
   /** Builds an {@link AgentChat}. */
   public static final class Builder {
     private final AgentRuntime runtime;

@@ -192,9 +192,15 @@ public final class AgentRuntime implements AutoCloseable {
    * continuation}) and booted.
    *
    * @return where the record landed
+   * @throws dev.durablechat.api.InvalidPayloadException if an action does not bind to the agent's
+   *     action type ({@link ChatAgent.Builder#actionType}); nothing is stored
    */
   public Appended send(String address, InEvent event, @Nullable String partId) {
     ensureOpen();
+    if (event instanceof InEvent.Message m && m.payload().trigger() == Trigger.ACTION) {
+      // The action schema: an action that does not bind is refused before it is stored.
+      agent(chat.session(address).agentId()).bindAction(m.payload().action());
+    }
     Appended appended = chat.appendIn(address, event, partId);
     try {
       ensureRunning(chat.session(address).friendlyId(), RunReason.INITIAL);
@@ -444,7 +450,7 @@ public final class AgentRuntime implements AutoCloseable {
               e);
           loop.lostOwnership();
         } else {
-          LOG.info("run [{}]: lease renewal failed, retrying: {}", loop.run.runId(), e.toString());
+          LOG.debug("run [{}]: lease renewal failed, retrying: {}", loop.run.runId(), e.toString());
         }
       }
     }

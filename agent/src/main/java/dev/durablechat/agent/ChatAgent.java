@@ -84,6 +84,7 @@ public final class ChatAgent<C> {
 
   final String id;
   final Class<C> clientDataType;
+  final Class<?> actionType;
   final Duration idleTimeout;
   final Duration deferTimeout;
   final @Nullable Hook<BootEvent<C>> onBoot;
@@ -103,6 +104,7 @@ public final class ChatAgent<C> {
   private ChatAgent(Builder<C> b, Responder<C> run) {
     this.id = b.id;
     this.clientDataType = b.clientDataType;
+    this.actionType = b.actionType;
     this.idleTimeout = b.idleTimeout;
     this.deferTimeout = b.deferTimeout;
     this.onBoot = b.onBoot;
@@ -155,6 +157,25 @@ public final class ChatAgent<C> {
     return ClientDataBinder.bind(id, clientDataType, clientData);
   }
 
+  /** The class actions bind to ({@link Builder#actionType}); {@link JsonValue} if untyped. */
+  public Class<?> actionType() {
+    return actionType;
+  }
+
+  /**
+   * Binds an action's payload to the agent's action type (the action schema).
+   *
+   * @throws dev.durablechat.api.InvalidPayloadException if it is missing, or naming the field that
+   *     does not bind
+   */
+  public Object bindAction(@Nullable JsonValue action) {
+    if (action == null) {
+      throw new dev.durablechat.api.InvalidPayloadException(
+          "agent [" + id + "] action is missing: an action record needs [action]");
+    }
+    return ClientDataBinder.bind(id, "action", "action", actionType, action);
+  }
+
   /**
    * Builds a {@link ChatAgent}. {@link #run} is required.
    *
@@ -163,6 +184,7 @@ public final class ChatAgent<C> {
   public static final class Builder<C> {
     private final String id;
     private final Class<C> clientDataType;
+    private Class<?> actionType = JsonValue.class;
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
     private Duration deferTimeout = DEFAULT_DEFER_TIMEOUT;
     private @Nullable Hook<BootEvent<C>> onBoot;
@@ -198,9 +220,23 @@ public final class ChatAgent<C> {
             "agent [" + id + "]: set the client data type before any hook");
       }
       var b = new Builder<>(id, type);
+      b.actionType = actionType;
       b.idleTimeout = idleTimeout;
       b.deferTimeout = deferTimeout;
       return b;
+    }
+
+    /**
+     * The action schema: the class an action's payload binds to with Jackson (unknown fields are
+     * ignored, missing primitives and creator properties refused). An action that does not bind is
+     * refused naming the field: by {@link AgentRuntime#send} before anything is stored, and at
+     * dispatch for one appended some other way (an {@code error} chunk and its {@code
+     * turn-complete}; {@code onAction} is not called). {@code onAction} reads it with {@link
+     * TurnContext#action(Class)}. Default: any JSON.
+     */
+    public Builder<C> actionType(Class<?> type) {
+      this.actionType = Objects.requireNonNull(type, "action type must not be null");
+      return this;
     }
 
     /** How long a run waits for a message before it suspends and ends (L3); default 30 s. */

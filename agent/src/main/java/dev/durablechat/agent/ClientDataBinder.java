@@ -8,7 +8,10 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.durablechat.api.InvalidPayloadException;
 import dev.durablechat.api.JsonValue;
 
-/** Binds a session's client data (JSON) to the agent's client data class with Jackson. */
+/**
+ * Binds JSON from the client to the agent's classes with Jackson: a session's client data, an
+ * action's payload (the action schema).
+ */
 final class ClientDataBinder {
   private static final ObjectMapper MAPPER =
       JsonMapper.builder()
@@ -25,13 +28,23 @@ final class ClientDataBinder {
    * @throws InvalidPayloadException naming the field that does not bind
    */
   static <C> C bind(String agentId, Class<C> type, JsonValue clientData) {
-    if (type.isInstance(clientData)) {
-      return type.cast(clientData);
+    return bind(agentId, "client data", "clientData", type, clientData);
+  }
+
+  /**
+   * The value as a {@code type}; {@code what} names it in errors ({@code client data}, {@code
+   * action}) and {@code root} starts the field path.
+   *
+   * @throws InvalidPayloadException naming the field that does not bind
+   */
+  static <C> C bind(String agentId, String what, String root, Class<C> type, JsonValue value) {
+    if (type.isInstance(value)) {
+      return type.cast(value);
     }
     try {
-      return MAPPER.readValue(clientData.toString(), type);
+      return MAPPER.readValue(value.toString(), type);
     } catch (JsonMappingException e) {
-      var path = new StringBuilder("clientData");
+      var path = new StringBuilder(root);
       for (JsonMappingException.Reference ref : e.getPath()) {
         if (ref.getFieldName() != null) {
           path.append('.').append(ref.getFieldName());
@@ -44,7 +57,9 @@ final class ClientDataBinder {
       throw new InvalidPayloadException(
           "agent ["
               + agentId
-              + "] client data field ["
+              + "] "
+              + what
+              + " field ["
               + path
               + "] does not bind to ["
               + type.getSimpleName()
@@ -53,7 +68,7 @@ final class ClientDataBinder {
           e);
     } catch (JsonProcessingException e) {
       throw new InvalidPayloadException(
-          "agent [" + agentId + "] client data is not valid json: " + e.getOriginalMessage(), e);
+          "agent [" + agentId + "] " + what + " is not valid json: " + e.getOriginalMessage(), e);
     }
   }
 }

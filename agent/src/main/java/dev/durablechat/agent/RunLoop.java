@@ -427,6 +427,8 @@ final class RunLoop<C> implements Runnable {
     TurnContext<C> ctx = context(inId, payload, cancellation);
     ChunkWriter out = writer(cancellation);
     try {
+      // The action schema: one that does not bind fails here, before any hook (an error chunk).
+      ctx.boundAction(agent.bindAction(payload.action()));
       call(agent.onValidateMessages, ctx);
       if (agent.hydrateMessages != null) {
         ctx.setMessages(agent.hydrateMessages.hydrate(ctx));

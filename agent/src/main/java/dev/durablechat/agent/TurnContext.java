@@ -33,6 +33,7 @@ public final class TurnContext<C> {
   private List<UIMessage> messages;
   private @Nullable UIMessage response;
   private boolean upgradeRequested;
+  private @Nullable Object boundAction;
   private final List<CompletionStage<?>> deferred = new ArrayList<>();
 
   TurnContext(
@@ -100,6 +101,31 @@ public final class TurnContext<C> {
   /** The action value of an {@code action} record, or null. */
   public @Nullable JsonValue action() {
     return action;
+  }
+
+  /**
+   * The action bound to a class: the agent's action type ({@link ChatAgent.Builder#actionType}),
+   * bound once at dispatch, or any other class Jackson can bind it to.
+   *
+   * @throws IllegalStateException if this is not an action
+   * @throws dev.durablechat.api.InvalidPayloadException naming the field that does not bind
+   */
+  public <A> A action(Class<A> type) {
+    Objects.requireNonNull(type, "action type must not be null");
+    Object bound = boundAction;
+    if (type.isInstance(bound)) {
+      return type.cast(bound);
+    }
+    JsonValue value = action;
+    if (value == null) {
+      throw new IllegalStateException(
+          "turn at in [" + inEventId + "] is a [" + trigger.wireName() + "], not an action");
+    }
+    return ClientDataBinder.bind(chatId, "action", "action", type, value);
+  }
+
+  void boundAction(Object bound) {
+    this.boundAction = bound;
   }
 
   /** The client's per-turn metadata, or null. */

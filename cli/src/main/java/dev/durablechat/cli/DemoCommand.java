@@ -69,6 +69,8 @@ final class DemoCommand implements Callable<Integer> {
   private static final String AGENT_ID = "demo-agent";
   private static final Duration IDLE = Duration.ofMillis(300);
   private static final Duration WAIT = Duration.ofSeconds(15);
+  // The run lease: a dead process's session is taken over this long after its last renewal.
+  private static final Duration LEASE = Duration.ofSeconds(1);
   private static final Environment ENVIRONMENT = new Environment("demo", "dev");
 
   @Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -123,7 +125,8 @@ final class DemoCommand implements Callable<Integer> {
               .sessionStore(store)
               .snapshotStore(snapshots)
               .build();
-      this.runtime = AgentRuntime.builder(chat).register(agent(chat, name)).build();
+      this.runtime =
+          AgentRuntime.builder(chat).leaseDuration(LEASE).register(agent(chat, name)).build();
     }
 
     @Override
@@ -221,8 +224,13 @@ final class DemoCommand implements Callable<Integer> {
                   + "\"; run "
                   + deadRun
                   + " is left running in the store");
-          // A new process on the same H2 file and snapshot folder; the dead one never closes.
+          // The process dies: it renews its run's lease no more (its runtime stops, on a thread of
+          // its own since the dead turn never returns). A new process on the same H2 file and
+          // snapshot folder takes the session over once that lease has expired.
           Engine dead = engine;
+          Thread dies = new Thread(dead.runtime::close, "demo-process-1-dies");
+          dies.setDaemon(true);
+          dies.start();
           engine = new Engine(dir, "process-2");
           client = client(engine, chatId);
           turn++;
@@ -262,7 +270,9 @@ final class DemoCommand implements Callable<Integer> {
               live,
               "      recovery: "
                   + engine.name
-                  + " took over with run "
+                  + " took over (after the dead run's "
+                  + LEASE.toMillis()
+                  + " ms lease) with run "
                   + seen.runId()
                   + " (continuation), rebuilt "
                   + boot.history().size()
