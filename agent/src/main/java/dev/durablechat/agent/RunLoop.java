@@ -379,7 +379,12 @@ final class RunLoop<C> implements Runnable {
       if (ctx.upgradeRequested()) {
         return upgrade();
       }
-      respond(agent.run, ctx, out, inId, cancellation);
+      ctx.injectable(() -> takeInjectable(cancellation));
+      try {
+        respond(agent.run, ctx, out, inId, cancellation);
+      } finally {
+        ctx.injectable(null);
+      }
     } catch (FencedException e) {
       throw e;
     } catch (Exception e) {
@@ -400,14 +405,16 @@ final class RunLoop<C> implements Runnable {
     callLogged(agent.onBeforeTurnComplete, ctx);
     // L2: turn-complete (W6), then onTurnComplete (after the deferred work, L9), then the
     // snapshot (H1), so that history changes made in onTurnComplete are in this turn's snapshot.
-    Appended complete = chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
+    long dispatched = ctx.dispatchedInEventId();
+    Appended complete =
+        chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(dispatched));
     awaitDeferred(ctx);
     history = ctx.messages();
     callLogged(agent.onTurnComplete, ctx);
     history = ctx.messages();
-    history().snapshot(sessionId, history, complete.lastEventId(), inId);
+    history().snapshot(sessionId, history, complete.lastEventId(), dispatched);
     lastCompleteOut = complete.lastEventId();
-    lastCompleteIn = inId;
+    lastCompleteIn = dispatched;
     actionsSinceSnapshot = false;
     if (ctx.upgradeRequested()) {
       return upgrade();
@@ -472,6 +479,28 @@ final class RunLoop<C> implements Runnable {
       history().snapshot(sessionId, history, lastCompleteOut, lastCompleteIn);
       actionsSinceSnapshot = false;
     }
+  }
+
+  /**
+   * L5: the plain user messages at the head of the queue, taken out of it for the running turn to
+   * answer; none once the turn is stopped, and none from a stop's reach (they are to be stopped).
+   */
+  private synchronized List<StreamRecord<InEvent.Message>> takeInjectable(
+      Cancellation cancellation) {
+    var taken = new ArrayList<StreamRecord<InEvent.Message>>();
+    while (!cancellation.isCancelled()) {
+      Object head = queue.peek();
+      if (!(head instanceof StreamRecord<?> r)
+          || !(r.event() instanceof InEvent.Message m)
+          || m.payload().trigger() != Trigger.SUBMIT_MESSAGE
+          || m.payload().message() == null
+          || r.eventId() <= stopAt) {
+        break;
+      }
+      queue.poll();
+      taken.add(new StreamRecord<>(r.eventId(), r.createdAt(), m));
+    }
+    return taken;
   }
 
   /** Runs a responder; a stop (L7) keeps the partial (abort, no finish), else finish. */

@@ -1,13 +1,16 @@
 package dev.durablechat.agent;
 
+import dev.durablechat.api.InEvent;
 import dev.durablechat.api.JsonValue;
 import dev.durablechat.api.RunReason;
+import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.Trigger;
 import dev.durablechat.api.UIMessage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -34,6 +37,8 @@ public final class TurnContext<C> {
   private @Nullable UIMessage response;
   private boolean upgradeRequested;
   private @Nullable Object boundAction;
+  private long dispatchedInEventId;
+  private @Nullable Supplier<List<StreamRecord<InEvent.Message>>> injectable;
   private final List<CompletionStage<?>> deferred = new ArrayList<>();
 
   TurnContext(
@@ -59,6 +64,7 @@ public final class TurnContext<C> {
     this.action = action;
     this.metadata = metadata;
     this.inEventId = inEventId;
+    this.dispatchedInEventId = inEventId;
     this.messages = List.copyOf(messages);
     this.cancellation = cancellation;
   }
@@ -136,6 +142,49 @@ public final class TurnContext<C> {
   /** The {@code in} event id of the record this turn answers. */
   public long inEventId() {
     return inEventId;
+  }
+
+  /**
+   * The highest {@code in} event id this turn answers: its own record's, or the last message it
+   * took in with {@link #injectQueuedMessages()}. The turn's {@code turn-complete} names it (W6).
+   */
+  public long dispatchedInEventId() {
+    return dispatchedInEventId;
+  }
+
+  /**
+   * At a step boundary of {@code run} (say, between a tool's result and the next model call), takes
+   * in the user messages that arrived during this turn (L5): they join this turn's history, in
+   * arrival order, and this turn answers them (its {@code turn-complete} names the last one), so
+   * they run as no turn of their own and get no turn hooks. Only plain {@code submit-message}
+   * records at the head of the queue are taken: the first action, regenerate, close, or message a
+   * stop reached stays queued with everything behind it, so the order of turns is kept.
+   *
+   * @return the messages taken in, oldest first; empty if none is waiting (or outside {@code run})
+   */
+  public List<UIMessage> injectQueuedMessages() {
+    Supplier<List<StreamRecord<InEvent.Message>>> source = injectable;
+    if (source == null) {
+      return List.of();
+    }
+    List<StreamRecord<InEvent.Message>> taken = source.get();
+    if (taken.isEmpty()) {
+      return List.of();
+    }
+    var messages = new ArrayList<>(this.messages);
+    var injected = new ArrayList<UIMessage>();
+    for (StreamRecord<InEvent.Message> r : taken) {
+      UIMessage m = Objects.requireNonNull(r.event().payload().message());
+      RunLoop.put(messages, m);
+      injected.add(m);
+      dispatchedInEventId = Math.max(dispatchedInEventId, r.eventId());
+    }
+    this.messages = List.copyOf(messages);
+    return List.copyOf(injected);
+  }
+
+  void injectable(@Nullable Supplier<List<StreamRecord<InEvent.Message>>> source) {
+    this.injectable = source;
   }
 
   /**
