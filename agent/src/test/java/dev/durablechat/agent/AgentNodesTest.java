@@ -137,4 +137,85 @@ class AgentNodesTest {
           .isEqualTo(java.util.stream.LongStream.rangeClosed(1, sent.size()).boxed().toList());
     }
   }
+
+  @Test
+  @DisplayName(
+      "racing to take over a dead run, exactly one node wins (S8 compare-and-set): one"
+          + " continuation run, and the unanswered message is answered once")
+  void oneNodeTakesOverADeadRun() throws Exception {
+    Duration lease = Duration.ofMillis(500);
+    var answered = new CopyOnWriteArrayList<String>();
+    Backend.Database db = Backend.POSTGRES.database();
+    try (Backend.Node nodeA = db.node();
+        Backend.Node nodeB = db.node();
+        AgentRuntime a =
+            AgentRuntime.builder(nodeA.chat())
+                .leaseDuration(lease)
+                .register(recorder("A", answered))
+                .build();
+        AgentRuntime b =
+            AgentRuntime.builder(nodeB.chat())
+                .leaseDuration(lease)
+                .register(recorder("B", answered))
+                .build()) {
+      // A process that dispatched m1 and died: its run was never renewed.
+      var chat = nodeA.chat();
+      chat.createSession(
+          dev.durablechat.core.CreateSessionRequest.builder("echo").externalId("c1").build());
+      SessionRun dead = chat.ensureRun("c1", RunReason.INITIAL).run();
+      long m1 = chat.appendIn("c1", AgentStoresTest.message("u1", "m1"), null).eventId();
+      await(
+          "the dead run's lease to expire",
+          () -> chat.clock().instant().isAfter(dead.lastAliveAt().plus(lease)));
+
+      var start = new java.util.concurrent.CountDownLatch(1);
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        var fromA =
+            pool.submit(
+                () -> {
+                  start.await();
+                  return a.resume("c1");
+                });
+        var fromB =
+            pool.submit(
+                () -> {
+                  start.await();
+                  return b.resume("c1");
+                });
+        start.countDown();
+        String runA = fromA.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        String runB = fromB.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(runA).as("both name the one winner").isEqualTo(runB);
+      } finally {
+        pool.shutdownNow();
+      }
+      await("m1 answered", () -> !answered.isEmpty());
+      List<SessionRun> runs = chat.runs("c1");
+      assertThat(runs)
+          .extracting(SessionRun::reason)
+          .containsExactly(RunReason.INITIAL, RunReason.CONTINUATION);
+      assertThat(runs.get(0).endReason()).isEqualTo("superseded");
+      await(
+          "m1's turn-complete",
+          () ->
+              chat.readOut("c1", 0, 1_000).stream()
+                  .anyMatch(r -> r.event().equals(new OutEvent.TurnComplete(m1))));
+      assertThat(answered).hasSize(1).allSatisfy(x -> assertThat(x).endsWith(":m1"));
+      assertThat(a.runningRunId("c1") == null ^ b.runningRunId("c1") == null)
+          .as("exactly one node runs the continuation")
+          .isTrue();
+    }
+  }
+
+  private static ChatAgent<?> recorder(String node, List<String> answered) {
+    return ChatAgent.builder("echo")
+        .idleTimeout(Duration.ofSeconds(10))
+        .run(
+            (turn, out) -> {
+              answered.add(node + ":" + turn.message().text());
+              out.text("re " + turn.message().text());
+            })
+        .build();
+  }
 }
