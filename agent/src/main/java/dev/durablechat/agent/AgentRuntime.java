@@ -663,7 +663,8 @@ public final class AgentRuntime implements AutoCloseable {
      * How long a run's owner may go without renewing before other nodes presume it dead and take
      * its session over (default 20 s); the owner renews every third of it. Crash recovery on
      * another node waits this long, so keep it well above a database hiccup and the nodes' clock
-     * skew.
+     * skew. Every node serving the same sessions must use the same lease: a node judges other
+     * nodes' runs by its own.
      *
      * @throws IllegalArgumentException if it is under 100 ms
      */

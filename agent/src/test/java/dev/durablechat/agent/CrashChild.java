@@ -60,8 +60,10 @@ final class CrashChild {
     String first = client.sendMessage("m0").text(Duration.ofSeconds(30));
     System.out.println("ANSWERED " + first);
     System.out.flush();
-    client.sendMessage("m1");
-    // Streams until the test kills this process.
+    if (args[2].equals("self")) {
+      client.sendMessage("m1");
+    }
+    // Serves the session (and streams m1's reply) until the test kills this process.
     Thread.sleep(Long.MAX_VALUE);
   }
 }
