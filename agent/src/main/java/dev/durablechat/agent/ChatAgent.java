@@ -173,7 +173,7 @@ public final class ChatAgent<C> {
       throw new dev.durablechat.api.InvalidPayloadException(
           "agent [" + id + "] action is missing: an action record needs [action]");
     }
-    return ClientDataBinder.bind(id, "action", "action", actionType, action);
+    return ClientDataBinder.bind("agent [" + id + "]", "action", "action", actionType, action);
   }
 
   /**

@@ -28,16 +28,17 @@ final class ClientDataBinder {
    * @throws InvalidPayloadException naming the field that does not bind
    */
   static <C> C bind(String agentId, Class<C> type, JsonValue clientData) {
-    return bind(agentId, "client data", "clientData", type, clientData);
+    return bind("agent [" + agentId + "]", "client data", "clientData", type, clientData);
   }
 
   /**
-   * The value as a {@code type}; {@code what} names it in errors ({@code client data}, {@code
-   * action}) and {@code root} starts the field path.
+   * The value as a {@code type}; errors start with {@code owner} (e.g. {@code agent [support]}),
+   * {@code what} names the value ({@code client data}, {@code action}) and {@code root} starts the
+   * field path.
    *
    * @throws InvalidPayloadException naming the field that does not bind
    */
-  static <C> C bind(String agentId, String what, String root, Class<C> type, JsonValue value) {
+  static <C> C bind(String owner, String what, String root, Class<C> type, JsonValue value) {
     if (type.isInstance(value)) {
       return type.cast(value);
     }
@@ -55,9 +56,8 @@ final class ClientDataBinder {
       String detail = e.getOriginalMessage();
       int newline = detail == null ? -1 : detail.indexOf('\n');
       throw new InvalidPayloadException(
-          "agent ["
-              + agentId
-              + "] "
+          owner
+              + " "
               + what
               + " field ["
               + path
@@ -68,7 +68,7 @@ final class ClientDataBinder {
           e);
     } catch (JsonProcessingException e) {
       throw new InvalidPayloadException(
-          "agent [" + agentId + "] " + what + " is not valid json: " + e.getOriginalMessage(), e);
+          owner + " " + what + " is not valid json: " + e.getOriginalMessage(), e);
     }
   }
 }

@@ -127,7 +127,8 @@ public final class TurnContext<C> {
       throw new IllegalStateException(
           "turn at in [" + inEventId + "] is a [" + trigger.wireName() + "], not an action");
     }
-    return ClientDataBinder.bind(chatId, "action", "action", type, value);
+    return ClientDataBinder.bind(
+        "chat [" + chatId + "] in [" + inEventId + "]", "action", "action", type, value);
   }
 
   void boundAction(Object bound) {
