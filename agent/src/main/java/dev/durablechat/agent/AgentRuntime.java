@@ -522,6 +522,21 @@ public final class AgentRuntime implements AutoCloseable {
     }
   }
 
+  /**
+   * Retires the loop and closes its session, all under the session's lock: a {@link #send} racing
+   * the close either reaches this loop or finds the session closed, never an ended run to continue.
+   */
+  void retireAndClose(RunLoop<?> loop, Runnable close) {
+    synchronized (lock(loop.sessionId)) {
+      if (loop.retired()) {
+        return;
+      }
+      loop.markRetired();
+      running.remove(loop.sessionId, loop);
+      close.run();
+    }
+  }
+
   /** Retires the loop; false if it was retired already. */
   boolean retire(RunLoop<?> loop) {
     synchronized (lock(loop.sessionId)) {

@@ -304,10 +304,14 @@ final class RunLoop<C> implements Runnable {
       return action(record.eventId(), payload);
     }
     if (trigger == Trigger.CLOSE) {
-      if (runtime.retire(this)) {
-        endRun("closed");
-        chat.closeSession(sessionId, "closed by the client");
-      }
+      runtime.retireAndClose(
+          this,
+          () -> {
+            // Closed first: a node that sees this run end finds the session closed, and starts
+            // no continuation (S5).
+            chat.closeSession(sessionId, "closed by the client");
+            endRun("closed");
+          });
       return Next.END;
     }
     LOG.debug(

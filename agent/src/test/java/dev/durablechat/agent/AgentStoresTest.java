@@ -172,6 +172,110 @@ class AgentStoresTest {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Backend.class)
+  @DisplayName(
+      "eager preload creates the session and a preload run that boots before any message (L1),"
+          + " and that run answers the first message")
+  void eagerPreload(Backend backend) {
+    var boots = new CopyOnWriteArrayList<String>();
+    ChatAgent<?> agent =
+        ChatAgent.builder("echo")
+            .idleTimeout(Duration.ofSeconds(10))
+            .onBoot(b -> boots.add(b.reason().wireName()))
+            .onPreload(b -> boots.add("preload"))
+            .run((turn, out) -> out.text("re " + turn.message().text()))
+            .build();
+    try (Backend.Node node = backend.database().node();
+        AgentRuntime runtime = runtime(node, agent)) {
+      AgentChat chat = AgentChat.builder(runtime, "echo").chatId("c1").build();
+      assertThat(chat.preload().created()).isTrue();
+      await("the preload boot", () -> boots.size() == 2);
+      assertThat(boots).containsExactly("preload", "preload");
+      assertThat(chat.sendMessage("hi").text(WAIT)).isEqualTo("re hi");
+      assertThat(node.chat().runs("c1"))
+          .extracting(SessionRun::reason)
+          .containsExactly(RunReason.PRELOAD);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Backend.class)
+  @DisplayName(
+      "requestUpgrade in onTurnStart hands over to a run with reason upgrade, which answers the"
+          + " message from in after upgrade-required (L4)")
+  void upgrade(Backend backend) {
+    ChatAgent<?> agent =
+        ChatAgent.builder("echo")
+            .idleTimeout(Duration.ofSeconds(10))
+            .onTurnStart(
+                t -> {
+                  if (t.runReason() != RunReason.UPGRADE) {
+                    t.requestUpgrade();
+                  }
+                })
+            .run((turn, out) -> out.text("answered by " + turn.runReason().wireName()))
+            .build();
+    try (Backend.Node node = backend.database().node();
+        AgentRuntime runtime = runtime(node, agent)) {
+      Reply reply = AgentChat.builder(runtime, "echo").chatId("c1").build().sendMessage("hi");
+      List<StreamRecord<OutEvent>> records = reply.records(WAIT);
+      assertThat(records.get(0).event()).isInstanceOf(OutEvent.UpgradeRequired.class);
+      assertThat(ChunkFoldText.of(records)).isEqualTo("answered by upgrade");
+      assertThat(node.chat().runs("c1"))
+          .extracting(SessionRun::reason)
+          .containsExactly(RunReason.INITIAL, RunReason.UPGRADE);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Backend.class)
+  @DisplayName(
+      "stop mid-reply keeps a clean partial (L7, H4); an action changes the history without"
+          + " being a turn (L6); close ends the run and closes the session (S5)")
+  void stopActionClose(Backend backend) {
+    var turnStarts = new CopyOnWriteArrayList<List<String>>();
+    ChatAgent<?> agent =
+        ChatAgent.builder("echo")
+            .idleTimeout(Duration.ofSeconds(10))
+            .onTurnStart(t -> turnStarts.add(t.messages().stream().map(UIMessage::text).toList()))
+            .onAction(
+                (turn, out) -> {
+                  var m = turn.messages();
+                  turn.setMessages(m.subList(0, m.size() - 1)); // drop the partial
+                })
+            .run(
+                (turn, out) -> {
+                  if (turn.message().text().equals("long")) {
+                    out.text("part ");
+                    out.pause(Duration.ofSeconds(30));
+                  }
+                  out.text("re " + turn.message().text());
+                })
+            .build();
+    try (Backend.Node node = backend.database().node();
+        AgentRuntime runtime = runtime(node, agent)) {
+      AgentChat chat = AgentChat.builder(runtime, "echo").chatId("c1").build();
+      Reply reply = chat.sendMessage("long");
+      reply.next(WAIT).orElseThrow(); // the reply has begun: the turn is in its pause
+      chat.stop();
+      List<UIMessage> folded = reply.messages(WAIT);
+      assertThat(folded).singleElement().satisfies(m -> assertThat(m.text()).isEqualTo("part "));
+      assertThat(folded.get(0).parts())
+          .allSatisfy(p -> assertThat(p.string("state")).contains("done"));
+
+      chat.sendAction(dev.durablechat.api.Json.parse("{\"type\":\"drop\"}")).records(WAIT);
+      assertThat(chat.sendMessage("next").text(WAIT)).isEqualTo("re next");
+      assertThat(turnStarts.get(1)).containsExactly("long", "next");
+
+      chat.close();
+      await("the session to close", () -> node.chat().session("c1").closedAt() != null);
+      assertThat(node.chat().runs("c1"))
+          .singleElement()
+          .satisfies(r -> assertThat(r.endReason()).isEqualTo("closed"));
+    }
+  }
+
   static InEvent message(String id, String text) {
     return new InEvent.Message(WirePayload.submit("c1", UIMessage.userText(id, text)));
   }
