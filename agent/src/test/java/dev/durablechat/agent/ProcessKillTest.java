@@ -141,6 +141,8 @@ class ProcessKillTest {
           PG_LEASE,
           List.of("user:m0", "assistant:re m0", "user:p0", "assistant:re p0", "user:m1"));
       assertThat(answered).containsExactly("m1");
+      // The hook records m1 as it starts: its turn-complete follows.
+      await("m1's turn-complete", () -> acknowledged(chat).size() == 3);
       assertThat(acknowledged(chat)).containsExactly(1L, 2L, 3L);
     }
   }
