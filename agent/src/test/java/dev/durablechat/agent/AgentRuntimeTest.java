@@ -363,7 +363,9 @@ class AgentRuntimeTest {
       AgentChat chat = f.client("echo", "c1");
       assertThat(chat.sendMessage("hi").text(WAIT)).isEqualTo("you said hi");
       chat.close();
+      // The loop closes the session, then ends its run.
       await("the session to close", () -> f.chat.session("c1").closedAt() != null);
+      await("the run to end", () -> !f.runs("c1").get(0).isRunning());
       assertThat(f.runs("c1"))
           .singleElement()
           .satisfies(

@@ -269,7 +269,9 @@ class AgentStoresTest {
       assertThat(turnStarts.get(1)).containsExactly("long", "next");
 
       chat.close();
+      // The loop closes the session, then ends its run.
       await("the session to close", () -> node.chat().session("c1").closedAt() != null);
+      await("the run to end", () -> !node.chat().runs("c1").get(0).isRunning());
       assertThat(node.chat().runs("c1"))
           .singleElement()
           .satisfies(r -> assertThat(r.endReason()).isEqualTo("closed"));
