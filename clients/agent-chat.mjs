@@ -1,0 +1,50 @@
+// The SDK's server-side client (AgentChat from @trigger.dev/sdk/chat) against a durablechat HTTP
+// adapter: it creates the session with the secret key (POST /api/v1/sessions, zod-validated),
+// appends with the secret key and reads the reply from the out SSE.
+// Usage: node agent-chat.mjs [scenario...]; env: see lib.mjs. One JSON line per scenario; exit 0 if all passed.
+
+import { AgentChat } from "@trigger.dev/sdk/chat";
+import { env, chatId, expectedReply, check, checkEqual, runScenarios } from "./lib.mjs";
+
+const scenarios = {
+  /** preload (onTriggered gets the run id), two turns read with stream.text(), then close(). */
+  async agentchat() {
+    const id = chatId("agentchat");
+    let triggered;
+    const turnsCompleted = [];
+    const agentChat = new AgentChat({
+      agent: env.echoAgent,
+      id,
+      baseURL: env.baseURL,
+      onTriggered: (e) => (triggered = e),
+      onTurnComplete: (e) => turnsCompleted.push(e.lastEventId),
+    });
+    await agentChat.preload();
+    check(triggered?.runId, `onTriggered after preload: ${JSON.stringify(triggered)}`);
+    checkEqual(triggered.chatId, id, "onTriggered chatId");
+
+    const first = await (await agentChat.sendMessage("hello agent")).text();
+    checkEqual(first, expectedReply("hello agent"), "reply 1");
+    const cursor = agentChat.session.lastEventId;
+    check(/^\d+$/.test(cursor ?? ""), `session.lastEventId after turn 1: ${cursor}`);
+
+    const second = await (await agentChat.sendMessage("second question")).text();
+    checkEqual(second, expectedReply("second question"), "reply 2 (no replay of reply 1)");
+    check(Number(agentChat.session.lastEventId) > Number(cursor), "the cursor moved on in turn 2");
+    checkEqual(turnsCompleted.length, 2, "onTurnComplete calls");
+
+    check(await agentChat.close(), "close() returned false");
+    return { runId: triggered.runId };
+  },
+
+  /** A second AgentChat on the same chat, hydrated with the first one's cursor, continues the conversation. */
+  async "agentchat-hydrated"() {
+    const id = chatId("agentchat-hydrated");
+    const a = new AgentChat({ agent: env.echoAgent, id, baseURL: env.baseURL });
+    checkEqual(await (await a.sendMessage("one")).text(), expectedReply("one"), "reply 1");
+    const b = new AgentChat({ agent: env.echoAgent, id, baseURL: env.baseURL, session: a.session });
+    checkEqual(await (await b.sendMessage("two")).text(), expectedReply("two"), "reply 2 from a rehydrated AgentChat");
+  },
+};
+
+await runScenarios(scenarios, process.argv.slice(2));

@@ -1,0 +1,283 @@
+// The published browser transport (TriggerChatTransport from @trigger.dev/sdk/chat) and the AI SDK's
+// readUIMessageStream against a durablechat HTTP adapter. Every scenario uses its own chat id
+// (CHAT_PREFIX + "-" + scenario). Usage: node transport.mjs [scenario...]; env: see lib.mjs.
+// Prints one JSON line per scenario; exit code 0 when all passed.
+
+import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
+import { chat } from "@trigger.dev/sdk/ai";
+import { auth, sessions } from "@trigger.dev/sdk";
+import {
+  env,
+  chatId,
+  userMessage,
+  expectedReply,
+  words,
+  check,
+  checkEqual,
+  rejection,
+  readChunks,
+  fold,
+  textOf,
+  types,
+  recordingFetch,
+  runScenarios,
+} from "./lib.mjs";
+
+/** A session token minted the way apps do it: the SDK signs claims from /api/v1/auth/jwt/claims. */
+function mintToken(id, expirationTime) {
+  return auth.createPublicToken({
+    scopes: { read: { sessions: id }, write: { sessions: id } },
+    ...(expirationTime !== undefined ? { expirationTime } : {}),
+  });
+}
+
+/** The server action apps hand to the transport's startSession: POST /api/v1/sessions. */
+function startSessionFor(agent) {
+  const action = chat.createStartSessionAction(agent);
+  return ({ chatId, clientData }) => action({ chatId, clientData });
+}
+
+function transport({ agent = env.echoAgent, accessToken, fetch, sessions: hydrated, onSessionChange } = {}) {
+  return new TriggerChatTransport({
+    task: agent,
+    baseURL: env.baseURL,
+    accessToken: accessToken ?? (({ chatId }) => mintToken(chatId)),
+    startSession: startSessionFor(agent),
+    ...(fetch ? { fetch } : {}),
+    ...(hydrated ? { sessions: hydrated } : {}),
+    ...(onSessionChange ? { onSessionChange } : {}),
+  });
+}
+
+function send(t, id, messages, abortSignal) {
+  return t.sendMessages({
+    trigger: "submit-message",
+    chatId: id,
+    messageId: undefined,
+    messages,
+    abortSignal,
+    body: undefined,
+    metadata: undefined,
+  });
+}
+
+/** Sends one text and checks the streamed reply; returns the chunks. */
+async function turn(t, id, text, history = []) {
+  const chunks = await readChunks(await send(t, id, [...history, userMessage(text)]));
+  const message = await fold(chunks);
+  checkEqual(textOf(message), expectedReply(text), `reply to [${text}] (chunks ${types(chunks)})`);
+  check(message.role === "assistant", `reply role: expected assistant, actual ${message.role}`);
+  return chunks;
+}
+
+const textDeltas = (n) => (chunk, all) => all.filter((c) => c.type === "text-delta").length >= n;
+const outRequests = (f) => f.requests.filter((r) => r.url.endsWith("/out"));
+const appendRequests = (f) => f.requests.filter((r) => r.url.endsWith("/in/append"));
+
+const scenarios = {
+  /** preload, two turns, each reply streamed and folded by the AI SDK; no replay of turn 1. */
+  async reply() {
+    const id = chatId("reply");
+    const f = recordingFetch();
+    const t = transport({ fetch: f });
+    await t.preload(id);
+    const started = t.getSession(id);
+    check(started?.publicAccessToken, `no token after preload: ${JSON.stringify(started)}`);
+    checkEqual(f.requests.length, 0, "requests the transport itself made on preload");
+    await turn(t, id, "hello there");
+    const after1 = t.getSession(id);
+    check(after1.isStreaming === false, `isStreaming after turn 1: ${after1.isStreaming}`);
+    check(/^\d+$/.test(after1.lastEventId ?? ""), `lastEventId after turn 1: ${after1.lastEventId}`);
+    await turn(t, id, "and again");
+    const append = appendRequests(f);
+    checkEqual(append.map((r) => r.status), [200, 200], "in/append statuses");
+    check(append.every((r) => r.headers["x-part-id"]), "every append carries X-Part-Id");
+    const out = outRequests(f);
+    check(out.length >= 2, `out subscriptions: ${out.length}`);
+    checkEqual(out[1].headers["last-event-id"], after1.lastEventId, "turn 2 subscribes after turn 1's cursor");
+    return { lastEventId: t.getSession(id).lastEventId };
+  },
+
+  /** The socket drops mid-reply: the SDK reconnects by itself with Last-Event-ID, no chunk lost or doubled. */
+  async "resume-drop"() {
+    const id = chatId("resume-drop");
+    let cuts = 0;
+    const f = recordingFetch({
+      cut: (url) => (url.endsWith("/out") && cuts++ === 0 ? { frames: 3, mode: "error" } : undefined),
+    });
+    const t = transport({ agent: env.slowAgent, fetch: f });
+    const text = words(12);
+    const chunks = await readChunks(await send(t, id, [userMessage(text)]));
+    checkEqual(textOf(await fold(chunks)), expectedReply(text), `reply after a drop (chunks ${types(chunks)})`);
+    const out = outRequests(f);
+    check(out.length >= 2, `expected a reconnect after the drop, got ${out.length} out request(s)`);
+    check(/^\d+$/.test(out[1].headers["last-event-id"] ?? ""), `reconnect Last-Event-ID: ${out[1].headers["last-event-id"]}`);
+    return { reconnectFrom: out[1].headers["last-event-id"] };
+  },
+
+  /** The server's long-poll ends mid-reply (clean EOF): the transport resubscribes from its cursor. */
+  async "resume-eof"() {
+    const id = chatId("resume-eof");
+    let cuts = 0;
+    const f = recordingFetch({
+      cut: (url) => (url.endsWith("/out") && cuts++ === 0 ? { frames: 3, mode: "eof" } : undefined),
+    });
+    const t = transport({ agent: env.slowAgent, fetch: f });
+    const text = words(12);
+    const chunks = await readChunks(await send(t, id, [userMessage(text)]));
+    checkEqual(textOf(await fold(chunks)), expectedReply(text), `reply after an EOF (chunks ${types(chunks)})`);
+    const out = outRequests(f);
+    check(out.length >= 2, `expected a resubscribe after the EOF, got ${out.length} out request(s)`);
+    check(/^\d+$/.test(out[1].headers["last-event-id"] ?? ""), `resubscribe Last-Event-ID: ${out[1].headers["last-event-id"]}`);
+  },
+
+  /**
+   * A page reload mid-reply of turn 2: a fresh transport hydrated from the persisted
+   * {publicAccessToken, lastEventId} resumes the reply (X-Peek-Settled, not settled); a reload
+   * after the turn ended resumes nothing and returns at once (X-Session-Settled).
+   */
+  async "resume-reload"() {
+    const id = chatId("resume-reload");
+    let persisted;
+    const t1 = transport({ agent: env.slowAgent, onSessionChange: (_, s) => (persisted = s) });
+    await turn(t1, id, "first");
+    const text = words(14);
+    const live = await send(t1, id, [userMessage(text)]);
+    const partial = await readChunks(live, { stop: textDeltas(3) });
+    // What an app keeps in localStorage from onSessionChange / getSession while the reply streams.
+    const snapshot = t1.getSession(id);
+    check(snapshot?.isStreaming === true, `session state mid-reply: ${JSON.stringify(snapshot)}`);
+    checkEqual(persisted?.lastEventId, snapshot.lastEventId, "lastEventId given to onSessionChange");
+    const saved = { publicAccessToken: snapshot.publicAccessToken, lastEventId: snapshot.lastEventId };
+    await live.cancel();
+    t1.dispose();
+
+    const t2 = transport({ agent: env.slowAgent, sessions: { [id]: saved } });
+    const resumed = await t2.reconnectToStream({ chatId: id });
+    check(resumed, "reconnectToStream after a reload returned null");
+    const chunks = await readChunks(resumed);
+    checkEqual(textOf(await fold(chunks)), expectedReply(text), `reply resumed after a reload (chunks ${types(chunks)})`);
+    check(partial.length > 0, "read nothing before the reload");
+
+    const done = t2.getSession(id);
+    const t3 = transport({ agent: env.slowAgent, sessions: { [id]: { publicAccessToken: done.publicAccessToken, lastEventId: done.lastEventId } } });
+    const before = Date.now();
+    const idle = await t3.reconnectToStream({ chatId: id });
+    const rest = idle ? await readChunks(idle, { timeoutMs: 15_000 }) : [];
+    checkEqual(types(rest), "", "chunks resumed after a reload at the end of a finished turn");
+    check(Date.now() - before < 10_000, `a settled resume took ${Date.now() - before} ms (X-Session-Settled missing?)`);
+  },
+
+  /** Stop mid-reply: the stream ends with a partial reply; the next message gets its whole reply. */
+  async stop() {
+    const id = chatId("stop");
+    const t = transport({ agent: env.slowAgent });
+    const text = words(20);
+    const stream = await send(t, id, [userMessage(text)]);
+    const reader = stream.getReader();
+    const chunks = [];
+    while (chunks.filter((c) => c.type === "text-delta").length < 2) {
+      const { done, value } = await reader.read();
+      check(!done, `stream ended before the stop (chunks ${types(chunks)})`);
+      chunks.push(value);
+    }
+    check(await t.stopGeneration(id), "stopGeneration returned false");
+    reader.releaseLock();
+    chunks.push(...(await readChunks(stream, { timeoutMs: 10_000 })));
+    const partial = textOf(await fold(chunks));
+    const full = expectedReply(text);
+    check(full.startsWith(partial) && partial.length < full.length, `stopped reply [${partial}] is not a proper prefix of [${full}]`);
+    await turn(t, id, "after the stop");
+    return { partial };
+  },
+
+  /** An expired token: the transport calls accessToken once, retries the append with the same X-Part-Id; same for the SSE. */
+  async "refresh-401"() {
+    const id = chatId("refresh-401");
+    await startSessionFor(env.echoAgent)({ chatId: id });
+    const expired = await mintToken(id, Math.floor(Date.now() / 1000) - 60);
+    let refreshes = 0;
+    const f = recordingFetch();
+    const t = transport({
+      fetch: f,
+      sessions: { [id]: { publicAccessToken: expired } },
+      accessToken: ({ chatId }) => {
+        refreshes++;
+        return mintToken(chatId);
+      },
+    });
+    await turn(t, id, "with a stale token");
+    checkEqual(refreshes, 1, "accessToken calls after the append's 401");
+    const append = appendRequests(f);
+    checkEqual(append.map((r) => r.status), [401, 200], "in/append statuses");
+    checkEqual(append[1].headers["x-part-id"], append[0].headers["x-part-id"], "X-Part-Id of the retry");
+
+    t.setSession(id, { publicAccessToken: expired, lastEventId: undefined, isStreaming: true });
+    const resumed = await t.reconnectToStream({ chatId: id });
+    check(resumed, "reconnectToStream returned null");
+    const chunks = await readChunks(resumed);
+    checkEqual(textOf(await fold(chunks)), expectedReply("with a stale token"), "reply replayed after the SSE's 401");
+    checkEqual(refreshes, 2, "accessToken calls after the SSE's 401");
+    const out = outRequests(f).slice(-2);
+    checkEqual(out.map((r) => r.status), [401, 200], "statuses of the last two out requests");
+  },
+
+  /** Another chat's token: 403 on append (after one refresh) and on the SSE; nothing stored. */
+  async "forbidden-403"() {
+    const id = chatId("forbidden-403");
+    const other = chatId("forbidden-403-other");
+    await startSessionFor(env.echoAgent)({ chatId: id });
+    await startSessionFor(env.echoAgent)({ chatId: other });
+    const foreign = await mintToken(other);
+    let refreshes = 0;
+    const t = transport({
+      sessions: { [id]: { publicAccessToken: foreign } },
+      accessToken: () => {
+        refreshes++;
+        return foreign;
+      },
+    });
+    const e = await rejection(send(t, id, [userMessage("not mine")]), "send with another chat's token");
+    checkEqual(e.status, 403, `status of the refused send (${e.message})`);
+    checkEqual(refreshes, 1, "accessToken calls (one refresh, then the 403 stands)");
+
+    t.setSession(id, { publicAccessToken: foreign, isStreaming: true });
+    const stream = await t.reconnectToStream({ chatId: id });
+    check(stream, "reconnectToStream returned null");
+    const streamError = await rejection(readChunks(stream), "out with another chat's token");
+    checkEqual(streamError.status, 403, `status of the refused out (${streamError.message})`);
+  },
+
+  /** A body over the cap: 413, the session stays usable. */
+  async "too-large-413"() {
+    const id = chatId("too-large-413");
+    const t = transport();
+    await t.preload(id);
+    const e = await rejection(send(t, id, [userMessage("x".repeat(600 * 1024))]), "an oversized send");
+    checkEqual(e.status, 413, `status of the oversized send (${e.message.slice(0, 200)})`);
+    await turn(t, id, "small enough");
+  },
+
+  /** After sessions.close: 409 session_closed with the reason, terminal on the client, and for sessions.start. */
+  async "closed-409"() {
+    const id = chatId("closed-409");
+    const f = recordingFetch();
+    const t = transport({ fetch: f });
+    await turn(t, id, "before the close");
+    const closed = await sessions.close(id, { reason: "done" });
+    checkEqual(closed.closedReason, "done", "closedReason returned by sessions.close");
+    check(closed.closedAt instanceof Date, `closedAt returned by sessions.close: ${closed.closedAt}`);
+    const e = await rejection(send(t, id, [userMessage("too late")]), "a send after the close");
+    checkEqual([e.status, e.code, e.closedReason], [409, "session_closed", "done"], "status, code, closedReason");
+    checkEqual(t.sessionStatus(id), "closed", "transport.sessionStatus");
+    const appends = appendRequests(f).length;
+    await rejection(send(t, id, [userMessage("still too late")]), "a second send after the close");
+    checkEqual(appendRequests(f).length, appends, "appends sent after the client knew the session closed");
+    const before = Date.now();
+    const restart = await rejection(startSessionFor(env.echoAgent)({ chatId: id }), "sessions.start of a closed session");
+    checkEqual(restart.status, 409, `status of sessions.start on a closed session (${restart.message})`);
+    check(Date.now() - before < 3_000, `sessions.start took ${Date.now() - before} ms: the SDK retried the 409 (x-should-retry: false missing?)`);
+  },
+};
+
+await runScenarios(scenarios, process.argv.slice(2));
