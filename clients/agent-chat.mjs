@@ -37,6 +37,26 @@ const scenarios = {
     return { runId: triggered.runId };
   },
 
+  /** stop() mid-reply: the stream ends at the stopped turn's boundary with a partial text; the next turn is whole. */
+  async "agentchat-stop"() {
+    const id = chatId("agentchat-stop");
+    const agentChat = new AgentChat({ agent: env.slowAgent, id, baseURL: env.baseURL });
+    const text = Array.from({ length: 20 }, (_, i) => `w${i}`).join(" ");
+    const stream = await agentChat.sendMessage(text);
+    let partial = "";
+    let deltas = 0;
+    for await (const chunk of stream) {
+      if (chunk.type === "text-delta") {
+        partial += chunk.delta;
+        if (++deltas === 2) await agentChat.stop();
+      }
+    }
+    const full = expectedReply(text);
+    check(full.startsWith(partial) && partial.length < full.length, `stopped reply [${partial}] is not a proper prefix of [${full}]`);
+    checkEqual(await (await agentChat.sendMessage("after the stop")).text(), expectedReply("after the stop"), "the reply after the stop");
+    return { partial };
+  },
+
   /** A second AgentChat on the same chat, hydrated with the first one's cursor, continues the conversation. */
   async "agentchat-hydrated"() {
     const id = chatId("agentchat-hydrated");

@@ -248,6 +248,40 @@ const scenarios = {
     checkEqual(streamError.status, 403, `status of the refused out (${streamError.message})`);
   },
 
+  /** regenerate-message (no message on the wire): the agent answers the last user message again. */
+  async regenerate() {
+    const id = chatId("regenerate");
+    const t = transport();
+    const user = userMessage("say it twice");
+    const first = await readChunks(await send(t, id, [user]));
+    const answer = await fold(first);
+    const again = await readChunks(
+      await t.sendMessages({
+        trigger: "regenerate-message",
+        chatId: id,
+        messageId: answer.id,
+        messages: [user],
+        abortSignal: undefined,
+        body: undefined,
+        metadata: undefined,
+      }),
+    );
+    checkEqual(textOf(await fold(again)), expectedReply("say it twice"), `regenerated reply (chunks ${types(again)})`);
+  },
+
+  /**
+   * A hydrated token for a chat the server does not know (e.g. a memory backend restarted): 404
+   * on append, the transport recreates the session through startSession and retries.
+   */
+  async "unknown-404"() {
+    const id = chatId("unknown-404");
+    const f = recordingFetch();
+    const t = transport({ fetch: f, sessions: { [id]: { publicAccessToken: await mintToken(id), lastEventId: "7" } } });
+    await turn(t, id, "are you there");
+    checkEqual(appendRequests(f).map((r) => r.status), [404, 200], "in/append statuses");
+    check(outRequests(f).every((r) => r.headers["last-event-id"] === undefined), "the stale cursor was dropped with the recreate");
+  },
+
   /** A body over the cap: 413, the session stays usable. */
   async "too-large-413"() {
     const id = chatId("too-large-413");

@@ -42,8 +42,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The published clients of {@code @trigger.dev/sdk} 4.8.3 ({@code TriggerChatTransport} with the
- * AI SDK's {@code readUIMessageStream}, and {@code AgentChat}), unchanged, against an {@link
+ * The published clients of {@code @trigger.dev/sdk} 4.8.3 ({@code TriggerChatTransport} with the AI
+ * SDK's {@code readUIMessageStream}, and {@code AgentChat}), unchanged, against an {@link
  * HttpAdapter} over an agent runtime on the memory backend (HTTP.md). The scenarios live in {@code
  * clients/transport.mjs} and {@code clients/agent-chat.mjs}; each script runs once for all its
  * scenarios and prints one JSON line per scenario. Each test here checks one scenario's outcome and
@@ -195,6 +195,25 @@ class NodeClientsTest {
   }
 
   @Test
+  @DisplayName("regenerate-message carries no message and gets the last answer again")
+  void regenerate() {
+    passed("transport.mjs", "regenerate");
+    List<InEvent> in = in("regenerate");
+    assertThat(in).hasSize(2);
+    assertThat(((InEvent.Message) in.get(1)).payload().message()).isNull();
+    assertThat(turnCompletes("regenerate")).isEqualTo(2);
+  }
+
+  @Test
+  @DisplayName(
+      "a token for a chat the server does not know: 404, the transport recreates the session"
+          + " through startSession and retries")
+  void unknownSession404() {
+    passed("transport.mjs", "unknown-404");
+    assertThat(messagesIn("unknown-404")).containsExactly("are you there");
+  }
+
+  @Test
   @DisplayName("a body over the cap: 413 and nothing stored; the session stays usable")
   void tooLarge413() {
     passed("transport.mjs", "too-large-413");
@@ -223,6 +242,14 @@ class NodeClientsTest {
     awaitTrue(
         "the session of [agentchat] closed after AgentChat.close()",
         () -> chat.session(chatId("agentchat")).closedAt() != null);
+  }
+
+  @Test
+  @DisplayName("AgentChat.stop() mid-reply: a partial reply, then a whole one for the next message")
+  void agentChatStop() {
+    passed("agent-chat.mjs", "agentchat-stop");
+    assertThat(in("agentchat-stop")).anyMatch(e -> e instanceof InEvent.Stop);
+    assertThat(messagesIn("agentchat-stop")).last().isEqualTo("after the stop");
   }
 
   @Test
