@@ -57,6 +57,43 @@ const scenarios = {
     return { partial };
   },
 
+  /** Timeout-Seconds: 1 against a reply that pauses 1.5 s: AgentChat resubscribes after the window and gets it all. */
+  async "agentchat-long-poll"() {
+    const id = chatId("agentchat-long-poll");
+    const agentChat = new AgentChat({ agent: env.pausingAgent, id, baseURL: env.baseURL, streamTimeoutSeconds: 1 });
+    const text = Array.from({ length: 6 }, (_, i) => `w${i}`).join(" ");
+    checkEqual(await (await agentChat.sendMessage(text)).text(), expectedReply(text), "reply over several windows");
+  },
+
+  /**
+   * A stateless request handler: a second AgentChat built from the stored cursor reconnect()s
+   * mid-reply (X-Peek-Settled, not settled) and reads the whole reply; once it is over, a
+   * reconnect() at the end returns an empty stream at once.
+   */
+  async "agentchat-reconnect"() {
+    const id = chatId("agentchat-reconnect");
+    const a = new AgentChat({ agent: env.slowAgent, id, baseURL: env.baseURL });
+    checkEqual(await (await a.sendMessage("first")).text(), expectedReply("first"), "reply 1");
+    const stored = a.session;
+    const text = Array.from({ length: 14 }, (_, i) => `w${i}`).join(" ");
+    const live = await a.sendMessage(text);
+    let seen = 0;
+    for await (const chunk of live) if (chunk.type === "text-delta" && ++seen === 2) break;
+    const b = new AgentChat({ agent: env.slowAgent, id, baseURL: env.baseURL, session: stored });
+    const resumed = await b.reconnect();
+    check(resumed, "reconnect() returned null");
+    let text2 = "";
+    for await (const chunk of resumed) if (chunk.type === "text-delta") text2 += chunk.delta;
+    checkEqual(text2, expectedReply(text), "reply read by the reconnected AgentChat");
+    const c = new AgentChat({ agent: env.slowAgent, id, baseURL: env.baseURL, session: b.session });
+    const before = Date.now();
+    const idle = await c.reconnect();
+    let chunks = 0;
+    for await (const _ of idle) chunks++;
+    checkEqual(chunks, 0, "chunks from a reconnect() after the turn");
+    check(Date.now() - before < 10_000, `a settled reconnect() took ${Date.now() - before} ms`);
+  },
+
   /** A second AgentChat on the same chat, hydrated with the first one's cursor, continues the conversation. */
   async "agentchat-hydrated"() {
     const id = chatId("agentchat-hydrated");

@@ -7,6 +7,7 @@
 //   CHAT_PREFIX         prefix of the chat ids the scenarios create (default "node-<pid>")
 //   ECHO_AGENT          agent id that replies quickly (default "echo")
 //   SLOW_AGENT          agent id that replies one word per ~100 ms (default "slow")
+//   PAUSING_AGENT       agent id that stops for ~1.5 s halfway through its reply (default "pausing")
 //   REPLY_TEMPLATE      the reply the agents give, "{text}" = the user's text (default "you said {text}")
 
 import { readUIMessageStream } from "ai";
@@ -17,6 +18,7 @@ export const env = {
   chatPrefix: process.env.CHAT_PREFIX ?? `node-${process.pid}`,
   echoAgent: process.env.ECHO_AGENT ?? "echo",
   slowAgent: process.env.SLOW_AGENT ?? "slow",
+  pausingAgent: process.env.PAUSING_AGENT ?? "pausing",
   replyTemplate: process.env.REPLY_TEMPLATE ?? "you said {text}",
 };
 

@@ -37,8 +37,9 @@ function startSessionFor(agent) {
   return ({ chatId, clientData }) => action({ chatId, clientData });
 }
 
-function transport({ agent = env.echoAgent, accessToken, fetch, sessions: hydrated, onSessionChange } = {}) {
+function transport({ agent = env.echoAgent, accessToken, fetch, sessions: hydrated, onSessionChange, ...rest } = {}) {
   return new TriggerChatTransport({
+    ...rest,
     task: agent,
     baseURL: env.baseURL,
     accessToken: accessToken ?? (({ chatId }) => mintToken(chatId)),
@@ -280,6 +281,67 @@ const scenarios = {
     await turn(t, id, "are you there");
     checkEqual(appendRequests(f).map((r) => r.status), [404, 200], "in/append statuses");
     check(outRequests(f).every((r) => r.headers["last-event-id"] === undefined), "the stale cursor was dropped with the recreate");
+  },
+
+  /** Timeout-Seconds: 1 against a reply that pauses 1.5 s: the server ends the window, the transport resubscribes. */
+  async "long-poll-window"() {
+    const id = chatId("long-poll-window");
+    const f = recordingFetch();
+    const t = transport({ agent: env.pausingAgent, fetch: f, streamTimeoutSeconds: 1 });
+    const text = words(6);
+    const chunks = await readChunks(await send(t, id, [userMessage(text)]));
+    checkEqual(textOf(await fold(chunks)), expectedReply(text), `reply over several windows (chunks ${types(chunks)})`);
+    const out = outRequests(f);
+    check(out.every((r) => r.headers["timeout-seconds"] === "1"), "every subscription asked for Timeout-Seconds: 1");
+    check(out.length >= 2, `expected the server to end the 1 s window mid-reply, got ${out.length} subscription(s)`);
+    return { subscriptions: out.length };
+  },
+
+  /** A stop the moment after the send (before any output): the next message still gets its whole reply. */
+  async "stop-immediately"() {
+    const id = chatId("stop-immediately");
+    const t = transport({ agent: env.slowAgent });
+    const stream = await send(t, id, [userMessage(words(20))]);
+    check(await t.stopGeneration(id), "stopGeneration returned false");
+    await readChunks(stream, { timeoutMs: 10_000 });
+    await turn(t, id, "next one");
+  },
+
+  /** A stop after the turn ended (nothing to stop) must not cut the next turn short. */
+  async "stop-after-turn"() {
+    const id = chatId("stop-after-turn");
+    const t = transport({ agent: env.slowAgent });
+    await turn(t, id, "first");
+    check(await t.stopGeneration(id), "stopGeneration returned false");
+    await turn(t, id, "second one after a late stop");
+  },
+
+  /**
+   * A second tab in watch mode: one standing subscription shows both turns another transport
+   * drives, across the idle gap between them, and ends when the session is closed.
+   */
+  async watch() {
+    const id = chatId("watch");
+    const driver = transport({ agent: env.slowAgent });
+    await turn(driver, id, "one");
+    const token = driver.getSession(id).publicAccessToken;
+    const cursor = driver.getSession(id).lastEventId;
+    const watcher = transport({ agent: env.slowAgent, watch: true, sessions: { [id]: { publicAccessToken: token, lastEventId: cursor } } });
+    const stream = await watcher.reconnectToStream({ chatId: id });
+    check(stream, "watch-mode reconnectToStream returned null");
+    const reading = readChunks(stream, { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await turn(driver, id, "two");
+    await new Promise((r) => setTimeout(r, 1_500));
+    await turn(driver, id, "three");
+    await sessions.close(id, { reason: "watched" });
+    const chunks = await reading;
+    const finishes = chunks.filter((c) => c.type === "finish").length;
+    checkEqual(finishes, 2, `finish chunks seen by the watcher (chunks ${types(chunks)})`);
+    const deltas = chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join("");
+    checkEqual(deltas, expectedReply("two") + expectedReply("three"), "text the watcher saw");
+    checkEqual(watcher.sessionStatus(id), "closed", "watcher's sessionStatus after sessions.close");
+    checkEqual(watcher.sessionClosedReason(id), "watched", "watcher's sessionClosedReason");
   },
 
   /** A body over the cap: 413, the session stays usable. */

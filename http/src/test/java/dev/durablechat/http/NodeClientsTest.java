@@ -85,6 +85,7 @@ class NodeClientsTest {
             .register(echo("echo", Duration.ZERO))
             // One word per 100 ms: "mid-reply" is a real moment for drops, reloads and stops.
             .register(echo("slow", Duration.ofMillis(100)))
+            .register(pausing("pausing", Duration.ofMillis(1500)))
             .build();
     adapter = HttpAdapter.builder(runtime).port(0).secretKeys(SECRET).start();
     if (!Files.isDirectory(CLIENTS.resolve("node_modules"))) {
@@ -123,6 +124,24 @@ class NodeClientsTest {
                     .chunkDelay(delay)
                     .build()
                     .play(out))
+        .build();
+  }
+
+  /**
+   * Replies like {@link #echo} in two text parts with a pause between them: longer than a 1 s
+   * Timeout-Seconds window, so the server ends the window in the middle of the reply.
+   */
+  private static ChatAgent<JsonValue> pausing(String id, Duration pause) {
+    return ChatAgent.builder(id)
+        .idleTimeout(Duration.ofSeconds(60))
+        .run(
+            (turn, out) -> {
+              String reply = "you said " + lastUserText(turn);
+              int half = reply.length() / 2;
+              ScriptedModel.builder().text(reply.substring(0, half)).build().play(out);
+              out.pause(pause);
+              ScriptedModel.builder().text(reply.substring(half)).build().play(out);
+            })
         .build();
   }
 
@@ -195,6 +214,36 @@ class NodeClientsTest {
   }
 
   @Test
+  @DisplayName(
+      "Timeout-Seconds: 1 against a longer reply: the server ends each window, the transport"
+          + " resubscribes with Last-Event-ID and loses nothing")
+  void longPollWindows() {
+    passed("transport.mjs", "long-poll-window");
+  }
+
+  @Test
+  @DisplayName("a stop right after the send: the next message still gets its whole reply (L7, W8)")
+  void stopImmediately() {
+    passed("transport.mjs", "stop-immediately");
+    assertThat(messagesIn("stop-immediately")).last().isEqualTo("next one");
+  }
+
+  @Test
+  @DisplayName("a stop after the turn ended does not cut the next turn short (L7)")
+  void stopAfterTurn() {
+    passed("transport.mjs", "stop-after-turn");
+  }
+
+  @Test
+  @DisplayName(
+      "watch mode: one standing subscription sees the turns another tab drives and ends on"
+          + " session-closed")
+  void watch() {
+    passed("transport.mjs", "watch");
+    assertThat(chat.session(chatId("watch")).closedReason()).isEqualTo("watched");
+  }
+
+  @Test
   @DisplayName("regenerate-message carries no message and gets the last answer again")
   void regenerate() {
     passed("transport.mjs", "regenerate");
@@ -250,6 +299,20 @@ class NodeClientsTest {
     passed("agent-chat.mjs", "agentchat-stop");
     assertThat(in("agentchat-stop")).anyMatch(e -> e instanceof InEvent.Stop);
     assertThat(messagesIn("agentchat-stop")).last().isEqualTo("after the stop");
+  }
+
+  @Test
+  @DisplayName("AgentChat with Timeout-Seconds: 1 resubscribes across windows and gets the reply")
+  void agentChatLongPoll() {
+    passed("agent-chat.mjs", "agentchat-long-poll");
+  }
+
+  @Test
+  @DisplayName(
+      "AgentChat.reconnect() from a stored cursor resumes a reply mid-way, and returns at once"
+          + " after it (X-Peek-Settled)")
+  void agentChatReconnect() {
+    passed("agent-chat.mjs", "agentchat-reconnect");
   }
 
   @Test
@@ -353,6 +416,7 @@ class NodeClientsTest {
     env.put("CHAT_PREFIX", PREFIX);
     env.put("ECHO_AGENT", "echo");
     env.put("SLOW_AGENT", "slow");
+    env.put("PAUSING_AGENT", "pausing");
     env.put("REPLY_TEMPLATE", "you said {text}");
     try {
       return pb.start();
