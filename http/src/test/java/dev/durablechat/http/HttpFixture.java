@@ -65,12 +65,17 @@ final class HttpFixture implements AutoCloseable {
             .environment(new Environment("proj", "test"))
             .sessionStore(store)
             .build();
-    this.runtime = AgentRuntime.builder(chat).register(echoAgent()).build();
+    this.runtime =
+        AgentRuntime.builder(chat)
+            .register(echoAgent("echo", Duration.ofSeconds(30)))
+            .register(echoAgent("quick", Duration.ofMillis(300)))
+            .build();
     var b = HttpAdapter.builder(runtime).port(0).secretKeys(SECRET, OLD_SECRET);
     configure.accept(b);
     this.http = b.start();
     this.client =
         HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5))
             .executor(
                 Executors.newCachedThreadPool(
@@ -83,9 +88,9 @@ final class HttpFixture implements AutoCloseable {
             .build();
   }
 
-  static ChatAgent<?> echoAgent() {
-    return ChatAgent.builder("echo")
-        .idleTimeout(Duration.ofSeconds(30))
+  static ChatAgent<?> echoAgent(String agentId, Duration idleTimeout) {
+    return ChatAgent.builder(agentId)
+        .idleTimeout(idleTimeout)
         .run(
             (turn, out) -> {
               String text = turn.message() == null ? "" : turn.message().text();
@@ -109,13 +114,20 @@ final class HttpFixture implements AutoCloseable {
 
   /** Creates the chat's session through the wire (secret key); returns the answer's JSON. */
   JsonObject createSession(String chatId) {
+    return createSession(chatId, "echo");
+  }
+
+  /** Creates the chat's session for the agent through the wire; returns the answer's JSON. */
+  JsonObject createSession(String chatId, String agent) {
     Reply r =
         post(
             "/api/v1/sessions",
             SECRET,
             "{\"type\":\"chat.agent\",\"externalId\":\""
                 + chatId
-                + "\",\"taskIdentifier\":\"echo\",\"triggerConfig\":{\"basePayload\":{\"chatId\":\""
+                + "\",\"taskIdentifier\":\""
+                + agent
+                + "\",\"triggerConfig\":{\"basePayload\":{\"chatId\":\""
                 + chatId
                 + "\",\"messages\":[]}}}");
     assertThat(r.status()).as(r.body()).isIn(200, 201);
@@ -134,11 +146,13 @@ final class HttpFixture implements AutoCloseable {
   }
 
   Reply append(String address, String token, String body) {
-    return send(
-        HttpRequest.newBuilder(uri("/realtime/v1/sessions/" + address + "/in/append"))
-            .header("Authorization", "Bearer " + token)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body)));
+    return send(appendRequest(address, token).POST(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
+  HttpRequest.Builder appendRequest(String address, String token) {
+    return HttpRequest.newBuilder(uri("/realtime/v1/sessions/" + address + "/in/append"))
+        .header("Authorization", "Bearer " + token)
+        .header("Content-Type", "application/json");
   }
 
   Reply post(String path, String token, String body) {
