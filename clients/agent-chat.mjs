@@ -23,8 +23,10 @@ const scenarios = {
     check(triggered?.runId, `onTriggered after preload: ${JSON.stringify(triggered)}`);
     checkEqual(triggered.chatId, id, "onTriggered chatId");
 
-    const first = await (await agentChat.sendMessage("hello agent")).text();
-    checkEqual(first, expectedReply("hello agent"), "reply 1");
+    const first = await (await agentChat.sendMessage("hello agent")).result();
+    checkEqual(first.text, expectedReply("hello agent"), "reply 1");
+    checkEqual(first.toolCalls.map((c) => [c.toolName, c.input]), [["lookup", { q: "hello agent" }]], "tool calls of reply 1");
+    checkEqual(first.toolResults.map((r) => r.output), [{ hits: 1 }], "tool results of reply 1");
     const cursor = agentChat.session.lastEventId;
     check(/^\d+$/.test(cursor ?? ""), `session.lastEventId after turn 1: ${cursor}`);
 

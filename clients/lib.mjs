@@ -5,7 +5,8 @@
 //   TRIGGER_API_URL     the durablechat HTTP adapter's base URL (http://127.0.0.1:<port>)
 //   TRIGGER_SECRET_KEY  the adapter's secret key (the SDK's global client reads both)
 //   CHAT_PREFIX         prefix of the chat ids the scenarios create (default "node-<pid>")
-//   ECHO_AGENT          agent id that replies quickly (default "echo")
+//   ECHO_AGENT          agent id that replies quickly, after reasoning and a tool call
+//                       lookup({q:<text>}) -> {hits:1} (default "echo")
 //   SLOW_AGENT          agent id that replies one word per ~100 ms (default "slow")
 //   PAUSING_AGENT       agent id that stops for ~1.5 s halfway through its reply (default "pausing")
 //   REPLY_TEMPLATE      the reply the agents give, "{text}" = the user's text (default "you said {text}")

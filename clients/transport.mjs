@@ -71,6 +71,19 @@ async function turn(t, id, text, history = []) {
   return chunks;
 }
 
+/** The echo agent's reasoning and tool parts, as the AI SDK folded them. */
+async function checkRichParts(chunks, text) {
+  const message = await fold(chunks);
+  const reasoning = message.parts.filter((p) => p.type === "reasoning");
+  checkEqual(reasoning.map((p) => p.text), ["the user wants an echo"], "reasoning parts");
+  const tools = message.parts.filter((p) => p.type === "tool-lookup");
+  checkEqual(
+    tools.map((p) => ({ state: p.state, input: p.input, output: p.output })),
+    [{ state: "output-available", input: { q: text }, output: { hits: 1 } }],
+    "tool parts",
+  );
+}
+
 const textDeltas = (n) => (chunk, all) => all.filter((c) => c.type === "text-delta").length >= n;
 const outRequests = (f) => f.requests.filter((r) => r.url.endsWith("/out"));
 const appendRequests = (f) => f.requests.filter((r) => r.url.endsWith("/in/append"));
@@ -85,7 +98,7 @@ const scenarios = {
     const started = t.getSession(id);
     check(started?.publicAccessToken, `no token after preload: ${JSON.stringify(started)}`);
     checkEqual(f.requests.length, 0, "requests the transport itself made on preload");
-    await turn(t, id, "hello there");
+    await checkRichParts(await turn(t, id, "hello there"), "hello there");
     const after1 = t.getSession(id);
     check(after1.isStreaming === false, `isStreaming after turn 1: ${after1.isStreaming}`);
     check(/^\d+$/.test(after1.lastEventId ?? ""), `lastEventId after turn 1: ${after1.lastEventId}`);

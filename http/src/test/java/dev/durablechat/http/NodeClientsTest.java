@@ -82,7 +82,7 @@ class NodeClientsTest {
             .build();
     runtime =
         AgentRuntime.builder(chat)
-            .register(echo("echo", Duration.ZERO))
+            .register(rich("echo"))
             // One word per 100 ms: "mid-reply" is a real moment for drops, reloads and stops.
             .register(echo("slow", Duration.ofMillis(100)))
             .register(pausing("pausing", Duration.ofMillis(1500)))
@@ -111,6 +111,27 @@ class NodeClientsTest {
     if (store != null) {
       store.close();
     }
+  }
+
+  /**
+   * Reasons, calls a tool {@code lookup} with {@code {"q":<text>}} (output {@code {"hits":1}}),
+   * then replies like {@link #echo}: every kind of part crosses the wire into the AI SDK's fold.
+   */
+  private static ChatAgent<JsonValue> rich(String id) {
+    return ChatAgent.builder(id)
+        .idleTimeout(Duration.ofSeconds(60))
+        .run(
+            (turn, out) ->
+                ScriptedModel.builder()
+                    .reasoning("the user wants an echo")
+                    .toolCall(
+                        "lookup",
+                        JsonObject.builder().put("q", lastUserText(turn)).build(),
+                        JsonObject.builder().put("hits", 1).build())
+                    .text("you said " + lastUserText(turn))
+                    .build()
+                    .play(out))
+        .build();
   }
 
   /** Replies "you said <the user's last text>", one text delta per word, after each delay. */
