@@ -9,6 +9,8 @@
 //                       lookup({q:<text>}) -> {hits:1} (default "echo")
 //   SLOW_AGENT          agent id that replies one word per ~100 ms (default "slow")
 //   PAUSING_AGENT       agent id that stops for ~1.5 s halfway through its reply (default "pausing")
+//   SLEEPY_AGENT        agent id like echo whose runs end after ~300 ms idle (default "sleepy")
+//   FAILING_AGENT       agent id that writes "partial " and then throws (default "failing")
 //   REPLY_TEMPLATE      the reply the agents give, "{text}" = the user's text (default "you said {text}")
 
 import { readUIMessageStream } from "ai";
@@ -20,6 +22,8 @@ export const env = {
   echoAgent: process.env.ECHO_AGENT ?? "echo",
   slowAgent: process.env.SLOW_AGENT ?? "slow",
   pausingAgent: process.env.PAUSING_AGENT ?? "pausing",
+  sleepyAgent: process.env.SLEEPY_AGENT ?? "sleepy",
+  failingAgent: process.env.FAILING_AGENT ?? "failing",
   replyTemplate: process.env.REPLY_TEMPLATE ?? "you said {text}",
 };
 

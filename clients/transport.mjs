@@ -357,6 +357,29 @@ const scenarios = {
     checkEqual(watcher.sessionClosedReason(id), "watched", "watcher's sessionClosedReason");
   },
 
+  /** The run ended on idle between two turns: the next send starts a new run (S7) on the same session. */
+  async "after-idle"() {
+    const id = chatId("after-idle");
+    const t = transport({ agent: env.sleepyAgent });
+    await turn(t, id, "before the nap");
+    await new Promise((r) => setTimeout(r, 1_500));
+    await turn(t, id, "after the nap");
+  },
+
+  /** A turn that fails in the agent: an error chunk, then the stream ends (no hang). */
+  async "agent-error"() {
+    const id = chatId("agent-error");
+    const t = transport({ agent: env.failingAgent });
+    const chunks = await readChunks(await send(t, id, [userMessage("break")]), { timeoutMs: 15_000 });
+    const errors = chunks.filter((c) => c.type === "error");
+    checkEqual(errors.length, 1, `error chunks (chunks ${types(chunks)})`);
+    check(typeof errors[0].errorText === "string" && errors[0].errorText.length > 0, `errorText: ${JSON.stringify(errors[0])}`);
+    const texts = chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join("");
+    checkEqual(texts, "partial ", "text before the failure");
+    check(t.getSession(id).isStreaming === false, "the transport saw the turn end");
+    return { errorText: errors[0].errorText };
+  },
+
   /** A body over the cap: 413, the session stays usable. */
   async "too-large-413"() {
     const id = chatId("too-large-413");

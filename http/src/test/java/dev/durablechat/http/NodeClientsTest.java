@@ -86,6 +86,25 @@ class NodeClientsTest {
             // One word per 100 ms: "mid-reply" is a real moment for drops, reloads and stops.
             .register(echo("slow", Duration.ofMillis(100)))
             .register(pausing("pausing", Duration.ofMillis(1500)))
+            .register(
+                ChatAgent.builder("sleepy")
+                    .idleTimeout(Duration.ofMillis(300))
+                    .run(
+                        (turn, out) ->
+                            ScriptedModel.builder()
+                                .text("you said " + lastUserText(turn))
+                                .build()
+                                .play(out))
+                    .build())
+            .register(
+                ChatAgent.builder("failing")
+                    .run(
+                        (turn, out) -> {
+                          ScriptedModel.builder().text("partial ").build().play(out);
+                          out.flush();
+                          throw new IllegalStateException("the model is unavailable");
+                        })
+                    .build())
             .build();
     adapter = HttpAdapter.builder(runtime).port(0).secretKeys(SECRET).start();
     if (!Files.isDirectory(CLIENTS.resolve("node_modules"))) {
@@ -265,6 +284,21 @@ class NodeClientsTest {
   }
 
   @Test
+  @DisplayName("a run that ended on idle: the next send starts a continuation run (S7, L3)")
+  void afterIdle() {
+    passed("transport.mjs", "after-idle");
+    assertThat(chat.runs(chatId("after-idle"))).hasSizeGreaterThanOrEqualTo(2);
+    assertThat(messagesIn("after-idle")).containsExactly("before the nap", "after the nap");
+  }
+
+  @Test
+  @DisplayName("a turn that fails in the agent reaches the client as an error chunk, then ends")
+  void agentError() {
+    passed("transport.mjs", "agent-error");
+    assertThat(turnCompletes("agent-error")).isEqualTo(1);
+  }
+
+  @Test
   @DisplayName("regenerate-message carries no message and gets the last answer again")
   void regenerate() {
     passed("transport.mjs", "regenerate");
@@ -438,6 +472,8 @@ class NodeClientsTest {
     env.put("ECHO_AGENT", "echo");
     env.put("SLOW_AGENT", "slow");
     env.put("PAUSING_AGENT", "pausing");
+    env.put("SLEEPY_AGENT", "sleepy");
+    env.put("FAILING_AGENT", "failing");
     env.put("REPLY_TEMPLATE", "you said {text}");
     try {
       return pb.start();
