@@ -61,6 +61,16 @@ public final class HttpAdapter implements AutoCloseable {
   private final OutStreams streams;
   private volatile boolean closed;
 
+  static {
+    // The JDK server writes a response's headers and body as two segments; with Nagle's algorithm
+    // on
+    // and the client's delayed ACK, every small answer waits ~40 ms for the second one. The server
+    // reads this property once, when its first instance is made; an application's own setting wins.
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
   private HttpAdapter(Builder b) throws IOException {
     this.chat = b.runtime.chat();
     Environment env = chat.environment();
