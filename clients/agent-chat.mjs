@@ -96,6 +96,23 @@ const scenarios = {
     check(Date.now() - before < 10_000, `a settled reconnect() took ${Date.now() - before} ms`);
   },
 
+  /**
+   * A triggerConfig and clientData as an app passes them: the server stores them and echoes a
+   * triggerConfig that the SDK's zod schema accepts.
+   */
+  async "agentchat-trigger-config"() {
+    const id = chatId("agentchat-trigger-config");
+    const agentChat = new AgentChat({
+      agent: env.echoAgent,
+      id,
+      baseURL: env.baseURL,
+      clientData: { userId: "u-1" },
+      triggerConfig: { machine: "small-1x", maxAttempts: 2, idleTimeoutInSeconds: 30, tags: ["team:a"] },
+    });
+    await agentChat.preload();
+    checkEqual(await (await agentChat.sendMessage("configured")).text(), expectedReply("configured"), "reply");
+  },
+
   /** A second AgentChat on the same chat, hydrated with the first one's cursor, continues the conversation. */
   async "agentchat-hydrated"() {
     const id = chatId("agentchat-hydrated");

@@ -371,6 +371,18 @@ class NodeClientsTest {
   }
 
   @Test
+  @DisplayName("AgentChat's triggerConfig and clientData are stored on the session (S9)")
+  void agentChatTriggerConfig() {
+    passed("agent-chat.mjs", "agentchat-trigger-config");
+    Session session = chat.session(chatId("agentchat-trigger-config"));
+    assertThat(session.triggerConfig().machine()).isEqualTo("small-1x");
+    assertThat(session.triggerConfig().maxAttempts()).isEqualTo(2);
+    assertThat(session.triggerConfig().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(session.triggerConfig().tags()).contains("team:a");
+    assertThat(session.clientData()).isEqualTo(Json.parse("{\"userId\":\"u-1\"}"));
+  }
+
+  @Test
   @DisplayName("AgentChat rehydrated from another's session cursor continues the conversation")
   void agentChatHydrated() {
     passed("agent-chat.mjs", "agentchat-hydrated");
