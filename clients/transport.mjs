@@ -380,6 +380,21 @@ const scenarios = {
     return { errorText: errors[0].errorText };
   },
 
+  /**
+   * A chat id with a space, a slash, a plus, a percent sign, a colon and non-ASCII letters (the
+   * transport sends it encodeURIComponent'ed; the token scope holds it raw), and a message with an
+   * emoji: both come back unchanged.
+   */
+  async "odd-chat-id"() {
+    const id = chatId("odd id/ü+%:x");
+    const f = recordingFetch();
+    const t = transport({ fetch: f });
+    await turn(t, id, "héllo 👋 wörld");
+    check(f.requests.every((r) => !r.url.includes("odd id")), "the transport encodes the chat id in the URL");
+    const closed = await sessions.close(id, { reason: "bye" });
+    checkEqual(closed.externalId, id, "externalId returned by sessions.close");
+  },
+
   /** A body over the cap: 413, the session stays usable. */
   async "too-large-413"() {
     const id = chatId("too-large-413");

@@ -318,6 +318,16 @@ class NodeClientsTest {
   }
 
   @Test
+  @DisplayName(
+      "a chat id with a space, a slash, a plus, a percent sign, a colon and non-ASCII letters,"
+          + " and a message with an emoji, come back unchanged (S2, S3)")
+  void oddChatId() {
+    passed("transport.mjs", "odd-chat-id");
+    assertThat(messagesIn("odd id/ü+%:x")).containsExactly("héllo 👋 wörld");
+    assertThat(chat.session(chatId("odd id/ü+%:x")).closedReason()).isEqualTo("bye");
+  }
+
+  @Test
   @DisplayName("a body over the cap: 413 and nothing stored; the session stays usable")
   void tooLarge413() {
     passed("transport.mjs", "too-large-413");
