@@ -59,7 +59,7 @@ const scenarios = {
     return { partial };
   },
 
-  /** Timeout-Seconds: 1 against a reply that pauses 1.5 s: AgentChat resubscribes after the window and gets it all. */
+  /** Timeout-Seconds: 1 against a reply that pauses 2.5 s: AgentChat resubscribes after the window and gets it all. */
   async "agentchat-long-poll"() {
     const id = chatId("agentchat-long-poll");
     const agentChat = new AgentChat({ agent: env.pausingAgent, id, baseURL: env.baseURL, streamTimeoutSeconds: 1 });

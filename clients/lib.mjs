@@ -8,7 +8,7 @@
 //   ECHO_AGENT          agent id that replies quickly, after reasoning and a tool call
 //                       lookup({q:<text>}) -> {hits:1} (default "echo")
 //   SLOW_AGENT          agent id that replies one word per ~100 ms (default "slow")
-//   PAUSING_AGENT       agent id that stops for ~1.5 s halfway through its reply (default "pausing")
+//   PAUSING_AGENT       agent id that stops for ~2.5 s halfway through its reply (default "pausing")
 //   SLEEPY_AGENT        agent id like echo whose runs end after ~300 ms idle (default "sleepy")
 //   FAILING_AGENT       agent id that writes "partial " and then throws (default "failing")
 //   REPLY_TEMPLATE      the reply the agents give, "{text}" = the user's text (default "you said {text}")

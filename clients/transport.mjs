@@ -296,7 +296,7 @@ const scenarios = {
     check(outRequests(f).every((r) => r.headers["last-event-id"] === undefined), "the stale cursor was dropped with the recreate");
   },
 
-  /** Timeout-Seconds: 1 against a reply that pauses 1.5 s: the server ends the window, the transport resubscribes. */
+  /** Timeout-Seconds: 1 against a reply that pauses 2.5 s: the server ends the window, the transport resubscribes. */
   async "long-poll-window"() {
     const id = chatId("long-poll-window");
     const f = recordingFetch();

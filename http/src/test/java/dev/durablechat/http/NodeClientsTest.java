@@ -85,7 +85,7 @@ class NodeClientsTest {
             .register(rich("echo"))
             // One word per 100 ms: "mid-reply" is a real moment for drops, reloads and stops.
             .register(echo("slow", Duration.ofMillis(100)))
-            .register(pausing("pausing", Duration.ofMillis(1500)))
+            .register(pausing("pausing", Duration.ofMillis(2500)))
             .register(
                 ChatAgent.builder("sleepy")
                     .idleTimeout(Duration.ofMillis(300))
