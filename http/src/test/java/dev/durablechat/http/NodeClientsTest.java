@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -60,6 +61,38 @@ class NodeClientsTest {
   private static final String SECRET = "tr_dev_durablechat-node-clients-secret";
   private static final String PREFIX = "nc" + UUID.randomUUID().toString().substring(0, 8);
   private static final Duration WAIT = Duration.ofSeconds(10);
+
+  /** Every scenario of each script, each checked by one test below. */
+  private static final Map<String, Set<String>> SCENARIOS =
+      Map.of(
+          "transport.mjs",
+          Set.of(
+              "reply",
+              "resume-drop",
+              "resume-eof",
+              "resume-reload",
+              "stop",
+              "refresh-401",
+              "forbidden-403",
+              "long-poll-window",
+              "stop-immediately",
+              "stop-after-turn",
+              "watch",
+              "after-idle",
+              "agent-error",
+              "regenerate",
+              "unknown-404",
+              "odd-chat-id",
+              "too-large-413",
+              "closed-409"),
+          "agent-chat.mjs",
+          Set.of(
+              "agentchat",
+              "agentchat-stop",
+              "agentchat-long-poll",
+              "agentchat-reconnect",
+              "agentchat-trigger-config",
+              "agentchat-hydrated"));
 
   private static MemorySessionStore store;
   private static DurableChat chat;
@@ -193,6 +226,21 @@ class NodeClientsTest {
       }
     }
     return "";
+  }
+
+  @Test
+  @DisplayName("each script ran exactly the scenarios checked here and exited 0")
+  void scriptsRanEveryScenario() {
+    SCENARIOS.forEach(
+        (script, names) -> {
+          ScriptRun run = run(script);
+          assertThat(run.scenarios().keySet())
+              .as("scenarios printed by [node %s]; stderr:%n%s", script, tail(run.stderr()))
+              .containsExactlyInAnyOrderElementsOf(names);
+          assertThat(run.exitCode())
+              .as("exit code of [node %s]; stdout:%n%s", script, run.stdout())
+              .isZero();
+        });
   }
 
   // --- TriggerChatTransport ---------------------------------------------------------------------
