@@ -365,7 +365,9 @@ final class OutStreams {
     private void writeClosed(Session s) throws IOException {
       String reason =
           s.closedReason() != null ? s.closedReason() : s.closedAt() == null ? "expired" : "closed";
-      long seq = Math.max(lastSent, chat.lastEventId(sessionId, StreamKind.OUT)) + 1;
+      // One past the last stored record, the same on every connection: no stored record can take
+      // it, since a closed session takes no more appends.
+      long seq = chat.lastEventId(sessionId, StreamKind.OUT) + 1;
       long now = System.currentTimeMillis();
       JsonObject record =
           JsonObject.builder()
@@ -378,7 +380,7 @@ final class OutStreams {
                       header("session-closed-reason", reason)))
               .put("body", "")
               .build();
-      lastSent = seq;
+      lastSent = Math.max(lastSent, seq);
       writeFrame(List.of(record), now);
     }
 

@@ -93,6 +93,29 @@ class LoadTest {
     }
   }
 
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  @DisplayName("past the thread cap a request waits for a free thread instead of being dropped")
+  void threadCap() {
+    try (var f = new HttpFixture(b -> b.maxThreads(3))) {
+      String token = f.createSession("capped").string("publicAccessToken").orElseThrow();
+      var readers = new ArrayList<SseReader>();
+      try {
+        for (int i = 0; i < 3; i++) {
+          readers.add(f.openOut("capped", token, Map.of("Timeout-Seconds", "1")));
+        }
+        long start = System.nanoTime();
+        assertThat(f.post("/api/v1/auth/jwt/claims", HttpFixture.SECRET, "{}").status())
+            .isEqualTo(200);
+        // It was served once a stream ended on its 1 s timeout.
+        assertThat(Duration.ofNanos(System.nanoTime() - start))
+            .isGreaterThan(Duration.ofMillis(300));
+      } finally {
+        readers.forEach(SseReader::close);
+      }
+    }
+  }
+
   /** Gapless seqs from 1, then the deltas 0..n-1 in order, then a turn-complete. */
   private static void assertInOrderOnce(List<WireRecord> records, int n) {
     for (int i = 0; i < records.size(); i++) {

@@ -152,6 +152,16 @@ class OutStreamTest {
   }
 
   @Test
+  @DisplayName("Timeout-Seconds is read tolerantly: 1–600, clamped, default 60 for garbage")
+  void timeoutParsing() {
+    assertThat(OutStreams.timeoutSeconds(null)).isEqualTo(60);
+    assertThat(OutStreams.timeoutSeconds("abc")).isEqualTo(60);
+    assertThat(OutStreams.timeoutSeconds("0")).isEqualTo(1);
+    assertThat(OutStreams.timeoutSeconds("120")).isEqualTo(120);
+    assertThat(OutStreams.timeoutSeconds("99999")).isEqualTo(600);
+  }
+
+  @Test
   @DisplayName(
       "X-Peek-Settled: 1 on a settled session answers X-Session-Settled: true, sends what is left and closes")
   void peekSettled() {
