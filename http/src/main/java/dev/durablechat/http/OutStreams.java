@@ -207,7 +207,7 @@ final class OutStreams {
     int sinceRequest;
 
     /** The session was seen closed while records were still due: look again after each batch. */
-    boolean closing;
+    boolean closeSeen;
 
     Stream(String sessionId, String tokenKey, OutputStream out) {
       this.sessionId = sessionId;
@@ -272,7 +272,7 @@ final class OutStreams {
           }
           if (!records.isEmpty() && writeBatch(records)) {
             idleDeadline = System.nanoTime() + timeoutNanos;
-            checkStatus |= closing;
+            checkStatus |= closeSeen;
           }
           requestMore(records.size());
         }
@@ -301,7 +301,7 @@ final class OutStreams {
         return false;
       }
       if (lastSent < chat.lastEventId(sessionId, StreamKind.OUT)) {
-        closing = true;
+        closeSeen = true;
         return false;
       }
       writeClosed(s);
