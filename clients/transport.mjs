@@ -236,6 +236,33 @@ const scenarios = {
     checkEqual(out.map((r) => r.status), [401, 200], "statuses of the last two out requests");
   },
 
+  /**
+   * The token a turn-complete carries (public-access-token) replaces the transport's: a session
+   * token that expires right after turn 1 still lets turn 2 through without an accessToken call.
+   */
+  async "token-from-turn-complete"() {
+    const id = chatId("token-from-turn-complete");
+    await startSessionFor(env.echoAgent)({ chatId: id });
+    const expiresAt = Math.floor(Date.now() / 1000) + 3;
+    const shortLived = await mintToken(id, expiresAt);
+    let refreshes = 0;
+    const f = recordingFetch();
+    const t = transport({
+      fetch: f,
+      sessions: { [id]: { publicAccessToken: shortLived } },
+      accessToken: ({ chatId }) => {
+        refreshes++;
+        return mintToken(chatId);
+      },
+    });
+    await turn(t, id, "quick");
+    check(t.getSession(id).publicAccessToken !== shortLived, "the turn-complete did not replace the token");
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt * 1000 - Date.now()) + 1_500));
+    await turn(t, id, "after the short token expired");
+    checkEqual(refreshes, 0, "accessToken calls");
+    checkEqual(appendRequests(f).map((r) => r.status), [200, 200], "in/append statuses");
+  },
+
   /** Another chat's token: 403 on append (after one refresh) and on the SSE; nothing stored. */
   async "forbidden-403"() {
     const id = chatId("forbidden-403");

@@ -73,6 +73,7 @@ class NodeClientsTest {
               "resume-reload",
               "stop",
               "refresh-401",
+              "token-from-turn-complete",
               "forbidden-403",
               "long-poll-window",
               "stop-immediately",
@@ -292,6 +293,16 @@ class NodeClientsTest {
   void refreshOn401() {
     passed("transport.mjs", "refresh-401");
     assertThat(messagesIn("refresh-401")).containsExactly("with a stale token");
+  }
+
+  @Test
+  @DisplayName(
+      "the token on a turn-complete (public-access-token) replaces the transport's: turn 2 goes"
+          + " through after turn 1's token expired, without a refresh")
+  void tokenFromTurnComplete() {
+    passed("transport.mjs", "token-from-turn-complete");
+    assertThat(messagesIn("token-from-turn-complete"))
+        .containsExactly("quick", "after the short token expired");
   }
 
   @Test
