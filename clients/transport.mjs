@@ -447,6 +447,14 @@ const scenarios = {
     const appends = appendRequests(f).length;
     await rejection(send(t, id, [userMessage("still too late")]), "a second send after the close");
     checkEqual(appendRequests(f).length, appends, "appends sent after the client knew the session closed");
+    // A reload after the close: the transcript stays readable, the resume ends on session-closed.
+    const saved = t.getSession(id);
+    const reloaded = transport({ sessions: { [id]: { publicAccessToken: saved.publicAccessToken, lastEventId: saved.lastEventId } } });
+    const resumed = await reloaded.reconnectToStream({ chatId: id });
+    check(resumed, "reconnectToStream after the close returned null");
+    const rest = await readChunks(resumed, { timeoutMs: 10_000 });
+    checkEqual(types(rest), "", "chunks resumed after the close");
+    checkEqual([reloaded.sessionStatus(id), reloaded.sessionClosedReason(id)], ["closed", "done"], "status and reason seen by a reloaded transport");
     const before = Date.now();
     const restart = await rejection(startSessionFor(env.echoAgent)({ chatId: id }), "sessions.start of a closed session");
     checkEqual(restart.status, 409, `status of sessions.start on a closed session (${restart.message})`);
