@@ -214,11 +214,13 @@ function cutAfterFrames(body, { frames, mode }) {
 }
 
 /**
- * Runs the named scenarios (all when `only` is empty) one after the other, each with a timeout;
- * prints `{"scenario","ok","ms","error"?,"info"?}` per scenario on stdout and exits 1 if any failed.
+ * Runs the named scenarios (when `only` is empty: all of `scenarios`, none of `onRequest`, which
+ * need a test that acts on the server meanwhile) one after the other, each with a timeout; prints
+ * `{"scenario","ok","ms","error"?,"info"?}` per scenario on stdout and exits 1 if any failed.
  */
-export async function runScenarios(scenarios, only, timeoutMs = 60_000) {
+export async function runScenarios(scenarios, only, timeoutMs = 60_000, onRequest = {}) {
   const names = only.length ? only : Object.keys(scenarios);
+  scenarios = { ...scenarios, ...onRequest };
   let failed = 0;
   for (const name of names) {
     const scenario = scenarios[name];

@@ -462,4 +462,23 @@ const scenarios = {
   },
 };
 
-await runScenarios(scenarios, process.argv.slice(2));
+/** Scenarios that only make sense while the test does something to the server; run by name only. */
+const onRequest = {
+  /**
+   * The test closes the adapter mid-reply and starts a new one on the same port (the runtime and
+   * the store live on): the transport rides through the outage and gets the whole reply.
+   */
+  async "adapter-restart"() {
+    const id = chatId("adapter-restart");
+    const f = recordingFetch();
+    const t = transport({ agent: env.slowAgent, fetch: f });
+    const text = words(30);
+    const chunks = await readChunks(await send(t, id, [userMessage(text)]), { timeoutMs: 45_000 });
+    checkEqual(textOf(await fold(chunks)), expectedReply(text), `reply across the restart (chunks ${types(chunks)})`);
+    const out = outRequests(f);
+    check(out.length >= 2, `expected a reconnect after the restart, got ${out.length} out request(s)`);
+    return { subscriptions: out.length, statuses: out.map((r) => r.status) };
+  },
+};
+
+await runScenarios(scenarios, process.argv.slice(2), 60_000, onRequest);

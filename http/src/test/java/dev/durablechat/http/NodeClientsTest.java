@@ -14,8 +14,10 @@ import dev.durablechat.api.JsonBoolean;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonString;
 import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.NoSuchSessionException;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.Session;
+import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.core.DurableChat;
@@ -24,6 +26,7 @@ import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +63,7 @@ class NodeClientsTest {
   // with a root key itself, after POST /api/v1/auth/jwt/claims.
   private static final String SECRET = "tr_dev_durablechat-node-clients-secret";
   private static final String PREFIX = "nc" + UUID.randomUUID().toString().substring(0, 8);
-  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final Duration WAIT = Duration.ofSeconds(30);
 
   /** Every scenario of each script, each checked by one test below. */
   private static final Map<String, Set<String>> SCENARIOS =
@@ -405,6 +408,46 @@ class NodeClientsTest {
     assertThat(messagesIn("closed-409")).containsExactly("before the close");
   }
 
+  @Test
+  @DisplayName(
+      "the adapter closed mid-reply and started again on the same port: the transport rides"
+          + " through and gets the whole reply (the store and the runtime live on)")
+  void adapterRestart() throws Exception {
+    String id = chatId("adapter-restart");
+    HttpAdapter first = HttpAdapter.builder(runtime).port(0).secretKeys(SECRET).start();
+    int port = first.port();
+    HttpAdapter second = null;
+    try {
+      Process node = start(List.of("node", "transport.mjs", "adapter-restart"), first.baseUri());
+      // Mid-reply: a few of the slow agent's chunks are stored, most are still to come.
+      awaitTrue("the reply of [adapter-restart] under way", () -> outRecords(id) >= 4);
+      first.close();
+      assertThat(outRecords(id)).as("out records when the adapter closed").isLessThan(25);
+      second = HttpAdapter.builder(runtime).port(port).secretKeys(SECRET).start();
+      Output out = finish(node, 120, "node transport.mjs adapter-restart");
+      JsonObject result = null;
+      for (String line : out.stdout().split("\n")) {
+        if (line.startsWith("{")) {
+          result = Json.parseObject(line);
+        }
+      }
+      assertThat(result)
+          .as(
+              "result line of [node transport.mjs adapter-restart]; stderr:%n%s",
+              tail(out.stderr()))
+          .isNotNull();
+      assertThat(result.get("ok"))
+          .as("[node transport.mjs adapter-restart]: %s", result)
+          .isEqualTo(JsonBoolean.TRUE);
+      assertThat(node.exitValue()).isZero();
+    } finally {
+      first.close();
+      if (second != null) {
+        second.close();
+      }
+    }
+  }
+
   // --- AgentChat --------------------------------------------------------------------------------
 
   @Test
@@ -469,7 +512,7 @@ class NodeClientsTest {
     List<InEvent> events = new ArrayList<>();
     try {
       chat.session(id);
-    } catch (dev.durablechat.api.NoSuchSessionException e) {
+    } catch (NoSuchSessionException e) {
       return events;
     }
     for (StreamRecord<InEvent> r : chat.readIn(id, 0, 10_000)) {
@@ -487,6 +530,15 @@ class NodeClientsTest {
       }
     }
     return texts;
+  }
+
+  /** How many records the chat's out stream holds (0 before the session exists). */
+  private static long outRecords(String chatId) {
+    try {
+      return chat.lastEventId(chatId, StreamKind.OUT);
+    } catch (NoSuchSessionException e) {
+      return 0;
+    }
   }
 
   private static long turnCompletes(String scenario) {
@@ -545,9 +597,13 @@ class NodeClientsTest {
   private record Output(String stdout, String stderr) {}
 
   private static Process start(List<String> command) throws IOException {
+    return start(command, adapter.baseUri());
+  }
+
+  private static Process start(List<String> command, URI server) throws IOException {
     var pb = new ProcessBuilder(command).directory(CLIENTS.toFile());
     Map<String, String> env = pb.environment();
-    env.put("TRIGGER_API_URL", adapter.baseUri().toString().replaceAll("/$", ""));
+    env.put("TRIGGER_API_URL", server.toString().replaceAll("/$", ""));
     env.put("TRIGGER_SECRET_KEY", SECRET);
     env.put("CHAT_PREFIX", PREFIX);
     env.put("ECHO_AGENT", "echo");
