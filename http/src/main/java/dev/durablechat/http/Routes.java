@@ -17,6 +17,7 @@ import dev.durablechat.api.Session;
 import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.TriggerConfig;
 import dev.durablechat.core.Appended;
+import dev.durablechat.core.CreateSessionRequest;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.http.Tokens.Principal;
 import java.io.IOException;
@@ -190,17 +191,41 @@ final class Routes {
             ? null
             : optionalString(base, "trigger", 64, "triggerConfig.basePayload.trigger");
     TriggerConfig triggerConfig = triggerConfig(config, body);
+    Instant expiresAt = expiresAt(body.get("expiresAt"));
+    if (expiresAt != null && externalId == null) {
+      throw HttpError.of(
+          422,
+          "invalid_input",
+          "expiresAt needs an externalId (a session addressed by its chat id)");
+    }
     try {
       runtime.agent(task);
     } catch (DurableChatException e) {
       throw HttpError.of(404, "task_not_found", e.getMessage());
     }
+    boolean created;
     StartedSession started;
     try {
+      // Bind first: client data that does not fit the agent must leave no row behind (invariant 7).
+      runtime.agent(task).bindClientData(clientData);
+      // The engine takes the expiry; the runtime then finds the row by its external id (S1) and
+      // starts its run. Without an external id the runtime makes the row itself.
+      Boolean madeHere =
+          externalId == null
+              ? null
+              : chat.createSession(
+                      CreateSessionRequest.builder(task)
+                          .externalId(externalId)
+                          .clientData(clientData)
+                          .triggerConfig(triggerConfig)
+                          .expiresAt(expiresAt)
+                          .build())
+                  .created();
       started =
           "preload".equals(trigger)
               ? runtime.preload(externalId, task, clientData, triggerConfig)
               : runtime.startSession(externalId, task, clientData, triggerConfig);
+      created = madeHere != null ? madeHere : started.created();
     } catch (SessionClosedException e) {
       throw Errors.map(e, externalId == null ? null : closedReason(externalId));
     } catch (DurableChatException e) {
@@ -211,8 +236,8 @@ final class Routes {
         sessionItem(session, type == null ? "chat.agent" : type)
             .with("runId", JsonValue.of(started.runId()))
             .with("publicAccessToken", JsonValue.of(tokens.mint(tokenKey(session))))
-            .with("isCached", JsonValue.of(!started.created()));
-    Exchanges.json(exchange, started.created() ? 201 : 200, item);
+            .with("isCached", JsonValue.of(!created));
+    Exchanges.json(exchange, created ? 201 : 200, item);
   }
 
   /** {@code POST /api/v1/sessions/{id}/close} (S4): the first reason wins; idempotent. */
@@ -304,6 +329,25 @@ final class Routes {
 
   private static JsonValue time(@Nullable Instant t) {
     return t == null ? JsonNull.INSTANCE : JsonValue.of(t.toString());
+  }
+
+  /** {@code expiresAt}: an ISO-8601 instant or epoch milliseconds (the SDK coerces either). */
+  private static @Nullable Instant expiresAt(@Nullable JsonValue value) {
+    if (value == null || value instanceof JsonNull) {
+      return null;
+    }
+    try {
+      if (value instanceof JsonString s) {
+        return Instant.parse(s.value());
+      }
+      if (value instanceof JsonNumber n) {
+        return Instant.ofEpochMilli(n.toBigDecimal().longValueExact());
+      }
+    } catch (java.time.DateTimeException | ArithmeticException e) {
+      // fall through to the refusal
+    }
+    throw HttpError.of(
+        422, "invalid_input", "expiresAt must be an ISO-8601 instant or epoch milliseconds");
   }
 
   private static TriggerConfig triggerConfig(@Nullable JsonObject config, JsonObject body) {

@@ -69,6 +69,11 @@ final class HttpFixture implements AutoCloseable {
         AgentRuntime.builder(chat)
             .register(echoAgent("echo", Duration.ofSeconds(30)))
             .register(echoAgent("quick", Duration.ofMillis(300)))
+            .register(
+                ChatAgent.builder("typed")
+                    .clientData(Plan.class)
+                    .run((turn, out) -> out.text("seats: " + turn.clientData().seats()))
+                    .build())
             .build();
     var b = HttpAdapter.builder(runtime).port(0).secretKeys(SECRET, OLD_SECRET);
     configure.accept(b);
@@ -224,6 +229,9 @@ final class HttpFixture implements AutoCloseable {
       store.close();
     }
   }
+
+  /** The {@code typed} agent's client data. */
+  public record Plan(int seats) {}
 
   /** A plain answer. */
   record Reply(int status, String body, Map<String, java.util.List<String>> headers) {

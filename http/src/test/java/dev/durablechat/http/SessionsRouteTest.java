@@ -123,6 +123,52 @@ class SessionsRouteTest {
   }
 
   @Test
+  @DisplayName(
+      "S4: expiresAt is kept on the session; a past one is refused (422) and creates nothing")
+  void expiresAt() {
+    Instant at = Instant.now().plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    Reply r =
+        create(
+            "{\"externalId\":\"chat-e\",\"taskIdentifier\":\"echo\",\"expiresAt\":\"" + at + "\"}");
+    assertThat(r.status()).isEqualTo(201);
+    assertThat(r.json().string("expiresAt")).contains(at.toString());
+    assertThat(f.chat.session("chat-e").expiresAt()).isEqualTo(at);
+    assertThat(
+            create(
+                    "{\"externalId\":\"chat-e2\",\"taskIdentifier\":\"echo\",\"expiresAt\":"
+                        + Instant.now().minusSeconds(60).toEpochMilli()
+                        + "}")
+                .status())
+        .isEqualTo(422);
+    assertThat(
+            create(
+                    "{\"externalId\":\"chat-e3\",\"taskIdentifier\":\"echo\",\"expiresAt\":\"soon\"}")
+                .error())
+        .contains("expiresAt");
+    assertThatThrownBy(() -> f.chat.session("chat-e2")).isInstanceOf(NoSuchSessionException.class);
+    assertThatThrownBy(() -> f.chat.session("chat-e3")).isInstanceOf(NoSuchSessionException.class);
+  }
+
+  @Test
+  @DisplayName(
+      "client data that does not bind to the agent's type is 422 naming the field; nothing is created")
+  void clientDataBinding() {
+    Reply bad =
+        create(
+            "{\"externalId\":\"chat-t\",\"taskIdentifier\":\"typed\",\"expiresAt\":\""
+                + Instant.now().plusSeconds(60)
+                + "\",\"triggerConfig\":{\"basePayload\":{\"metadata\":{\"seats\":\"many\"}}}}");
+    assertThat(bad.status()).isEqualTo(422);
+    assertThat(bad.error()).contains("clientData.seats");
+    assertThatThrownBy(() -> f.chat.session("chat-t")).isInstanceOf(NoSuchSessionException.class);
+    Reply good =
+        create(
+            "{\"externalId\":\"chat-t\",\"taskIdentifier\":\"typed\",\"triggerConfig\":{\"basePayload\":{\"metadata\":{\"seats\":3}}}}");
+    assertThat(good.status()).isEqualTo(201);
+    assertThat(good.json().get("metadata")).hasToString("{\"seats\":3}");
+  }
+
+  @Test
   @DisplayName("an unknown taskIdentifier is 404 naming the task; nothing is created")
   void unknownTask() {
     Reply r =
