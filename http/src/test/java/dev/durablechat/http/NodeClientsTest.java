@@ -121,18 +121,11 @@ class NodeClientsTest {
         AgentRuntime.builder(chat)
             .register(rich("echo"))
             // One word per 100 ms: "mid-reply" is a real moment for drops, reloads and stops.
-            .register(echo("slow", Duration.ofMillis(100)))
+            .register(echo("slow", Duration.ofMillis(100), Duration.ofSeconds(60)))
             .register(pausing("pausing", Duration.ofMillis(2500)))
-            .register(
-                ChatAgent.builder("sleepy")
-                    .idleTimeout(Duration.ofMillis(300))
-                    .run(
-                        (turn, out) ->
-                            ScriptedModel.builder()
-                                .text("you said " + lastUserText(turn))
-                                .build()
-                                .play(out))
-                    .build())
+            // Its runs end on idle between two turns of a scenario (L3), so the next send
+            // starts a continuation run (S7).
+            .register(echo("sleepy", Duration.ZERO, Duration.ofMillis(300)))
             .register(
                 ChatAgent.builder("failing")
                     .run(
@@ -190,10 +183,13 @@ class NodeClientsTest {
         .build();
   }
 
-  /** Replies "you said <the user's last text>", one text delta per word, after each delay. */
-  private static ChatAgent<JsonValue> echo(String id, Duration delay) {
+  /**
+   * Replies "you said <the user's last text>", one text delta per word, after each delay; its runs
+   * end after the idle timeout.
+   */
+  private static ChatAgent<JsonValue> echo(String id, Duration delay, Duration idleTimeout) {
     return ChatAgent.builder(id)
-        .idleTimeout(Duration.ofSeconds(60))
+        .idleTimeout(idleTimeout)
         .run(
             (turn, out) ->
                 ScriptedModel.builder()
