@@ -120,8 +120,9 @@ final class Routes {
       throw HttpError.of(
           400, "bad_request", "x-part-id must be 1-256 characters, got [" + partId.length() + "]");
     }
-    // Check the shape here too so the route can tell a stop (no run needed) from the rest; the
-    // engine checks it again before it stores anything.
+    // The record is decoded here (W2, W3: a wrong shape is refused naming the field) and handed to
+    // the runtime as an event, so it takes the same path as a server-side send: the runtime's own
+    // checks, then the engine's size check (W4) and store append (W5), then a run for the session.
     InEvent event;
     try {
       event = InEvent.fromJson(record);
@@ -133,8 +134,8 @@ final class Routes {
       appended =
           event instanceof InEvent.Stop
               // A stop needs no run: there is nothing to stop if none serves the session (L7).
-              ? chat.appendIn(session.friendlyId(), body, partId)
-              : runtime.sendRaw(session.friendlyId(), body, partId);
+              ? chat.appendIn(session.friendlyId(), event, partId)
+              : runtime.send(session.friendlyId(), event, partId);
     } catch (SessionClosedException e) {
       throw Errors.map(e, closedReason(session.friendlyId()));
     } catch (DurableChatException e) {
