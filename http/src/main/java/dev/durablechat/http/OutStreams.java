@@ -218,24 +218,35 @@ final class OutStreams {
     /** X-Peek-Settled on a settled session: what is left, then the close notice if closed. */
     void drainStored(long after, long last) throws IOException {
       lastSent = after;
-      while (lastSent < last) {
-        List<StreamRecord<OutEvent>> records = chat.readOut(sessionId, lastSent, MAX_BATCH);
-        if (records.isEmpty()) {
-          break;
-        }
-        var items = new ArrayList<Object>(records.size());
-        records.forEach(r -> items.add(new TailItem.Event<>(r)));
-        writeBatch(items);
-      }
+      writeStored(last);
       Session s = chat.session(sessionId);
       if (!s.isActive(now())) {
         writeClosed(s);
       }
     }
 
+    /**
+     * Sends the stored records after {@code lastSent} up to {@code upTo}, read from the store in
+     * pages, so that what is stored already goes out in full batches.
+     */
+    private void writeStored(long upTo) throws IOException {
+      while (lastSent < upTo) {
+        List<StreamRecord<OutEvent>> records = chat.readOut(sessionId, lastSent, MAX_BATCH);
+        long before = lastSent;
+        var items = new ArrayList<Object>(records.size());
+        records.forEach(r -> items.add(new TailItem.Event<>(r)));
+        writeBatch(items);
+        if (records.size() < MAX_BATCH || lastSent == before) {
+          return;
+        }
+      }
+    }
+
     void follow(long after, int timeoutSeconds) throws IOException {
       lastSent = after;
-      chat.subscribeOut(sessionId, after).subscribe(this);
+      // Catch up from the store first (full batches), then follow live from where that ended.
+      writeStored(Long.MAX_VALUE);
+      chat.subscribeOut(sessionId, lastSent).subscribe(this);
       long timeoutNanos = TimeUnit.SECONDS.toNanos(timeoutSeconds);
       long now = System.nanoTime();
       long idleDeadline = now + timeoutNanos;
