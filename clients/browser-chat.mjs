@@ -4,7 +4,7 @@
 // user message, one tool call, and the page resumed with Last-Event-ID instead of starting over.
 // A second reload after the reply checks that the page rebuilds the same conversation.
 //
-//   node browser-chat.mjs http://127.0.0.1:8787
+//   node browser-chat.mjs http://127.0.0.1:8787/demo/      (the page's URL, as serve prints it)
 //   env MESSAGE         the message to send (default below)
 //   env EXPECTED_REPLY  the exact reply text the demo agent streams for MESSAGE (required)
 //   env CHROMIUM        the browser (default /usr/bin/chromium)
@@ -16,11 +16,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const base = process.argv[2];
+const pageUrl = process.argv[2];
 const message = process.env.MESSAGE || "How does this chat survive a reload?";
 const expected = process.env.EXPECTED_REPLY;
-if (!base || !expected) {
-  console.error("usage: EXPECTED_REPLY=... node browser-chat.mjs <base url>");
+if (!pageUrl || !expected) {
+  console.error("usage: EXPECTED_REPLY=... node browser-chat.mjs <page url>");
   process.exit(2);
 }
 
@@ -71,7 +71,7 @@ try {
   const settled = () => page.waitForFunction(
     () => document.body.dataset.busy === "false" && document.querySelector(".msg.assistant[data-done=true]"));
 
-  await page.goto(base + "/");
+  await page.goto(pageUrl);
   await ready();
   await page.fill("#input", message);
   await page.click("#send");

@@ -33,11 +33,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The demo chat page and the two endpoints of its own, served by {@code ./durablechat serve} beside
- * the Sessions routes:
+ * The demo chat page and the two endpoints of its own, served by {@code ./durablechat serve} under
+ * {@link #PREFIX} beside the Sessions routes (the adapter keeps {@code /} for itself):
  *
  * <ul>
- *   <li>{@code GET /}: the page ({@code serve/index.html}, plain HTML and JavaScript);
+ *   <li>{@code GET /demo/}: the page ({@code serve/index.html}, plain HTML and JavaScript);
  *   <li>{@code POST /demo/start {"chatId"}}: plays the application server's part (the counterpart
  *       of {@code chat.createStartSessionAction}): creates or finds the chat's session for agent
  *       {@code demo} and returns a session token (T1) for the browser, which then talks to the real
@@ -49,10 +49,14 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Like an application server's own endpoints, these two do not check session tokens: the server
- * listens on 127.0.0.1 only, and the page is same-origin (no CORS headers, so other sites' pages
- * cannot read the answers).
+ * listens on 127.0.0.1 only. The adapter adds CORS headers to every route, so these two refuse
+ * requests from another origin themselves (403): other sites open in the same browser cannot start
+ * or read the local chats.
  */
 final class ChatPage implements HttpHandler {
+  /** The route prefix of the page and its endpoints. */
+  static final String PREFIX = "/demo";
+
   private static final Logger LOG = LoggerFactory.getLogger(ChatPage.class);
   private static final String PAGE = "serve/index.html";
   private static final int MAX_BODY = 16 * 1024;
@@ -81,16 +85,18 @@ final class ChatPage implements HttpHandler {
       String method = exchange.getRequestMethod();
       try {
         switch (path) {
-          case "/", "/index.html" -> {
+          case PREFIX, PREFIX + "/", PREFIX + "/index.html" -> {
             requireMethod(method, "GET");
             page(exchange);
           }
-          case "/demo/start" -> {
+          case PREFIX + "/start" -> {
             requireMethod(method, "POST");
+            requireSameOrigin(exchange);
             start(exchange);
           }
-          case "/demo/history" -> {
+          case PREFIX + "/history" -> {
             requireMethod(method, "GET");
+            requireSameOrigin(exchange);
             history(exchange);
           }
           default -> throw new Status(404, "no route [" + method + " " + path + "]");
@@ -115,6 +121,16 @@ final class ChatPage implements HttpHandler {
   private static void requireMethod(String actual, String expected) {
     if (!actual.equals(expected)) {
       throw new Status(405, "method [" + actual + "] is not allowed, expected [" + expected + "]");
+    }
+  }
+
+  /** A browser names the page's origin on cross-origin requests and on same-origin POSTs. */
+  private static void requireSameOrigin(HttpExchange exchange) {
+    String origin = exchange.getRequestHeaders().getFirst("Origin");
+    String host = exchange.getRequestHeaders().getFirst("Host");
+    if (origin != null && !origin.equals("http://" + host)) {
+      throw new Status(
+          403, "origin [" + origin + "] is not this page's, expected [http://" + host + "]");
     }
   }
 
@@ -161,9 +177,9 @@ final class ChatPage implements HttpHandler {
    *
    * <p>A user message goes before the reply that answered it: each {@code turn-complete} names the
    * last {@code in} record its turn dispatched, so the user messages up to that id go before the
-   * turn's {@code out} records. A trailing reply with no {@code turn-complete} yet answers the first
-   * user message not yet dispatched; later ones (sent during it, or after record {@code through})
-   * come last, where the page had put them when they were sent.
+   * turn's {@code out} records. A trailing reply with no {@code turn-complete} yet answers the
+   * first user message not yet dispatched; later ones (sent during it, or after record {@code
+   * through}) come last, where the page had put them when they were sent.
    */
   private void history(HttpExchange exchange) throws IOException {
     Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
@@ -175,7 +191,8 @@ final class ChatPage implements HttpHandler {
     try {
       through = Long.parseLong(query.getOrDefault("through", String.valueOf(Long.MAX_VALUE)));
     } catch (NumberFormatException e) {
-      throw new Status(400, "query parameter through [" + query.get("through") + "] is not a number");
+      throw new Status(
+          400, "query parameter through [" + query.get("through") + "] is not a number");
     }
     if (through < 0) {
       throw new Status(400, "query parameter through [" + through + "] must not be negative");
@@ -291,9 +308,7 @@ final class ChatPage implements HttpHandler {
       json(
           exchange,
           status,
-          JsonObject.builder()
-              .put("error", message == null ? "error " + status : message)
-              .build());
+          JsonObject.builder().put("error", message == null ? "error " + status : message).build());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -39,8 +39,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code ./durablechat serve}: the HTTP adapter on 127.0.0.1 over the embedded defaults (an H2 file
- * session store and a local snapshot folder), with a scripted demo agent registered as {@code
- * demo} and a small chat page at {@code /}. Runs until Ctrl-C; a shutdown hook closes everything.
+ * session store and a local snapshot folder), with a scripted demo agent registered as {@code demo}
+ * and a small chat page at {@code /demo/}. Runs until Ctrl-C; a shutdown hook closes everything.
  */
 @Command(
     name = "serve",
@@ -146,12 +146,13 @@ final class ServeCommand implements Callable<Integer> {
 
     URI base = served.adapter.baseUri();
     out.println("durablechat serve: the Sessions HTTP routes and a demo chat page");
-    out.println("  chat page      " + base + "/");
+    out.println("  chat page      " + base + ChatPage.PREFIX + "/");
     out.println("  Sessions API   " + base + "/realtime/v1/sessions/{chatId}/out, /in/append");
     out.println("                 " + base + "/api/v1/sessions (agent id [" + AGENT_ID + "])");
     out.println("  secret key     " + key.value() + "  (" + key.source() + ")");
     out.println("  session store  jdbc:h2:file:" + dir.resolve("chat"));
-    out.println("  snapshots      file:" + dir.resolve("snapshots") + (temp ? "  (temporary)" : ""));
+    out.println(
+        "  snapshots      file:" + dir.resolve("snapshots") + (temp ? "  (temporary)" : ""));
     out.println("Press Ctrl-C to stop.");
     out.flush();
     started.complete(base);
@@ -255,7 +256,11 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     static Served start(Path dir, String secretKey, int port, Duration chunkDelay) {
-      SessionStore store = StoreLoader.openSessionStore("jdbc:h2:file:" + dir.resolve("chat"));
+      // H2 closes its databases in a JVM shutdown hook of its own, which would race ours on
+      // Ctrl-C: ours closes the store after the runs have ended.
+      SessionStore store =
+          StoreLoader.openSessionStore(
+              "jdbc:h2:file:" + dir.resolve("chat") + ";DB_CLOSE_ON_EXIT=FALSE");
       SnapshotStore snapshots = null;
       DurableChat chat = null;
       AgentRuntime runtime = null;
@@ -274,7 +279,7 @@ final class ServeCommand implements Callable<Integer> {
                 .host(HOST)
                 .port(port)
                 .secretKeys(secretKey)
-                .route("/", page)
+                .route(ChatPage.PREFIX, page)
                 .start();
         page.attach(adapter);
         return new Served(store, snapshots, chat, runtime, adapter);

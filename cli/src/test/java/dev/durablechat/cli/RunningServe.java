@@ -26,10 +26,11 @@ final class RunningServe implements AutoCloseable {
     cli.setErr(new PrintWriter(err, true));
     exit = CompletableFuture.supplyAsync(() -> cli.execute(args));
     try {
-      base = CompletableFuture.anyOf(command.started, exit).get(30, TimeUnit.SECONDS)
-              instanceof URI uri
-          ? uri
-          : null;
+      base =
+          CompletableFuture.anyOf(command.started, exit).get(30, TimeUnit.SECONDS)
+                  instanceof URI uri
+              ? uri
+              : null;
     } catch (ExecutionException e) {
       throw new IllegalStateException("serve failed: " + e.getCause() + "\n" + this, e);
     }
@@ -54,9 +55,16 @@ final class RunningServe implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    command.stop();
-    exit.get(30, TimeUnit.SECONDS);
+  public void close() {
+    try {
+      command.stop();
+      exit.get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while stopping serve", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("serve did not stop cleanly\n" + this, e);
+    }
   }
 
   @Override

@@ -49,7 +49,8 @@ class ServeBrowserTest {
             "--chunk-delay-ms",
             "60")) {
       ProcessBuilder pb =
-          new ProcessBuilder("node", "browser-chat.mjs", serve.base.toString())
+          new ProcessBuilder(
+                  "node", "browser-chat.mjs", serve.base.resolve(ChatPage.PREFIX + "/").toString())
               .directory(CLIENTS.toFile())
               .redirectErrorStream(true);
       pb.environment().put("MESSAGE", MESSAGE);

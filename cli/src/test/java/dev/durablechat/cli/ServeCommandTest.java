@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 @DisplayName("./durablechat serve")
 class ServeCommandTest {
-  private static final Pattern KEY_LINE = Pattern.compile("(?m)^\\s*secret key\\s+(\\S+)\\s+\\((.*)\\)$");
+  private static final Pattern KEY_LINE =
+      Pattern.compile("(?m)^\\s*secret key\\s+(\\S+)\\s+\\((.*)\\)$");
   private static final Pattern STORE_LINE =
       Pattern.compile("(?m)^\\s*session store\\s+jdbc:h2:file:(\\S+)$");
   private static final HttpClient HTTP =
@@ -41,7 +42,7 @@ class ServeCommandTest {
   @Test
   @DisplayName(
       "starts on port 0, prints the URL and a generated dev key that authorises the server-side"
-          + " routes, serves the page at /, and on stop closes the port and deletes its temp data")
+          + " routes, serves the page at /demo/, and on stop closes the port and deletes its temp data")
   void startsAndStops() throws Exception {
     String key;
     URI base;
@@ -51,7 +52,7 @@ class ServeCommandTest {
       String out = serve.out.toString();
       assertThat(base.getHost()).isEqualTo("127.0.0.1");
       assertThat(base.getPort()).isPositive().isNotEqualTo(8787);
-      assertThat(out).contains("chat page      " + base + "/");
+      assertThat(out).contains("chat page      " + base + "/demo/");
       Matcher m = KEY_LINE.matcher(out);
       assertThat(m.find()).as(out).isTrue();
       key = m.group(1);
@@ -62,7 +63,7 @@ class ServeCommandTest {
       temp = Path.of(store.group(1)).getParent();
       assertThat(temp).isDirectory();
 
-      HttpResponse<String> page = get(base.resolve("/"), null);
+      HttpResponse<String> page = get(base.resolve("/demo/"), null);
       assertThat(page.statusCode()).isEqualTo(200);
       assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
       assertThat(page.body()).contains("<title>durablechat demo chat</title>");
@@ -74,9 +75,10 @@ class ServeCommandTest {
     assertThat(temp).doesNotExist();
     assertThat(
             org.assertj.core.api.Assertions.catchThrowable(
-                () -> HTTP.send(
-                    HttpRequest.newBuilder(base.resolve("/")).build(),
-                    HttpResponse.BodyHandlers.discarding())))
+                () ->
+                    HTTP.send(
+                        HttpRequest.newBuilder(base.resolve("/")).build(),
+                        HttpResponse.BodyHandlers.discarding())))
         .as("the port is closed after stop")
         .isInstanceOf(ConnectException.class);
   }
@@ -145,7 +147,8 @@ class ServeCommandTest {
           "--secret-key",
           "two words");
       var err = new StringWriter();
-      assertThat(RunningServe.refuse(err, Map.of(ServeCommand.SECRET_KEY_ENV, "a b"), "--port", "0"))
+      assertThat(
+              RunningServe.refuse(err, Map.of(ServeCommand.SECRET_KEY_ENV, "a b"), "--port", "0"))
           .isEqualTo(2);
       assertThat(err.toString())
           .contains(
@@ -195,13 +198,14 @@ class ServeCommandTest {
   @Test
   @DisplayName(
       "the page's history endpoint gives the user message before its reply and the out records"
-          + " through the asked event id, in order (W7, W8)")
+          + " through the asked event id, in order (W7, W8), to this page's origin only")
   void history(@TempDir Path data) throws Exception {
     try (RunningServe serve =
         RunningServe.start(
             Map.of(), "--port", "0", "--data", data.toString(), "--chunk-delay-ms", "0")) {
       String chatId = "chat-" + UUID.randomUUID();
-      JsonObject started = Json.parseObject(post(serve.base.resolve("/demo/start"), chatJson(chatId), null).body());
+      JsonObject started =
+          Json.parseObject(post(serve.base.resolve("/demo/start"), chatJson(chatId), null).body());
       String token = ((JsonString) started.get("publicAccessToken")).value();
       String body =
           "{\"kind\":\"message\",\"payload\":{\"message\":{\"id\":\"u1\",\"role\":\"user\","
@@ -217,7 +221,8 @@ class ServeCommandTest {
       long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
       while (System.nanoTime() < deadline) {
         items = historyItems(serve.base, chatId, null);
-        if (!items.isEmpty() && "turn-complete".equals(string(items.get(items.size() - 1), "control"))) {
+        if (!items.isEmpty()
+            && "turn-complete".equals(string(items.get(items.size() - 1), "control"))) {
           break;
         }
         Thread.sleep(50);
@@ -231,7 +236,8 @@ class ServeCommandTest {
       List<Long> seqs = new ArrayList<>();
       for (JsonObject item : items.subList(1, items.size())) {
         seqs.add(((JsonNumber) item.get("seq")).longValue());
-        if (item.get("data") instanceof JsonObject chunk && "text-delta".equals(string(chunk, "type"))) {
+        if (item.get("data") instanceof JsonObject chunk
+            && "text-delta".equals(string(chunk, "type"))) {
           text.append(string(chunk, "delta"));
         }
       }
@@ -243,10 +249,21 @@ class ServeCommandTest {
       assertThat(cut).hasSize(1 + seqs.size() / 2 + 1);
       assertThat(((JsonNumber) cut.get(cut.size() - 1).get("seq")).longValue()).isEqualTo(through);
 
-      assertThat(get(serve.base.resolve("/demo/history?chatId=nope-" + UUID.randomUUID()), null).statusCode())
+      assertThat(
+              get(serve.base.resolve("/demo/history?chatId=nope-" + UUID.randomUUID()), null)
+                  .statusCode())
           .isEqualTo(404);
       assertThat(post(serve.base.resolve("/demo/start"), "{\"chatId\":7}", null).statusCode())
           .isEqualTo(400);
+      HttpResponse<String> foreign =
+          HTTP.send(
+              HttpRequest.newBuilder(serve.base.resolve("/demo/history?chatId=" + chatId))
+                  .header("Origin", "http://other.example")
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(foreign.statusCode())
+          .as("another site's page may not read the chat")
+          .isEqualTo(403);
     }
   }
 
