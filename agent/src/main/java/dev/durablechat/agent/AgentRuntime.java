@@ -157,6 +157,25 @@ public final class AgentRuntime implements AutoCloseable {
     return appended;
   }
 
+  /**
+   * Like {@link #send(String, InEvent, String)} for the raw JSON body of an append (the HTTP
+   * adapter's {@code in/append}): the engine checks the size, the syntax and the shape before it
+   * stores anything ({@link DurableChat#appendIn(String, byte[], String)}), then a run is made sure
+   * to serve the session.
+   *
+   * @return where the record landed
+   */
+  public Appended sendRaw(String address, byte[] body, @Nullable String partId) {
+    ensureOpen();
+    Appended appended = chat.appendIn(address, body, partId);
+    try {
+      ensureRunning(chat.session(address).friendlyId(), RunReason.INITIAL);
+    } catch (SessionClosedException e) {
+      // As in send: the record landed and the session closed right after it; no run is needed.
+    }
+    return appended;
+  }
+
   /** The run serving the session in this runtime, if any. */
   public @Nullable String runningRunId(String address) {
     RunLoop<?> loop = running.get(chat.session(address).friendlyId());

@@ -1,0 +1,378 @@
+package dev.durablechat.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import dev.durablechat.agent.AgentRuntime;
+import dev.durablechat.agent.StartedSession;
+import dev.durablechat.api.DurableChatException;
+import dev.durablechat.api.InEvent;
+import dev.durablechat.api.InvalidPayloadException;
+import dev.durablechat.api.JsonArray;
+import dev.durablechat.api.JsonNull;
+import dev.durablechat.api.JsonNumber;
+import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.JsonString;
+import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.NoSuchSessionException;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionClosedException;
+import dev.durablechat.api.TriggerConfig;
+import dev.durablechat.core.Appended;
+import dev.durablechat.core.DurableChat;
+import dev.durablechat.http.Tokens.Principal;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/** The request/response routes: in/append, session create and close, token claims. */
+final class Routes {
+  private static final int MAX_CLOSE_REASON = 256;
+
+  private final AgentRuntime runtime;
+  private final DurableChat chat;
+  private final Tokens tokens;
+  private final int maxAppendBytes;
+  private final OutStreams streams;
+
+  Routes(AgentRuntime runtime, Tokens tokens, int maxAppendBytes, OutStreams streams) {
+    this.runtime = runtime;
+    this.chat = runtime.chat();
+    this.tokens = tokens;
+    this.maxAppendBytes = maxAppendBytes;
+    this.streams = streams;
+  }
+
+  // ------------------------------------------------------------------ access
+
+  /**
+   * The session at the address, if the principal may {@code action} it (T1, T2): the secret key may
+   * do everything; a token must hold the scope for either of the session's ids. A token that does
+   * not name the address learns nothing about whether the session exists (403).
+   */
+  Session authorize(Principal principal, String address, String action) {
+    if (principal.secret() || principal.may(action, List.of(address))) {
+      return session(address);
+    }
+    Session session;
+    try {
+      session = chat.session(address);
+    } catch (NoSuchSessionException e) {
+      throw forbidden(action, address);
+    }
+    if (!principal.may(action, keys(session))) {
+      throw forbidden(action, address);
+    }
+    return session;
+  }
+
+  static void requireSecret(Principal principal, String route) {
+    if (!principal.secret()) {
+      throw HttpError.of(
+          403, "forbidden", "route [" + route + "] needs the secret key, not a session token");
+    }
+  }
+
+  private static HttpError forbidden(String action, String address) {
+    return HttpError.of(
+        403, "forbidden", "token lacks scope [" + action + ":sessions:" + address + "] (T2)");
+  }
+
+  private Session session(String address) {
+    try {
+      return chat.session(address);
+    } catch (DurableChatException e) {
+      throw Errors.map(e, null);
+    }
+  }
+
+  static List<String> keys(Session session) {
+    return session.externalId() == null
+        ? List.of(session.friendlyId())
+        : List.of(session.externalId(), session.friendlyId());
+  }
+
+  /**
+   * The key a session token names: the external id (the chat id, as the SDK does), else the
+   * friendly id.
+   */
+  static String tokenKey(Session session) {
+    return session.externalId() != null ? session.externalId() : session.friendlyId();
+  }
+
+  // ------------------------------------------------------------------ in/append
+
+  /** {@code POST /realtime/v1/sessions/{id}/in/append} (HTTP.md §2, W2–W5). */
+  void append(HttpExchange exchange, Principal principal, String address) throws IOException {
+    Session session = authorize(principal, address, "write");
+    Exchanges.requireJson(exchange);
+    byte[] body = Exchanges.body(exchange, maxAppendBytes);
+    JsonObject record = Exchanges.parseObject(body, "in append");
+    String partId = Exchanges.header(exchange, "X-Part-Id");
+    if (partId != null && (partId.isEmpty() || partId.length() > 256)) {
+      throw HttpError.of(
+          400, "bad_request", "x-part-id must be 1-256 characters, got [" + partId.length() + "]");
+    }
+    // Check the shape here too so the route can tell a stop (no run needed) from the rest; the
+    // engine checks it again before it stores anything.
+    InEvent event;
+    try {
+      event = InEvent.fromJson(record);
+    } catch (DurableChatException e) {
+      throw Errors.map(e, null);
+    }
+    Appended appended;
+    try {
+      appended =
+          event instanceof InEvent.Stop
+              // A stop needs no run: there is nothing to stop if none serves the session (L7).
+              ? chat.appendIn(session.friendlyId(), body, partId)
+              : runtime.sendRaw(session.friendlyId(), body, partId);
+    } catch (SessionClosedException e) {
+      throw Errors.map(e, closedReason(session.friendlyId()));
+    } catch (DurableChatException e) {
+      throw Errors.map(e, null);
+    }
+    var answer = JsonObject.builder().put("ok", true);
+    if (!appended.duplicate()) {
+      answer.put("seq", appended.eventId());
+    }
+    Exchanges.json(exchange, 200, answer.build());
+  }
+
+  private @Nullable String closedReason(String address) {
+    try {
+      Session s = chat.session(address);
+      return s.closedReason() != null
+          ? s.closedReason()
+          : s.closedAt() == null && s.expiresAt() != null ? "expired" : null;
+    } catch (DurableChatException e) {
+      return null;
+    }
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  /** {@code POST /api/v1/sessions} (HTTP.md §3, S1, S5, S9). */
+  void create(HttpExchange exchange, Principal principal) throws IOException {
+    requireSecret(principal, "POST /api/v1/sessions");
+    Exchanges.requireJson(exchange);
+    JsonObject body = Exchanges.parseObject(Exchanges.body(exchange, maxAppendBytes), "session");
+    String type = optionalString(body, "type", 64);
+    String externalId = optionalString(body, "externalId", 1024);
+    String task = optionalString(body, "taskIdentifier", 128);
+    if (task == null || task.isBlank()) {
+      throw HttpError.of(422, "invalid_input", "taskIdentifier must be a non-empty string");
+    }
+    JsonObject config = optionalObject(body, "triggerConfig", "triggerConfig");
+    JsonObject base =
+        config == null ? null : optionalObject(config, "basePayload", "triggerConfig.basePayload");
+    JsonObject metadata = optionalObject(body, "metadata", "metadata");
+    JsonValue clientData = JsonObject.empty();
+    if (base != null && base.get("metadata") instanceof JsonObject m) {
+      clientData = m;
+    } else if (base != null
+        && base.has("metadata")
+        && !(base.get("metadata") instanceof JsonNull)) {
+      throw HttpError.of(
+          422, "invalid_input", "triggerConfig.basePayload.metadata must be an object");
+    } else if (metadata != null) {
+      clientData = metadata;
+    }
+    String trigger =
+        base == null
+            ? null
+            : optionalString(base, "trigger", 64, "triggerConfig.basePayload.trigger");
+    TriggerConfig triggerConfig = triggerConfig(config, body);
+    try {
+      runtime.agent(task);
+    } catch (DurableChatException e) {
+      throw HttpError.of(404, "task_not_found", e.getMessage());
+    }
+    StartedSession started;
+    try {
+      started =
+          "preload".equals(trigger)
+              ? runtime.preload(externalId, task, clientData, triggerConfig)
+              : runtime.startSession(externalId, task, clientData, triggerConfig);
+    } catch (SessionClosedException e) {
+      throw Errors.map(e, externalId == null ? null : closedReason(externalId));
+    } catch (DurableChatException e) {
+      throw Errors.map(e, null);
+    }
+    Session session = chat.session(started.sessionId());
+    JsonObject item =
+        sessionItem(session, type == null ? "chat.agent" : type)
+            .with("runId", JsonValue.of(started.runId()))
+            .with("publicAccessToken", JsonValue.of(tokens.mint(tokenKey(session))))
+            .with("isCached", JsonValue.of(!started.created()));
+    Exchanges.json(exchange, started.created() ? 201 : 200, item);
+  }
+
+  /** {@code POST /api/v1/sessions/{id}/close} (S4): the first reason wins; idempotent. */
+  void close(HttpExchange exchange, Principal principal, String address) throws IOException {
+    requireSecret(principal, "POST /api/v1/sessions/{id}/close");
+    byte[] raw = Exchanges.body(exchange, maxAppendBytes);
+    String reason = null;
+    if (raw.length > 0) {
+      Exchanges.requireJson(exchange);
+      JsonObject body = Exchanges.parseObject(raw, "close");
+      reason = optionalString(body, "reason", MAX_CLOSE_REASON);
+    }
+    Session closed;
+    try {
+      closed = chat.closeSession(address, reason);
+    } catch (DurableChatException e) {
+      throw Errors.map(e, null);
+    }
+    streams.wake(closed.friendlyId());
+    Exchanges.json(exchange, 200, sessionItem(closed, "chat.agent"));
+  }
+
+  /** {@code POST /api/v1/auth/jwt/claims}: what the SDK signs its own public tokens with. */
+  void claims(HttpExchange exchange, Principal principal) throws IOException {
+    requireSecret(principal, "POST /api/v1/auth/jwt/claims");
+    Exchanges.body(exchange, maxAppendBytes);
+    Exchanges.json(
+        exchange,
+        200,
+        JsonObject.builder().put("sub", tokens.environmentId()).put("pub", true).build());
+  }
+
+  /**
+   * The session as the SDK's {@code SessionItem} (every key present; dates as ISO-8601). {@code
+   * metadata} is the session's client data (null when empty): the session keeps no other metadata.
+   */
+  static JsonObject sessionItem(Session s, String type) {
+    var tags = new ArrayList<JsonValue>();
+    s.triggerConfig().tags().forEach(t -> tags.add(JsonValue.of(t)));
+    JsonValue metadata =
+        s.clientData() instanceof JsonObject o && o.size() > 0 ? o : JsonNull.INSTANCE;
+    JsonObject config = s.triggerConfig().toJson();
+    if (!config.has("basePayload")) {
+      config = config.with("basePayload", JsonObject.empty());
+    }
+    return JsonObject.builder()
+        .put("id", s.friendlyId())
+        .put("externalId", nullable(s.externalId()))
+        .put("type", type)
+        .put("taskIdentifier", s.agentId())
+        .put("triggerConfig", config)
+        .put("currentRunId", nullable(s.currentRunId()))
+        .put("tags", JsonArray.of(tags))
+        .put("metadata", metadata)
+        .put("closedAt", time(s.closedAt()))
+        .put("closedReason", nullable(s.closedReason()))
+        .put("expiresAt", time(s.expiresAt()))
+        .put("createdAt", time(s.createdAt()))
+        .put("updatedAt", time(s.updatedAt()))
+        .build();
+  }
+
+  private static JsonValue nullable(@Nullable String s) {
+    return s == null ? JsonNull.INSTANCE : JsonValue.of(s);
+  }
+
+  private static JsonValue time(@Nullable Instant t) {
+    return t == null ? JsonNull.INSTANCE : JsonValue.of(t.toString());
+  }
+
+  private static TriggerConfig triggerConfig(@Nullable JsonObject config, JsonObject body) {
+    if (config == null) {
+      return TriggerConfig.none();
+    }
+    String machine = optionalString(config, "machine", 128, "triggerConfig.machine");
+    String queue = optionalString(config, "queue", 128, "triggerConfig.queue");
+    Long maxAttempts = optionalPositive(config, "maxAttempts", "triggerConfig.maxAttempts");
+    Long idle =
+        optionalPositive(config, "idleTimeoutInSeconds", "triggerConfig.idleTimeoutInSeconds");
+    List<String> tags = strings(config, "tags", "triggerConfig.tags");
+    if (tags.isEmpty()) {
+      tags = strings(body, "tags", "tags");
+    }
+    JsonValue base = config.get("basePayload");
+    try {
+      return new TriggerConfig(
+          machine,
+          maxAttempts == null ? null : (int) Math.min(maxAttempts, Integer.MAX_VALUE),
+          tags,
+          queue,
+          idle == null ? null : Duration.ofSeconds(idle),
+          base instanceof JsonObject o ? o : JsonObject.empty());
+    } catch (DurableChatException e) {
+      throw HttpError.of(422, "invalid_input", "triggerConfig: " + e.getMessage());
+    }
+  }
+
+  private static @Nullable String optionalString(JsonObject o, String name, int max) {
+    return optionalString(o, name, max, name);
+  }
+
+  private static @Nullable String optionalString(JsonObject o, String name, int max, String field) {
+    JsonValue v = o.get(name);
+    if (v == null || v instanceof JsonNull) {
+      return null;
+    }
+    if (!(v instanceof JsonString s)) {
+      throw HttpError.of(422, "invalid_input", field + " must be a string");
+    }
+    if (s.value().length() > max) {
+      throw HttpError.of(
+          422,
+          "invalid_input",
+          field + " must be at most " + max + " characters, got [" + s.value().length() + "]");
+    }
+    return s.value();
+  }
+
+  private static @Nullable JsonObject optionalObject(JsonObject o, String name, String field) {
+    JsonValue v = o.get(name);
+    if (v == null || v instanceof JsonNull) {
+      return null;
+    }
+    if (!(v instanceof JsonObject obj)) {
+      throw HttpError.of(422, "invalid_input", field + " must be an object");
+    }
+    return obj;
+  }
+
+  private static @Nullable Long optionalPositive(JsonObject o, String name, String field) {
+    JsonValue v = o.get(name);
+    if (v == null || v instanceof JsonNull) {
+      return null;
+    }
+    long n;
+    try {
+      if (!(v instanceof JsonNumber num)) {
+        throw new InvalidPayloadException("not a number");
+      }
+      n = num.toBigDecimal().longValueExact();
+    } catch (ArithmeticException | DurableChatException e) {
+      throw HttpError.of(422, "invalid_input", field + " must be a positive integer");
+    }
+    if (n < 1) {
+      throw HttpError.of(
+          422, "invalid_input", field + " must be a positive integer, got [" + n + "]");
+    }
+    return n;
+  }
+
+  private static List<String> strings(JsonObject o, String name, String field) {
+    JsonValue v = o.get(name);
+    if (v == null || v instanceof JsonNull) {
+      return List.of();
+    }
+    if (!(v instanceof JsonArray array)) {
+      throw HttpError.of(422, "invalid_input", field + " must be an array of strings");
+    }
+    var out = new ArrayList<String>();
+    for (JsonValue e : array.elements()) {
+      if (!(e instanceof JsonString s)) {
+        throw HttpError.of(422, "invalid_input", field + " must be an array of strings");
+      }
+      out.add(s.value());
+    }
+    return out;
+  }
+}
