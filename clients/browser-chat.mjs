@@ -97,6 +97,8 @@ try {
     `after the reload the page read out with Last-Event-ID (${firstOut?.lastEventId}, stored ${before.stored?.lastEventId} before)`);
 
   const after = await state();
+  check(after.stored?.lastEventId > Number(firstOut?.lastEventId),
+    `the rest of the reply came over the resumed stream (records ${firstOut?.lastEventId}+1..${after.stored?.lastEventId})`);
   check(after.users.length === 1 && after.users[0] === message, `one user message (${JSON.stringify(after.users)})`);
   check(after.replies.length === 1, `one reply (${after.replies.length})`);
   const reply = after.replies[0] ?? { text: "", tools: [] };

@@ -5,6 +5,7 @@ import dev.durablechat.agent.ChatAgent;
 import dev.durablechat.agent.ChunkWriter;
 import dev.durablechat.agent.ScriptedModel;
 import dev.durablechat.agent.TurnContext;
+import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.Environment;
 import dev.durablechat.api.JsonNumber;
 import dev.durablechat.api.JsonObject;
@@ -126,6 +127,13 @@ final class ServeCommand implements Callable<Integer> {
                 + ":"
                 + port
                 + "]: the port is in use; choose another with --port");
+        err.flush();
+        return 1;
+      }
+      if (e instanceof DurableChatException) {
+        // e.g. the H2 file is held by another server on the same --data
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("durablechat serve: could not start on [" + dir + "]: " + e.getMessage());
         err.flush();
         return 1;
       }

@@ -44,14 +44,25 @@ final class RunningServe implements AutoCloseable {
     return new RunningServe(env, args);
   }
 
-  /** Runs serve to its end (for options it refuses) and returns the exit code. */
-  static int refuse(StringWriter err, Map<String, String> env, String... args) {
+  /**
+   * Runs serve to its end (for options it refuses) and returns the exit code; fails, and stops it,
+   * if it listens instead.
+   */
+  static int refuse(StringWriter err, Map<String, String> env, String... args) throws Exception {
     ServeCommand command = new ServeCommand();
     command.env = env::get;
     CommandLine cli = new CommandLine(command);
     cli.setOut(new PrintWriter(new StringWriter(), true));
     cli.setErr(new PrintWriter(err, true));
-    return cli.execute(args);
+    CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cli.execute(args));
+    try {
+      return exit.get(30, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      if (command.started.isDone()) {
+        command.stop();
+      }
+      throw new AssertionError("serve " + String.join(" ", args) + " did not exit\n" + err, e);
+    }
   }
 
   @Override

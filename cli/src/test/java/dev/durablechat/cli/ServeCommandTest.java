@@ -129,7 +129,7 @@ class ServeCommandTest {
   class BadOptions {
     @Test
     @DisplayName("a port out of range or not a number")
-    void port() {
+    void port() throws Exception {
       assertRefused("--port [70000] is out of range, expected 0 to 65535", "--port", "70000");
       assertRefused("--port [-1] is out of range, expected 0 to 65535", "--port", "-1");
       assertRefused("Invalid value for option '--port': 'abc' is not an int", "--port", "abc");
@@ -137,7 +137,7 @@ class ServeCommandTest {
 
     @Test
     @DisplayName("a blank secret key, or one with spaces, from the option or the environment")
-    void secretKey() {
+    void secretKey() throws Exception {
       assertRefused(
           "--secret-key must be a non-blank key without spaces or control characters",
           "--secret-key",
@@ -166,7 +166,7 @@ class ServeCommandTest {
           "--chunk-delay-ms [-5] is out of range, expected 0 to 10000", "--chunk-delay-ms", "-5");
     }
 
-    private void assertRefused(String message, String... args) {
+    private void assertRefused(String message, String... args) throws Exception {
       var err = new StringWriter();
       assertThat(RunningServe.refuse(err, Map.of(), args)).as(err.toString()).isEqualTo(2);
       assertThat(err.toString()).contains(message).contains("Usage: serve");
@@ -192,6 +192,39 @@ class ServeCommandTest {
               "could not listen on [127.0.0.1:"
                   + taken.getLocalPort()
                   + "]: the port is in use; choose another with --port");
+    }
+  }
+
+  @Test
+  @DisplayName("says its --data is in use, and exits 1, when a server in another process holds it")
+  void dataInUse(@TempDir Path data) throws Exception {
+    try (RunningServe first =
+        RunningServe.start(Map.of(), "--port", "0", "--data", data.toString())) {
+      // Another JVM: within one JVM, H2 shares the open database instead of refusing it.
+      Process second =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  Main.class.getName(),
+                  "serve",
+                  "--port",
+                  "0",
+                  "--data",
+                  data.toString())
+              .redirectErrorStream(true)
+              .start();
+      boolean ended = second.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+      String output = new String(second.getInputStream().readAllBytes());
+      if (!ended) {
+        second.destroyForcibly().waitFor();
+      }
+      assertThat(ended).as("the second server should give up:\n" + output).isTrue();
+      assertThat(second.exitValue()).as(output).isEqualTo(1);
+      assertThat(output).contains("durablechat serve: could not start on [" + data);
+      assertThat(get(first.base.resolve("/demo/"), null).statusCode())
+          .as("the first server goes on")
+          .isEqualTo(200);
     }
   }
 
