@@ -19,8 +19,8 @@ final class Exchanges {
   private static final long DRAIN_LIMIT = 8L * 1024 * 1024;
 
   private static final String ALLOWED_HEADERS =
-      "authorization, content-type, x-part-id, last-event-id, timeout-seconds, x-peek-settled,"
-          + " x-trigger-stream-start, x-stream-version";
+      "authorization, content-type, x-part-id, x-trigger-source, last-event-id, timeout-seconds,"
+          + " x-peek-settled, x-trigger-stream-start";
 
   private Exchanges() {}
 
@@ -52,8 +52,13 @@ final class Exchanges {
     exchange.close();
   }
 
-  /** Sends a JSON answer and ends the exchange. */
+  /**
+   * Sends a JSON answer and ends the exchange. Reads what is left of the request body first: the
+   * JDK server drops the connection when a response completes before its request was read to the
+   * end, and the client then sees a reset instead of the answer (e.g. a 415 or 401 sent unread).
+   */
   static void json(HttpExchange exchange, int status, JsonValue body) throws IOException {
+    drain(exchange.getRequestBody());
     byte[] bytes = Json.write(body).getBytes(StandardCharsets.UTF_8);
     cors(exchange);
     exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");

@@ -20,7 +20,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.RejectedExecutionHandler;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -41,11 +43,12 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Threads: the JDK server's handlers block, and an open SSE stream holds its handler thread for
- * its whole life. Requests therefore run on a pool of named daemon threads ({@code
- * durablechat-http-N}) that grows on demand up to {@link Builder#maxThreads} (default 512), with
- * idle threads ending after 30 s; past the cap, requests wait in a queue. Size the cap above the
- * number of readers you expect at once. {@link #close()} ends the open streams and stops the pool;
- * the runtime and the engine stay open.
+ * its whole life. Requests therefore run on a cached pool of named daemon threads ({@code
+ * durablechat-http-N}): idle threads are reused, new ones made on demand up to {@link
+ * Builder#maxThreads} (default 512), idle ones end after 30 s. When every thread is busy, the
+ * server stops accepting until one comes free. Size the cap above the number of readers you expect
+ * at once. {@link #close()} ends the open streams and stops the pool; the runtime and the engine
+ * stay open.
  */
 public final class HttpAdapter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HttpAdapter.class);
@@ -60,6 +63,16 @@ public final class HttpAdapter implements AutoCloseable {
   private final Routes routes;
   private final OutStreams streams;
   private volatile boolean closed;
+
+  static {
+    // The JDK server writes a response's headers and body as two segments; with Nagle's algorithm
+    // on
+    // and the client's delayed ACK, every small answer waits ~40 ms for the second one. The server
+    // reads this property once, when its first instance is made; an application's own setting wins.
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
 
   private HttpAdapter(Builder b) throws IOException {
     this.chat = b.runtime.chat();
@@ -241,6 +254,12 @@ public final class HttpAdapter implements AutoCloseable {
     };
   }
 
+  /**
+   * A cached pool of named daemon threads with a cap: an idle thread is reused, a new one is made
+   * when none is idle, up to {@code maxThreads}; idle ones end after 30 s. When all are busy (every
+   * one an open SSE stream, say), the server's accepting thread waits for one to come free rather
+   * than dropping the request: back-pressure instead of an unbounded queue or a lost connection.
+   */
   private static ThreadPoolExecutor newExecutor(int maxThreads) {
     AtomicInteger count = new AtomicInteger();
     ThreadFactory factory =
@@ -249,14 +268,21 @@ public final class HttpAdapter implements AutoCloseable {
           t.setDaemon(true);
           return t;
         };
-    // core == max with core timeout: a new thread per request until the cap (so a long-lived SSE
-    // stream never waits behind others), idle ones end after 30 s, and past the cap requests queue
-    // rather than being dropped by the server's dispatcher.
-    var pool =
-        new ThreadPoolExecutor(
-            maxThreads, maxThreads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), factory);
-    pool.allowCoreThreadTimeOut(true);
-    return pool;
+    RejectedExecutionHandler waitForThread =
+        (task, pool) -> {
+          try {
+            while (!pool.isShutdown()) {
+              if (pool.getQueue().offer(task, 100, TimeUnit.MILLISECONDS)) {
+                return;
+              }
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          throw new RejectedExecutionException("durablechat http pool is shut down");
+        };
+    return new ThreadPoolExecutor(
+        0, maxThreads, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), factory, waitForThread);
   }
 
   /** Builds and starts an {@link HttpAdapter}. {@link #secretKeys} is required. */

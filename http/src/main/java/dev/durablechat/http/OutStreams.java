@@ -207,7 +207,7 @@ final class OutStreams {
     int sinceRequest;
 
     /** The session was seen closed while records were still due: look again after each batch. */
-    boolean closing;
+    boolean closeSeen;
 
     Stream(String sessionId, String tokenKey, OutputStream out) {
       this.sessionId = sessionId;
@@ -272,7 +272,7 @@ final class OutStreams {
           }
           if (!records.isEmpty() && writeBatch(records)) {
             idleDeadline = System.nanoTime() + timeoutNanos;
-            checkStatus |= closing;
+            checkStatus |= closeSeen;
           }
           requestMore(records.size());
         }
@@ -301,7 +301,7 @@ final class OutStreams {
         return false;
       }
       if (lastSent < chat.lastEventId(sessionId, StreamKind.OUT)) {
-        closing = true;
+        closeSeen = true;
         return false;
       }
       writeClosed(s);
@@ -365,7 +365,9 @@ final class OutStreams {
     private void writeClosed(Session s) throws IOException {
       String reason =
           s.closedReason() != null ? s.closedReason() : s.closedAt() == null ? "expired" : "closed";
-      long seq = Math.max(lastSent, chat.lastEventId(sessionId, StreamKind.OUT)) + 1;
+      // One past the last stored record, the same on every connection: no stored record can take
+      // it, since a closed session takes no more appends.
+      long seq = chat.lastEventId(sessionId, StreamKind.OUT) + 1;
       long now = System.currentTimeMillis();
       JsonObject record =
           JsonObject.builder()
@@ -378,7 +380,7 @@ final class OutStreams {
                       header("session-closed-reason", reason)))
               .put("body", "")
               .build();
-      lastSent = seq;
+      lastSent = Math.max(lastSent, seq);
       writeFrame(List.of(record), now);
     }
 

@@ -30,6 +30,11 @@ import org.jspecify.annotations.Nullable;
 final class Routes {
   private static final int MAX_CLOSE_REASON = 256;
 
+  /** The machine presets the SDK's schema knows ({@code MachinePresetName}). */
+  private static final java.util.Set<String> MACHINES =
+      java.util.Set.of(
+          "micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x");
+
   private final AgentRuntime runtime;
   private final DurableChat chat;
   private final Tokens tokens;
@@ -249,10 +254,7 @@ final class Routes {
     s.triggerConfig().tags().forEach(t -> tags.add(JsonValue.of(t)));
     JsonValue metadata =
         s.clientData() instanceof JsonObject o && o.size() > 0 ? o : JsonNull.INSTANCE;
-    JsonObject config = s.triggerConfig().toJson();
-    if (!config.has("basePayload")) {
-      config = config.with("basePayload", JsonObject.empty());
-    }
+    JsonObject config = wireConfig(s.triggerConfig());
     return JsonObject.builder()
         .put("id", s.friendlyId())
         .put("externalId", nullable(s.externalId()))
@@ -270,6 +272,32 @@ final class Routes {
         .build();
   }
 
+  /**
+   * The trigger config as the SDK's {@code SessionTriggerConfig}: AgentChat validates it when
+   * present, so only fields within its limits are echoed (the create route refuses others).
+   */
+  private static JsonObject wireConfig(TriggerConfig c) {
+    var b = JsonObject.builder().put("basePayload", c.basePayload());
+    if (c.machine() != null && MACHINES.contains(c.machine())) {
+      b.put("machine", c.machine());
+    }
+    if (c.queue() != null && c.queue().length() <= 128) {
+      b.put("queue", c.queue());
+    }
+    if (!c.tags().isEmpty() && c.tags().size() <= 10) {
+      var tags = new ArrayList<JsonValue>();
+      c.tags().forEach(t -> tags.add(JsonValue.of(t)));
+      b.put("tags", JsonArray.of(tags));
+    }
+    if (c.maxAttempts() != null && c.maxAttempts() <= 10) {
+      b.put("maxAttempts", c.maxAttempts().longValue());
+    }
+    if (c.idleTimeout() != null && c.idleTimeout().toSeconds() <= 3600) {
+      b.put("idleTimeoutInSeconds", c.idleTimeout().toSeconds());
+    }
+    return b.build();
+  }
+
   private static JsonValue nullable(@Nullable String s) {
     return s == null ? JsonNull.INSTANCE : JsonValue.of(s);
   }
@@ -283,13 +311,38 @@ final class Routes {
       return TriggerConfig.none();
     }
     String machine = optionalString(config, "machine", 128, "triggerConfig.machine");
+    if (machine != null && !MACHINES.contains(machine)) {
+      throw HttpError.of(
+          422,
+          "invalid_input",
+          "triggerConfig.machine ["
+              + machine
+              + "] must be one of "
+              + new java.util.TreeSet<>(MACHINES));
+    }
     String queue = optionalString(config, "queue", 128, "triggerConfig.queue");
     Long maxAttempts = optionalPositive(config, "maxAttempts", "triggerConfig.maxAttempts");
+    if (maxAttempts != null && maxAttempts > 10) {
+      throw HttpError.of(
+          422,
+          "invalid_input",
+          "triggerConfig.maxAttempts must be at most 10, got [" + maxAttempts + "]");
+    }
     Long idle =
         optionalPositive(config, "idleTimeoutInSeconds", "triggerConfig.idleTimeoutInSeconds");
+    if (idle != null && idle > 3600) {
+      throw HttpError.of(
+          422,
+          "invalid_input",
+          "triggerConfig.idleTimeoutInSeconds must be at most 3600, got [" + idle + "]");
+    }
     List<String> tags = strings(config, "tags", "triggerConfig.tags");
     if (tags.isEmpty()) {
       tags = strings(body, "tags", "tags");
+    }
+    if (tags.size() > 10 || tags.stream().anyMatch(t -> t.length() > 128)) {
+      throw HttpError.of(
+          422, "invalid_input", "tags must be at most 10 strings of at most 128 characters");
     }
     JsonValue base = config.get("basePayload");
     try {

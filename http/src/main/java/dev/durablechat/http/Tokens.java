@@ -209,14 +209,15 @@ final class Tokens {
     /**
      * Whether the principal may do {@code action} ({@code read} or {@code write}) on a session
      * known by any of {@code keys} (its external id and friendly id, T1). Accepts {@code
-     * action:sessions:key}, {@code action:sessions} (every session), {@code action:all} and {@code
-     * admin}, the forms the SDK's scope flattening produces.
+     * action:sessions:key}, {@code action:sessions} and {@code action} (every session), {@code
+     * action:all} and {@code admin}, the forms the SDK's scope flattening produces.
      */
     boolean may(String action, List<String> keys) {
       if (secret || scopes.contains("admin") || scopes.contains(action + ":all")) {
         return true;
       }
-      if (scopes.contains(action + ":sessions")) {
+      // {read: true} flattens to "read"; {read: {sessions: true}} to "read:sessions".
+      if (scopes.contains(action) || scopes.contains(action + ":sessions")) {
         return true;
       }
       for (String key : keys) {

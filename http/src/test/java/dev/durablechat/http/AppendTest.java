@@ -93,6 +93,16 @@ class AppendTest {
   }
 
   @Test
+  @DisplayName("L7: a stop when no run serves the session is stored and boots no run")
+  void stopBootsNothing() {
+    String quick = f.createSession("chat-s", "quick").string("publicAccessToken").orElseThrow();
+    HttpFixture.await("the first run ended", () -> f.chat.runs("chat-s").get(0).endedAt() != null);
+    assertThat(f.append("chat-s", quick, "{\"kind\":\"stop\"}").status()).isEqualTo(200);
+    assertThat(f.lastIn("chat-s")).isEqualTo(1);
+    assertThat(f.chat.runs("chat-s")).hasSize(1);
+  }
+
+  @Test
   @DisplayName("a stop is stored and answered 200 (L7)")
   void stop() {
     Reply r = f.append("chat-a", token, "{\"kind\":\"stop\"}");

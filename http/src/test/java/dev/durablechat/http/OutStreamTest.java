@@ -152,6 +152,16 @@ class OutStreamTest {
   }
 
   @Test
+  @DisplayName("Timeout-Seconds is read tolerantly: 1–600, clamped, default 60 for garbage")
+  void timeoutParsing() {
+    assertThat(OutStreams.timeoutSeconds(null)).isEqualTo(60);
+    assertThat(OutStreams.timeoutSeconds("abc")).isEqualTo(60);
+    assertThat(OutStreams.timeoutSeconds("0")).isEqualTo(1);
+    assertThat(OutStreams.timeoutSeconds("120")).isEqualTo(120);
+    assertThat(OutStreams.timeoutSeconds("99999")).isEqualTo(600);
+  }
+
+  @Test
   @DisplayName(
       "X-Peek-Settled: 1 on a settled session answers X-Session-Settled: true, sends what is left and closes")
   void peekSettled() {
@@ -234,6 +244,36 @@ class OutStreamTest {
         assertThat(records.get(records.size() - 1).header("session-in-event-id"))
             .contains(Integer.toString(i));
       }
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "X-Trigger-Stream-Start: latest without Last-Event-ID starts after the newest record")
+  void startLatest() {
+    String token = f.createSession("chat-n").string("publicAccessToken").orElseThrow();
+    f.append("chat-n", token, HttpFixture.submit("chat-n", "u1", "first"));
+    HttpFixture.await("turn-complete stored", () -> endsWithTurnComplete("chat-n"));
+    long last = f.chat.lastEventId("chat-n", StreamKind.OUT);
+    try (SseReader sse = f.openOut("chat-n", token, Map.of("X-Trigger-Stream-Start", "latest"))) {
+      f.append("chat-n", token, HttpFixture.submit("chat-n", "u2", "second"));
+      List<WireRecord> records = sse.recordsUntil(OutStreamTest::turnComplete, HttpFixture.WAIT);
+      assertThat(records.get(0).seq()).isEqualTo(last + 1);
+      assertThat(records.get(records.size() - 1).header("session-in-event-id")).contains("2");
+    }
+  }
+
+  @Test
+  @DisplayName("closing the adapter ends the open streams")
+  void adapterClose() {
+    String token = f.createSession("chat-x").string("publicAccessToken").orElseThrow();
+    try (SseReader sse = f.openOut("chat-x", token, Map.of("Timeout-Seconds", "600"))) {
+      assertThat(sse.status()).isEqualTo(200);
+      long start = System.nanoTime();
+      f.http.close();
+      sse.untilEnd(Duration.ofSeconds(10));
+      assertThat(sse.ended()).isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
     }
   }
 

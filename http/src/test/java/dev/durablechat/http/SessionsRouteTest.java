@@ -160,7 +160,15 @@ class SessionsRouteTest {
                 "tags"),
             new Case(
                 "{\"externalId\":\"session_abc\",\"taskIdentifier\":\"echo\"}", 422, "session_"),
-            new Case("{\"externalId\":\"   \",\"taskIdentifier\":\"echo\"}", 422, "blank"))) {
+            new Case("{\"externalId\":\"   \",\"taskIdentifier\":\"echo\"}", 422, "blank"),
+            new Case(
+                "{\"externalId\":\"chat-y\",\"taskIdentifier\":\"echo\",\"triggerConfig\":{\"machine\":\"tiny\"}}",
+                422,
+                "triggerConfig.machine"),
+            new Case(
+                "{\"externalId\":\"chat-y\",\"taskIdentifier\":\"echo\",\"triggerConfig\":{\"maxAttempts\":11}}",
+                422,
+                "maxAttempts"))) {
       Reply r = create(c.body());
       assertThat(r.status()).as(c.body() + " → " + r.body()).isEqualTo(c.status());
       assertThat(r.error()).as(c.body()).containsIgnoringCase(c.names());
