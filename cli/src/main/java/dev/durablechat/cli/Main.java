@@ -9,7 +9,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "durablechat 0.1.0-SNAPSHOT",
     description = "Durable AI chat sessions for the JVM.",
-    subcommands = {DemoCommand.class, FoldCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      FoldCommand.class,
+      ServeCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main {
 
   Main() {}

@@ -21,7 +21,7 @@ class LauncherTest {
     var cli = new CommandLine(new Main());
     cli.setOut(new PrintWriter(text));
     assertThat(cli.execute("--help")).isZero();
-    assertThat(text.toString()).contains("demo").contains("fold");
+    assertThat(text.toString()).contains("demo").contains("fold").contains("serve");
   }
 
   @Test
