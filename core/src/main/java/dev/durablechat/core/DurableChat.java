@@ -125,6 +125,11 @@ public final class DurableChat implements AutoCloseable {
     return new Builder();
   }
 
+  /** The cap on one {@code in} append's body in bytes (W4), as configured on the builder. */
+  public int maxAppendBytes() {
+    return maxAppendBytes;
+  }
+
   /** The environment every session of this engine lives in. */
   public Environment environment() {
     return environment;

@@ -81,7 +81,7 @@ public final class HttpAdapter implements AutoCloseable {
         b.environmentId != null ? b.environmentId : "env_" + env.projectRef() + "_" + env.envSlug();
     this.tokens = new Tokens(b.secretKeys, envId, b.tokenTtl, b.clock);
     this.streams = new OutStreams(chat, null, tokens, b.pingInterval, b.statusInterval, b.clock);
-    this.routes = new Routes(b.runtime, tokens, b.maxAppendBytes, streams);
+    this.routes = new Routes(b.runtime, tokens, b.runtime.chat().maxAppendBytes(), streams);
     this.streams.routes(routes);
     this.executor = newExecutor(b.maxThreads);
     this.server = HttpServer.create(new InetSocketAddress(b.host, b.port), b.backlog);
@@ -296,7 +296,6 @@ public final class HttpAdapter implements AutoCloseable {
     private final Map<String, HttpHandler> routes = new LinkedHashMap<>();
     private int maxThreads = 512;
     private int backlog = 1024;
-    private int maxAppendBytes = DurableChat.DEFAULT_MAX_APPEND_BYTES;
     private @Nullable String environmentId;
     private Duration pingInterval = Duration.ofSeconds(15);
     private Duration statusInterval = Duration.ofSeconds(1);
@@ -375,19 +374,6 @@ public final class HttpAdapter implements AutoCloseable {
             "max threads must be at least 2, got [" + maxThreads + "]");
       }
       this.maxThreads = maxThreads;
-      return this;
-    }
-
-    /**
-     * The cap on one {@code in/append} body (W4); default 512 KiB. Keep it at the engine's cap
-     * ({@link DurableChat.Builder#maxAppendBytes}): the engine checks again.
-     */
-    public Builder maxAppendBytes(int maxAppendBytes) {
-      if (maxAppendBytes < 1) {
-        throw new IllegalArgumentException(
-            "max append bytes must be positive, got [" + maxAppendBytes + "]");
-      }
-      this.maxAppendBytes = maxAppendBytes;
       return this;
     }
 

@@ -285,22 +285,11 @@ final class JdbcSessionStore implements SessionStore {
         "end run [" + runId + "] of session [" + sessionId + "]",
         conn -> {
           endIfRunning(conn, sessionId, runId, at, endReason);
-          try (PreparedStatement ps =
-              db.prepare(
-                  conn,
-                  "SELECT "
-                      + RUN_COLUMNS
-                      + " FROM dc_session_runs WHERE session_id = ? AND run_id = ?")) {
-            ps.setString(1, sessionId);
-            ps.setString(2, runId);
-            try (ResultSet rs = ps.executeQuery()) {
-              if (!rs.next()) {
-                selectCounter(conn, sessionId, StreamKind.IN); // no session: NoSuchSession
-                throw new NoSuchRunException(
-                    "session [" + sessionId + "] has no run [" + runId + "]");
-              }
-              return readRun(rs);
-            }
+          try {
+            return selectRun(conn, sessionId, runId);
+          } catch (NoSuchRunException e) {
+            selectCounter(conn, sessionId, StreamKind.IN); // no session: NoSuchSession
+            throw e;
           }
         });
   }
