@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.OutEvent;
-import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
-import dev.durablechat.core.fold.ChunkFold;
+import dev.durablechat.core.fold.TailFold;
 import dev.durablechat.core.internal.JsonCodec;
+import dev.durablechat.core.internal.OutRecords;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -27,13 +27,15 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * Benchmark 3: chunks per second through the fold ({@link ChunkFold#foldTail}) against Jackson's
- * raw parse ({@code ObjectMapper.readTree}) of the same chunk JSON. The input is ten turns of the
- * corpus as stored {@code out} records (UTF-8 JSON, {@code {"data":<chunk>}}): {@code parseAndFold}
- * parses each record with our codec and folds it, which is what a replay does; {@code foldParsed}
- * folds chunks already parsed (the fold alone); {@code jacksonReadTree} is the floor. Scores are
- * replays of the ten turns per second; the README multiplies by {@link #CHUNKS} for chunks per
- * second.
+ * Benchmark 3: chunks per second through the fold against Jackson's raw parse ({@code
+ * ObjectMapper.readTree}) of the same chunk JSON. The fold is the one a replay runs: the segmenter
+ * {@link TailFold} with the partial cleanup (H2, H4), over {@link
+ * dev.durablechat.core.fold.ChunkFold}. The input is ten turns of the corpus as stored {@code out}
+ * records (UTF-8 JSON, {@code {"data":<chunk>}}): {@code parseAndFold} parses and decodes each
+ * record with the engine's codec ({@link OutRecords}) and folds it, which is what a replay does;
+ * {@code foldParsed} folds chunks already parsed (the fold alone); {@code jacksonReadTree} is the
+ * floor. Scores are replays of the ten turns per second; the README multiplies by {@link #CHUNKS}
+ * for chunks per second.
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar FoldBenchmark -f 1 -wi 2 -w 2s -i 3 -r
  * 2s}
@@ -71,8 +73,7 @@ public class FoldBenchmark {
     for (ChatCorpus.Turn t : ChatCorpus.turns(TURNS)) {
       for (UIMessageChunk c : t.chunks()) {
         chunks.add(c);
-        records.add(
-            JsonCodec.write(OutEvent.Chunk.of(c).toJson()).getBytes(StandardCharsets.UTF_8));
+        records.add(OutRecords.encode(OutEvent.Chunk.of(c)).getBytes(StandardCharsets.UTF_8));
       }
     }
     if (chunks.size() != CHUNKS) {
@@ -83,19 +84,19 @@ public class FoldBenchmark {
 
   /** Parse each stored record with our codec, then fold: a replay's work per chunk. */
   @Benchmark
-  public List<UIMessage> parseAndFold() {
+  public List<TailFold.Folded> parseAndFold() {
     var parsed = new ArrayList<UIMessageChunk>(records.size());
     for (byte[] r : records) {
       JsonObject record = JsonCodec.parseObject(r);
-      parsed.add(((OutEvent.Chunk) OutEvent.fromJson(record)).chunk());
+      parsed.add(((OutEvent.Chunk) OutRecords.decode(record)).chunk());
     }
-    return ChunkFold.foldTail(parsed);
+    return TailFold.fold(null, parsed, TailFold.Unfinished.PARTIAL);
   }
 
   /** The fold alone, over chunks already parsed. */
   @Benchmark
-  public List<UIMessage> foldParsed() {
-    return ChunkFold.foldTail(chunks);
+  public List<TailFold.Folded> foldParsed() {
+    return TailFold.fold(null, chunks, TailFold.Unfinished.PARTIAL);
   }
 
   /** The floor: Jackson parsing the same records into trees. */

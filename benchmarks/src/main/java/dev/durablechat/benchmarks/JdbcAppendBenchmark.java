@@ -3,7 +3,7 @@ package dev.durablechat.benchmarks;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.UIMessageChunk;
 import dev.durablechat.api.spi.SessionStore;
-import dev.durablechat.core.internal.JsonCodec;
+import dev.durablechat.core.internal.OutRecords;
 import dev.durablechat.storage.jdbc.JdbcStores;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -91,7 +91,7 @@ public class JdbcAppendBenchmark {
     one = List.of(batch.get(0));
     payloads = new ArrayList<>();
     for (OutEvent e : batch) {
-      payloads.add(JsonCodec.write(e.toJson()));
+      payloads.add(OutRecords.encode(e));
     }
     rawSession = "session_raw" + UUID.randomUUID().toString().replace("-", "");
     try (Connection c = database.dataSource.getConnection();

@@ -3,7 +3,7 @@ package dev.durablechat.benchmarks;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.UIMessageChunk;
-import dev.durablechat.core.internal.JsonCodec;
+import dev.durablechat.core.internal.OutRecords;
 import dev.durablechat.storage.memory.MemorySessionStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,6 +102,6 @@ public class MemoryAppendBenchmark {
   /** The floor: encoding one chunk record to its stored JSON text, as appendOut does. */
   @Benchmark
   public String encodeOne() {
-    return JsonCodec.write(one.toJson());
+    return OutRecords.encode(one);
   }
 }

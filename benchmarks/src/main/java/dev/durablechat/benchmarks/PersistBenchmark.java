@@ -8,6 +8,7 @@ import dev.durablechat.api.UIMessageChunk;
 import dev.durablechat.api.WirePayload;
 import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.core.internal.JsonCodec;
+import dev.durablechat.core.internal.OutRecords;
 import dev.durablechat.storage.jdbc.JdbcStores;
 import java.io.IOException;
 import java.io.InputStream;
@@ -98,9 +99,9 @@ public class PersistBenchmark {
     long bytes() {
       long n = inBody.length;
       for (OutEvent e : out) {
-        n += JsonCodec.writeBytes(e.toJson()).length;
+        n += OutRecords.encode(e).getBytes(StandardCharsets.UTF_8).length;
       }
-      return n + JsonCodec.writeBytes(turnComplete.toJson()).length;
+      return n + OutRecords.encode(turnComplete).getBytes(StandardCharsets.UTF_8).length;
     }
   }
 

@@ -37,8 +37,10 @@ import org.slf4j.LoggerFactory;
  * this object last read or wrote for the session, so a snapshot's watermark never moves backwards
  * (invariant 8).
  *
- * <p>Build one per engine with {@link #builder(DurableChat)} and keep it: it remembers each
- * session's snapshot version. It is thread-safe; one run at a time completes a session's turns.
+ * <p>Use the engine's own, {@link DurableChat#history()}: it remembers each session's snapshot
+ * version, so there must be one per engine ({@link #builder(DurableChat)} builds another, e.g. with
+ * a {@link HydrateMessages} hook, or to stand for another node in a test). It is thread-safe; one
+ * run at a time completes a session's turns.
  *
  * <p>What the agent must do for the replay to match its own history: end every turn with {@link
  * #completeTurn} (an action (L6), which takes no snapshot, appends {@link OutEvent.TurnComplete}
@@ -48,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * replay agrees, but a history that called it something else would differ from it.
  *
  * <pre>{@code
- * ChatHistory history = ChatHistory.builder(chat).retention(true).build();
+ * ChatHistory history = chat.history().withRetention(true);
  * ChatHistory.Rebuilt boot = history.rebuild("chat-1");
  * // answer boot.pending() in order, then for each turn:
  * history.completeTurn("chat-1", runId, messages, dispatchedInEventId);
@@ -62,15 +64,16 @@ public final class ChatHistory {
   private final @Nullable HydrateMessages hydrate;
   private final boolean retention;
   private final AtomicBoolean retentionUnsupportedLogged = new AtomicBoolean();
-  // What this object last read or wrote per session; losing an entry only costs a re-read.
-  private final Cache<String, Known> known =
-      Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
+  // What this history last read or wrote per session; losing an entry only costs a re-read.
+  // Shared with the views of withRetention, which are the same history.
+  private final Cache<String, Known> known;
 
   private ChatHistory(Builder b) {
     this.chat = b.chat;
     this.hydrate = b.hydrate;
     this.retention = b.retention;
     this.snapshots = b.hydrate == null ? chat.snapshotStore().orElse(null) : null;
+    this.known = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
     if (hydrate == null && snapshots == null) {
       LOG.warn(
           "durablechat history in [{}] has neither a snapshot store nor a hydrateMessages hook:"
@@ -79,7 +82,26 @@ public final class ChatHistory {
     }
   }
 
-  /** A history with no hook and no retention, on the engine's snapshot store if it has one. */
+  private ChatHistory(ChatHistory same, boolean retention) {
+    this.chat = same.chat;
+    this.hydrate = same.hydrate;
+    this.snapshots = same.snapshots;
+    this.known = same.known;
+    this.retention = retention;
+  }
+
+  /**
+   * This history with retention (H5) on or off: the same history (it shares what this one knows of
+   * each session's snapshot), only trimming {@code out} after each snapshot, or not.
+   */
+  public ChatHistory withRetention(boolean retention) {
+    return retention == this.retention ? this : new ChatHistory(this, retention);
+  }
+
+  /**
+   * A new history with no hook and no retention, on the engine's snapshot store if it has one. An
+   * engine's history is {@link DurableChat#history()}; this builds another.
+   */
   public static ChatHistory of(DurableChat chat) {
     return builder(chat).build();
   }

@@ -29,6 +29,7 @@ import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreLoader;
 import dev.durablechat.api.spi.StoredRecord;
 import dev.durablechat.core.internal.JsonCodec;
+import dev.durablechat.core.internal.OutRecords;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -101,6 +102,9 @@ public final class DurableChat implements AutoCloseable {
   private final Cache<String, String> addresses =
       Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
   private volatile boolean closed;
+  // Built on first use: an engine that never rebuilds history must not warn about having no
+  // snapshot store (H7).
+  private volatile @Nullable ChatHistory history;
 
   private DurableChat(Builder b, SessionStore sessionStore, boolean ownsSessionStore) {
     this.environment = Objects.requireNonNull(b.environment);
@@ -138,6 +142,27 @@ public final class DurableChat implements AutoCloseable {
   /** The snapshot store, if one was configured (used by history rebuilds). */
   Optional<SnapshotStore> snapshotStore() {
     return Optional.ofNullable(snapshotStore);
+  }
+
+  /**
+   * The engine's history (H1-H7): rebuilds from its snapshot store and completes turns, with no
+   * hook and no retention ({@link ChatHistory#withRetention} gives the same history with it). Use
+   * this one rather than building another: it remembers each session's snapshot version and
+   * watermark, which a second instance would have to read again (and a stale one would write a
+   * conflicting snapshot first).
+   */
+  public ChatHistory history() {
+    ChatHistory h = history;
+    if (h == null) {
+      synchronized (this) {
+        h = history;
+        if (h == null) {
+          h = ChatHistory.of(this);
+          history = h;
+        }
+      }
+    }
+    return h;
   }
 
   /** The session store (for engine parts in this module). */
@@ -449,11 +474,11 @@ public final class DurableChat implements AutoCloseable {
     }
     List<NewRecord> records;
     if (events.size() == 1) {
-      records = List.of(NewRecord.of(JsonCodec.writeOut(events.get(0))));
+      records = List.of(NewRecord.of(OutRecords.encode(events.get(0))));
     } else {
       var array = new NewRecord[events.size()];
       for (int i = 0; i < array.length; i++) {
-        array[i] = NewRecord.of(JsonCodec.writeOut(events.get(i)));
+        array[i] = NewRecord.of(OutRecords.encode(events.get(i)));
       }
       records = Arrays.asList(array);
     }
@@ -749,8 +774,7 @@ public final class DurableChat implements AutoCloseable {
   }
 
   static StreamRecord<OutEvent> decodeOut(StoredRecord r) {
-    return new StreamRecord<>(
-        r.seq(), r.createdAt(), OutEvent.fromJson(JsonCodec.parseObject(r.payload())));
+    return new StreamRecord<>(r.seq(), r.createdAt(), OutRecords.decode(r.payload()));
   }
 
   private static long utf8Length(String s) {

@@ -1,11 +1,12 @@
 package dev.durablechat.core;
 
 import dev.durablechat.api.InEvent;
+import dev.durablechat.api.InvalidPayloadException;
 import dev.durablechat.api.JsonArray;
-import dev.durablechat.api.JsonNumber;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonString;
 import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.Snapshot;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
@@ -14,13 +15,12 @@ import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
 import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.StoredRecord;
-import dev.durablechat.core.fold.ChunkFold;
-import dev.durablechat.core.fold.ChunkFoldException;
+import dev.durablechat.core.fold.TailFold;
 import dev.durablechat.core.internal.JsonCodec;
+import dev.durablechat.core.internal.OutRecords;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -134,14 +134,10 @@ final class Replay {
     while (true) {
       List<StoredRecord> page = store.read(sessionId, StreamKind.OUT, after, PAGE);
       for (StoredRecord r : page) {
-        if (r.payload().contains("\"control\"")) {
-          JsonObject json = parse(r);
-          if (json != null
-              && json.string("control").orElse("").equals("turn-complete")
-              && json.get("sessionInEventId") instanceof JsonNumber n) {
-            found = r.seq();
-            lastDispatched = Math.max(lastDispatched, n.longValue());
-          }
+        // Chunk records, nearly all of them, are skipped unparsed.
+        if (OutRecords.mayBeControl(r.payload()) && decode(r) instanceof OutEvent.TurnComplete tc) {
+          found = r.seq();
+          lastDispatched = Math.max(lastDispatched, tc.lastDispatchedInEventId());
         }
       }
       if (page.size() < PAGE) {
@@ -193,21 +189,14 @@ final class Replay {
   }
 
   private void record(StoredRecord r) {
-    JsonObject json = parse(r);
-    if (json == null) {
-      return;
-    }
-    if (json.get("data") instanceof JsonObject data) {
-      if (data.get("type") instanceof JsonString) {
-        turnChunks.add(new UIMessageChunk(data));
-        turnSeqs.add(r.seq());
-      }
-      return;
-    }
-    // Control records: turn-complete closes a turn; upgrade-required and unknown ones are dropped.
-    if (json.string("control").orElse("").equals("turn-complete")
-        && json.get("sessionInEventId") instanceof JsonNumber n) {
-      long dispatched = n.longValue();
+    OutEvent event = decode(r);
+    if (event instanceof OutEvent.Chunk chunk) {
+      turnChunks.add(chunk.chunk());
+      turnSeqs.add(r.seq());
+    } else if (event instanceof OutEvent.TurnComplete tc) {
+      // turn-complete closes a turn; upgrade-required (and records that do not decode) change
+      // nothing here.
+      long dispatched = tc.lastDispatchedInEventId();
       while (inNext < in.size() && in.get(inNext).eventId() <= dispatched) {
         if (in.get(inNext).eventId() > inDone) {
           apply(in.get(inNext).event());
@@ -217,6 +206,20 @@ final class Replay {
       fold();
       inDone = Math.max(inDone, dispatched);
       lastOut = r.seq();
+    }
+  }
+
+  /** The record's event, or null (logged) if it does not decode. */
+  private @Nullable OutEvent decode(StoredRecord r) {
+    JsonObject json = parse(r);
+    if (json == null) {
+      return null;
+    }
+    try {
+      return OutRecords.decode(json);
+    } catch (InvalidPayloadException e) {
+      LOG.debug("session [{}] out [{}] skipped: {}", sessionId, r.seq(), e.getMessage());
+      return null;
     }
   }
 
@@ -312,64 +315,44 @@ final class Replay {
   // ------------------------------------------------------------------------ out chunks (H2, H4)
 
   /**
-   * Folds the chunks of one turn, cut into segments at each {@code start} (a segment also ends at
-   * {@code finish}). A segment whose {@code start} names a message in the history continues it in
-   * place (H3); otherwise it continues the last message if that is an assistant message (F2), else
-   * starts a new one. A segment without {@code finish} is cleaned up as a partial (H4, L7).
+   * Folds the chunks of one turn into messages with the one segmenter ({@link TailFold}, H2),
+   * continuing the history's last message; a segment without {@code finish} is cleaned up as a
+   * partial (H4, L7). Each message replaces the one of its id where it is, else is appended (H3). A
+   * chunk that cannot be folded is skipped and counted.
    */
   private void fold() {
-    int n = turnChunks.size();
-    int i = 0;
-    while (i < n) {
-      UIMessageChunk first = turnChunks.get(i);
-      UIMessage base = null;
-      if (first.type().equals("start") && first.json().get("messageId") instanceof JsonString id) {
-        int at = indexOf(id.value());
-        base = at >= 0 ? messages.get(at) : null;
-      } else if (!messages.isEmpty()) {
-        base = messages.get(messages.size() - 1);
+    UIMessage last = messages.isEmpty() ? null : messages.get(messages.size() - 1);
+    List<TailFold.Folded> folded =
+        TailFold.fold(
+            last,
+            turnChunks,
+            TailFold.Unfinished.PARTIAL,
+            e -> {
+              foldErrors++;
+              LOG.debug(
+                  "session [{}] out [{}] not folded: {}",
+                  sessionId,
+                  turnSeqs.get((int) e.chunkIndex()),
+                  e.getMessage());
+            });
+    for (TailFold.Folded f : folded) {
+      UIMessage message = f.message();
+      if (message.id().isEmpty()) {
+        // No start named it: an id derived from the out record keeps every rebuild identical.
+        message =
+            new UIMessage(
+                message
+                    .json()
+                    .with(
+                        "id",
+                        JsonValue.of("out-" + sessionId + "-" + turnSeqs.get(f.firstChunk()))));
       }
-      ChunkFold fold =
-          base != null && base.role().equals("assistant")
-              ? ChunkFold.continuing(base)
-              : ChunkFold.create();
-      int j = i;
-      while (j < n) {
-        UIMessageChunk chunk = turnChunks.get(j);
-        if (j > i && chunk.type().equals("start")) {
-          break;
-        }
-        try {
-          fold.accept(chunk);
-        } catch (ChunkFoldException e) {
-          foldErrors++;
-          LOG.debug(
-              "session [{}] out [{}] not folded: {}", sessionId, turnSeqs.get(j), e.getMessage());
-        }
-        j++;
-        if (chunk.type().equals("finish")) {
-          break;
-        }
+      int at = indexOf(message.id());
+      if (at >= 0) {
+        messages.set(at, message);
+      } else {
+        add(message);
       }
-      Optional<UIMessage> folded = fold.finished() ? fold.message() : fold.partial();
-      if (folded.isPresent()) {
-        UIMessage message = folded.get();
-        if (message.id().isEmpty()) {
-          // No start named it: an id derived from the out record keeps every rebuild identical.
-          message =
-              new UIMessage(
-                  message
-                      .json()
-                      .with("id", JsonValue.of("out-" + sessionId + "-" + turnSeqs.get(i))));
-        }
-        int at = indexOf(message.id());
-        if (at >= 0) {
-          messages.set(at, message);
-        } else {
-          add(message);
-        }
-      }
-      i = j;
     }
     turnChunks.clear();
     turnSeqs.clear();

@@ -20,9 +20,9 @@ import org.jspecify.annotations.Nullable;
  * by a differential test, see {@code docs/fold-compat.md}).
  *
  * <p>Use it incrementally for a live stream ({@link #accept} each chunk, {@link #message} whenever
- * the current state is wanted) or all at once for a replay ({@link #foldTail}). Folding keeps
- * mutable builders (text is appended, not rebuilt), and the immutable message is built on read,
- * reusing every part that did not change since the last read.
+ * the current state is wanted) or all at once for a replay ({@link #foldTail}, {@link TailFold}).
+ * Folding keeps mutable builders (text is appended, not rebuilt), and the immutable message is
+ * built on read, reusing every part that did not change since the last read.
  *
  * <p>Not thread-safe: one fold belongs to one reader.
  */
@@ -53,7 +53,8 @@ public final class ChunkFold {
   private @Nullable JsonValue finishReason;
   private final List<String> errors = new ArrayList<>();
 
-  private ChunkFold(@Nullable UIMessage lastMessage, long baseIndex) {
+  /** A fold whose chunk indexes (in errors) start at {@code baseIndex}; see {@link TailFold}. */
+  ChunkFold(@Nullable UIMessage lastMessage, long baseIndex) {
     this.baseIndex = baseIndex;
     JsonValue id = lastMessage == null ? EMPTY_ID : lastMessage.json().get("id");
     reset(lastMessage, id == null ? EMPTY_ID : id);
@@ -75,13 +76,9 @@ public final class ChunkFold {
   }
 
   /**
-   * Folds all chunks of a replayed {@code out} tail into messages (H2): the chunks are cut into
-   * segments at each {@code start}, a segment ends at {@code finish}, and each segment is folded on
-   * its own. A segment whose {@code start} names the id of the message before it (the previous
-   * segment's, or {@code lastMessage} for the first) continues that message, as a reply that
-   * resumes after a tool approval does. A segment with no {@code finish} is a partial and is
-   * cleaned up as H4 says (see {@link #partial}). Consecutive segments of the same message yield
-   * that message once, in its latest state.
+   * Folds all chunks of a replayed {@code out} tail into messages as a continuation does (H2, H4):
+   * {@link TailFold} with {@link TailFold.Unfinished#PARTIAL}, so a segment with no {@code finish}
+   * is cleaned up as a partial reply (see {@link #partial}).
    *
    * @param lastMessage the last message of the history the tail continues, or null
    * @throws ChunkFoldException on the first chunk that cannot be folded; its index is the chunk's
@@ -89,48 +86,7 @@ public final class ChunkFold {
    */
   public static List<UIMessage> foldTail(
       @Nullable UIMessage lastMessage, List<UIMessageChunk> chunks) {
-    var messages = new ArrayList<UIMessage>();
-    UIMessage previous = lastMessage;
-    int n = chunks.size();
-    int i = 0;
-    while (i < n) {
-      UIMessageChunk first = chunks.get(i);
-      ChunkFold fold;
-      if (first.type().equals("start")
-          && previous != null
-          && previous.role().equals("assistant")
-          && first.json().get("messageId") instanceof JsonString id
-          && id.value().equals(previous.id())) {
-        fold = new ChunkFold(previous, i);
-      } else {
-        fold = new ChunkFold(null, i);
-      }
-      int j = i;
-      while (j < n) {
-        UIMessageChunk chunk = chunks.get(j);
-        if (j > i && chunk.type().equals("start")) {
-          break;
-        }
-        fold.accept(chunk);
-        j++;
-        if (chunk.type().equals("finish")) {
-          break;
-        }
-      }
-      Optional<UIMessage> folded = fold.finished ? fold.message() : fold.partial();
-      if (folded.isPresent()) {
-        UIMessage message = folded.get();
-        int last = messages.size() - 1;
-        if (last >= 0 && messages.get(last).id().equals(message.id())) {
-          messages.set(last, message);
-        } else {
-          messages.add(message);
-        }
-        previous = message;
-      }
-      i = j;
-    }
-    return messages;
+    return TailFold.messages(lastMessage, chunks, TailFold.Unfinished.PARTIAL);
   }
 
   /** {@link #foldTail(UIMessage, List)} with no history before the tail. */

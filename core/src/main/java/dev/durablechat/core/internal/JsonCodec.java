@@ -19,7 +19,6 @@ import dev.durablechat.api.JsonNumber;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonString;
 import dev.durablechat.api.JsonValue;
-import dev.durablechat.api.OutEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -51,12 +50,6 @@ public final class JsonCodec {
           .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
           .disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE)
           .build();
-
-  /** A builder per thread for {@link #writeOut}, so an append does not grow a fresh one. */
-  private static final ThreadLocal<StringBuilder> BUFFER =
-      ThreadLocal.withInitial(() -> new StringBuilder(256));
-
-  private static final int MAX_KEPT_BUFFER = 16 * 1024;
 
   private JsonCodec() {}
 
@@ -109,32 +102,6 @@ public final class JsonCodec {
   /** The compact JSON text of a value, escaped as JavaScript's {@code JSON.stringify} does. */
   public static String write(JsonValue value) {
     return Json.write(value);
-  }
-
-  /**
-   * The stored text of an {@code out} record, the same as {@code write(event.toJson())}. A chunk
-   * record, by far the most frequent append, is written straight from its chunk ({@code
-   * {"data":<chunk>,"id":<part id>}}) without building the wrapper object first.
-   */
-  public static String writeOut(OutEvent event) {
-    if (!(event instanceof OutEvent.Chunk chunk)) {
-      return Json.write(event.toJson());
-    }
-    StringBuilder out = BUFFER.get();
-    out.setLength(0);
-    out.append("{\"data\":");
-    Json.write(chunk.chunk().json(), out);
-    if (chunk.partId() != null) {
-      out.append(",\"id\":");
-      Json.write(new JsonString(chunk.partId()), out);
-    }
-    out.append('}');
-    String text = out.toString();
-    if (out.capacity() > MAX_KEPT_BUFFER) {
-      // One huge record must not pin its buffer to the thread for good.
-      BUFFER.remove();
-    }
-    return text;
   }
 
   /** The compact JSON text of a value as UTF-8 bytes. */

@@ -10,9 +10,7 @@ import dev.durablechat.api.JsonNumber;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonString;
 import dev.durablechat.api.JsonValue;
-import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.UIMessage;
-import dev.durablechat.api.UIMessageChunk;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -69,35 +67,6 @@ class JsonCodecTest {
     assertThat(JsonCodec.writeBytes(value)).isEqualTo(utf8(expected));
     assertThat(JsonCodec.parse(expected)).isEqualTo(value);
     assertThat(JsonCodec.parse(utf8(expected))).isEqualTo(value);
-  }
-
-  @Test
-  @DisplayName("writes an out record's stored text without the wrapper object, byte for byte")
-  void writesOutRecordsLikeTheirJson() {
-    for (String text :
-        new String[] {
-          "plain", "", "\"starts", "ends\n", "\ud83d", "x\ud83d", "\ude00y", "😀", "a\u001fb\\c"
-        }) {
-      var chunk =
-          new UIMessageChunk(
-              JsonObject.builder()
-                  .put("type", "text-delta")
-                  .put("id", "t0")
-                  .put("delta", text)
-                  .build());
-      for (OutEvent event :
-          new OutEvent[] {OutEvent.Chunk.of(chunk), new OutEvent.Chunk(chunk, "p\"" + text)}) {
-        assertThat(JsonCodec.writeOut(event))
-            .isEqualTo(Json.write(event.toJson()))
-            .isEqualTo(new String(JsonCodec.writeBytes(event.toJson()), StandardCharsets.UTF_8));
-      }
-    }
-    assertThat(JsonCodec.writeOut(OutEvent.Chunk.of(UIMessageChunk.parse("{\"type\":\"start\"}"))))
-        .isEqualTo("{\"data\":{\"type\":\"start\"}}");
-    assertThat(JsonCodec.writeOut(new OutEvent.TurnComplete(7)))
-        .isEqualTo("{\"control\":\"turn-complete\",\"sessionInEventId\":7}");
-    assertThat(JsonCodec.writeOut(new OutEvent.UpgradeRequired()))
-        .isEqualTo("{\"control\":\"upgrade-required\"}");
   }
 
   @Test
