@@ -7,8 +7,8 @@ import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonValue;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
-import dev.durablechat.core.fold.ChunkFold;
 import dev.durablechat.core.fold.ChunkFoldException;
+import dev.durablechat.core.fold.TailFold;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -21,11 +21,16 @@ import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code fold [FILE]}: folds AI SDK UI message chunks into UI messages, as a replay of the {@code
- * out} stream does (PROTOCOL H2, H4), and prints them as a JSON array.
+ * {@code fold [--replay] [FILE]}: folds AI SDK UI message chunks into UI messages and prints them
+ * as a JSON array. By default it prints what the AI SDK's {@code readUIMessageStream} yields, as a
+ * client shows it: an unfinished message stays streaming. With {@code --replay} it prints what a
+ * continuation's history rebuild makes of the same chunks: an unfinished message is cleaned up as a
+ * partial reply (H4). Both cut the input into messages with the replay's segmenter ({@link
+ * TailFold}, H2).
  *
  * <p>The input is one chunk per line (JSON Lines; blank lines are skipped) or one JSON array of
  * chunks. Exit codes: 0 folded, 1 the input could not be read, 2 a line is not a chunk or a chunk
@@ -36,8 +41,14 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = {
       "Folds AI SDK UI message chunks into UI messages and prints them as a JSON array.",
-      "Input: one chunk per line, or one JSON array of chunks. A stream is cut into messages at"
-          + " each 'start'; a trailing message with no 'finish' is cleaned up as a partial reply."
+      "Input: one chunk per line, or one JSON array of chunks. The input is cut into messages at"
+          + " each 'start' (a message also ends at 'finish'); each continues the assistant message"
+          + " before it unless its 'start' names another id.",
+      "By default a message with no 'finish' is printed as the AI SDK's readUIMessageStream"
+          + " yields it, as a client shows it: streaming text stays 'streaming', a tool part that"
+          + " only streamed its input stays 'input-streaming'. With --replay it is cleaned up as a"
+          + " continuation's history rebuild does (H4): such tool parts are dropped, streaming text"
+          + " and reasoning become 'done', and a message left with nothing is dropped."
     },
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
@@ -54,6 +65,13 @@ public final class FoldCommand implements Callable<Integer> {
       paramLabel = "FILE",
       description = "The chunks to fold; standard input when absent or '-'.")
   private String file;
+
+  @Option(
+      names = "--replay",
+      description =
+          "Clean up a message with no 'finish' as a continuation's history rebuild does (H4),"
+              + " instead of showing it as readUIMessageStream yields it.")
+  private boolean replay;
 
   private final InputStream in;
   private final PrintStream out;
@@ -98,7 +116,9 @@ public final class FoldCommand implements Callable<Integer> {
     }
     List<UIMessage> messages;
     try {
-      messages = ChunkFold.foldTail(chunks);
+      messages =
+          TailFold.messages(
+              null, chunks, replay ? TailFold.Unfinished.PARTIAL : TailFold.Unfinished.STREAMING);
     } catch (ChunkFoldException e) {
       err.println("fold: line " + lines.get((int) e.chunkIndex()) + ": " + e.getMessage());
       return 2;

@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
+import dev.durablechat.api.JsonNull;
+import dev.durablechat.api.JsonNumber;
+import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.JsonString;
+import dev.durablechat.api.JsonValue;
 import dev.durablechat.api.UIMessage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -11,8 +16,17 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -48,17 +62,53 @@ class FoldCommandTest {
           "{\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"partial\"}");
 
   @Test
-  @DisplayName("folds JSON lines from standard input into a JSON array of messages")
+  @DisplayName(
+      "folds JSON lines from standard input into a JSON array of messages, the unfinished one still"
+          + " streaming as readUIMessageStream yields it")
   void foldsLinesFromStdin() {
     assertThat(run(TWO_MESSAGES)).isZero();
     JsonArray messages = printed();
     assertThat(messages.size()).isEqualTo(2);
-    UIMessage second = new UIMessage((dev.durablechat.api.JsonObject) messages.get(1));
+    UIMessage second = new UIMessage((JsonObject) messages.get(1));
     assertThat(second.id()).isEqualTo("a2");
     assertThat(second.text()).isEqualTo("partial");
-    // the trailing message had no finish: its streaming text is marked done (H4)
-    assertThat(second.parts().get(0).string("state")).hasValue("done");
+    // the trailing message had no finish: as a client shows it, its text is still streaming
+    assertThat(second.parts().get(0).string("state")).hasValue("streaming");
     assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+  }
+
+  @Test
+  @DisplayName("with --replay cleans up the unfinished message as a continuation does (H4)")
+  void replayCleansUpThePartial() {
+    String input =
+        TWO_MESSAGES + "\n{\"type\":\"tool-input-start\",\"toolCallId\":\"c1\",\"toolName\":\"x\"}";
+    assertThat(run(input)).isZero();
+    UIMessage streamed = new UIMessage((JsonObject) printed().get(1));
+    assertThat(streamed.parts())
+        .extracting(p -> p.string("state").orElseThrow())
+        .containsExactly("streaming", "input-streaming");
+
+    out.reset();
+    assertThat(run(input, "--replay")).isZero();
+    JsonArray messages = printed();
+    assertThat(messages.size()).isEqualTo(2);
+    UIMessage second = new UIMessage((JsonObject) messages.get(1));
+    assertThat(second.text()).isEqualTo("partial");
+    // the tool part that only streamed input is dropped, the streaming text is done
+    assertThat(second.parts()).hasSize(1);
+    assertThat(second.parts().get(0).string("state")).hasValue("done");
+  }
+
+  @Test
+  @DisplayName("says in its help which output is the SDK's and which the replay's")
+  void helpNamesBothModes() {
+    var help = new java.io.StringWriter();
+    new CommandLine(new FoldCommand()).usage(new java.io.PrintWriter(help));
+    assertThat(help.toString())
+        .contains("readUIMessageStream")
+        .contains("--replay")
+        .contains("'input-streaming'")
+        .contains("H4");
   }
 
   @Test
@@ -129,5 +179,118 @@ class FoldCommandTest {
   void emptyInput() {
     assertThat(run("\n\n")).isZero();
     assertThat(printed().size()).isZero();
+  }
+
+  // ------------------------------------------------------------------ against the AI SDK itself
+
+  private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+  private static final Path CORPUS =
+      ROOT.resolve("core/src/test/resources/dev/durablechat/core/fold/fold-corpus.json");
+
+  /**
+   * The default output is what the AI SDK yields: each case of the fold corpus that starts from no
+   * message and that the SDK folds without failing is folded by this command and by the real {@code
+   * ai} package ({@code compat/fold.mjs}, the differential harness of the fold), and the last
+   * message printed must be the last message {@code readUIMessageStream} yielded (none when it
+   * yielded none). The corpus has unfinished messages with streaming text, reasoning and tool
+   * input, which the SDK leaves streaming.
+   */
+  @TestFactory
+  @DisplayName("prints by default the message the AI SDK's readUIMessageStream yields (F1-F6)")
+  Stream<DynamicTest> matchesTheAiSdk() throws Exception {
+    JsonArray cases = (JsonArray) ((JsonObject) Json.parse(Files.readString(CORPUS))).get("cases");
+    Map<String, JsonObject> sdk = new HashMap<>();
+    for (JsonValue r : ((JsonArray) Json.parse(foldWithNode())).elements()) {
+      JsonObject result = (JsonObject) r;
+      sdk.put(((JsonString) result.get("name")).value(), (JsonObject) result.get("ai"));
+    }
+    var tests = new ArrayList<DynamicTest>();
+    int unfinished = 0;
+    for (JsonValue c : cases.elements()) {
+      JsonObject testCase = (JsonObject) c;
+      String name = ((JsonString) testCase.get("name")).value();
+      JsonObject theirs = sdk.get(name);
+      if (testCase.get("initial") != null || !(theirs.get("failure") instanceof JsonNull)) {
+        continue;
+      }
+      JsonArray chunks = (JsonArray) testCase.get("chunks");
+      if (chunks.elements().stream()
+          .noneMatch(k -> ((JsonObject) k).string("type").orElse("").equals("finish"))) {
+        unfinished++;
+      }
+      tests.add(
+          DynamicTest.dynamicTest(
+              name,
+              () -> {
+                var o = new ByteArrayOutputStream();
+                var e = new ByteArrayOutputStream();
+                int code =
+                    new CommandLine(
+                            new FoldCommand(
+                                new ByteArrayInputStream(
+                                    chunks.toString().getBytes(StandardCharsets.UTF_8)),
+                                new PrintStream(o, true, StandardCharsets.UTF_8),
+                                new PrintStream(e, true, StandardCharsets.UTF_8)))
+                        .execute();
+                assertThat(code).as(e.toString(StandardCharsets.UTF_8)).isZero();
+                JsonArray printed = (JsonArray) Json.parse(o.toString(StandardCharsets.UTF_8));
+                JsonValue ours =
+                    printed.size() == 0 ? JsonNull.INSTANCE : printed.get(printed.size() - 1);
+                assertThat(asJavaScriptSeesIt(ours))
+                    .isEqualTo(asJavaScriptSeesIt(theirs.get("message")));
+              }));
+    }
+    assertThat(tests).as("corpus cases the SDK folds from no message").hasSizeGreaterThan(40);
+    assertThat(unfinished).as("of them, unfinished messages").isGreaterThan(5);
+    return tests.stream();
+  }
+
+  /** Member order aside, numbers by their value: JSON as JavaScript compares it. */
+  private static JsonValue asJavaScriptSeesIt(JsonValue value) {
+    if (value instanceof JsonObject o) {
+      var sorted = new TreeMap<String, JsonValue>();
+      o.members().forEach((k, v) -> sorted.put(k, asJavaScriptSeesIt(v)));
+      return JsonObject.adopt(new LinkedHashMap<>(sorted));
+    }
+    if (value instanceof JsonArray a) {
+      var elements = new ArrayList<JsonValue>();
+      a.elements().forEach(v -> elements.add(asJavaScriptSeesIt(v)));
+      return JsonArray.adopt(elements);
+    }
+    if (value instanceof JsonNumber n) {
+      // + 0.0 makes -0 0, as JSON.stringify writes it
+      return new JsonNumber(String.valueOf(Double.parseDouble(n.literal()) + 0.0));
+    }
+    return value;
+  }
+
+  /** {@code node compat/fold.mjs CORPUS}, after {@code npm ci} if compat has no node_modules. */
+  private static String foldWithNode() throws Exception {
+    Path compat = ROOT.resolve("compat");
+    if (!Files.isDirectory(compat.resolve("node_modules"))) {
+      exec(compat, "npm", "ci", "--no-audit", "--no-fund");
+    }
+    return exec(compat, "node", "fold.mjs", CORPUS.toString());
+  }
+
+  private static String exec(Path dir, String... command) throws Exception {
+    Process process;
+    try {
+      process =
+          new ProcessBuilder(command)
+              .directory(dir.toFile())
+              .redirectError(ProcessBuilder.Redirect.DISCARD)
+              .start();
+    } catch (java.io.IOException e) {
+      throw new AssertionError(
+          "cannot run [" + String.join(" ", command) + "]: this test needs node 20+ and npm", e);
+    }
+    String stdout = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!process.waitFor(10, TimeUnit.MINUTES)) {
+      process.destroyForcibly();
+      throw new AssertionError("[" + String.join(" ", command) + "] did not finish");
+    }
+    assertThat(process.exitValue()).as(String.join(" ", command)).isZero();
+    return stdout;
   }
 }
