@@ -28,13 +28,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -81,20 +78,17 @@ public final class AgentRuntime implements AutoCloseable {
   private final Map<String, ChatAgent<?>> agents;
   private final ChatHistory history;
   private final ChatHistory hydrated;
+  // Per-session state lives only while a session is served: running loses a loop when it
+  // retires, locks an entry when nobody holds it, the lease keeper a watch when it fires.
   private final Map<String, RunLoop<?>> running = new ConcurrentHashMap<>();
-  private final Map<String, Object> locks = new ConcurrentHashMap<>();
-  private final Set<String> chatStarted = ConcurrentHashMap.newKeySet();
-  private final Duration lease;
-  private final boolean leases;
-  private final ScheduledExecutorService timer;
-  private final Map<String, ScheduledFuture<?>> watches = new ConcurrentHashMap<>();
+  private final SessionLocks locks = new SessionLocks();
+  private final LeaseKeeper leases;
   private volatile boolean closing;
 
   private AgentRuntime(Builder b) {
     this.chat = b.chat;
     this.agents = Map.copyOf(b.agents);
-    this.history =
-        b.history != null ? b.history : ChatHistory.builder(chat).retention(b.retention).build();
+    this.history = b.history != null ? b.history : chat.history().withRetention(b.retention);
     // Agents with hydrateMessages own their history (H7): this one only finds where in stands.
     this.hydrated = ChatHistory.builder(chat).hydrateMessages(incoming -> List.of()).build();
     if (b.executor != null) {
@@ -105,23 +99,11 @@ public final class AgentRuntime implements AutoCloseable {
       this.executor = own;
       this.ownedExecutor = own;
     }
-    this.lease = b.lease;
-    this.leases = chat.keepsRunLeases();
-    if (!leases) {
+    this.leases = new LeaseKeeper(chat, b.lease, running::values, () -> closing, this::lookAgain);
+    if (!leases.enabled()) {
       LOG.warn(
           "the session store keeps no run leases: this runtime presumes a running run that none of"
               + " its loops serves dead, so it must be the only node serving these sessions");
-    }
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "durablechat-agent-lease");
-              t.setDaemon(true);
-              return t;
-            });
-    if (leases) {
-      long every = Math.max(1, lease.toMillis() / 3);
-      timer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -229,7 +211,8 @@ public final class AgentRuntime implements AutoCloseable {
       return null;
     }
     String sessionId = session.friendlyId();
-    synchronized (lock(sessionId)) {
+    locks.lock(sessionId);
+    try {
       RunLoop<?> loop = running.get(sessionId);
       if (loop != null && !loop.retired()) {
         return loop.run.runId();
@@ -243,6 +226,8 @@ public final class AgentRuntime implements AutoCloseable {
       } catch (SessionClosedException e) {
         return null;
       }
+    } finally {
+      locks.unlock(sessionId);
     }
   }
 
@@ -252,30 +237,27 @@ public final class AgentRuntime implements AutoCloseable {
     return loop == null ? null : loop.run.runId();
   }
 
-  private Object lock(String sessionId) {
-    return locks.computeIfAbsent(sessionId, k -> new Object());
-  }
-
   /**
    * The run serving the session: the loop here, or a run alive on another node (whose lease is then
    * watched), else a run started here (S7) or, if the current run's lease expired, a continuation
    * that takes over (S8).
    */
   String ensureRunning(String sessionId, RunReason firstReason) {
-    synchronized (lock(sessionId)) {
+    locks.lock(sessionId);
+    try {
       RunLoop<?> loop = running.get(sessionId);
       if (loop != null && !loop.retired()) {
         return loop.run.runId();
       }
       EnsuredRun ensured = chat.ensureRun(sessionId, firstReason);
       if (ensured.started()) {
-        launch(ensured.session(), ensured.run());
+        launch(ensured.session(), ensured.run(), false);
         return ensured.run().runId();
       }
       SessionRun current = ensured.run();
-      if (leaseHolds(current)) {
+      if (leases.holds(current)) {
         // Alive on another node (or another runtime of this JVM): it dispatches what we appended.
-        watch(sessionId, current);
+        leases.watch(sessionId, current);
         return current.runId();
       }
       // Its owner stopped renewing for a whole lease: presumed dead. Take over with a continuation
@@ -295,7 +277,7 @@ public final class AgentRuntime implements AutoCloseable {
             current.runId(),
             next.runId());
         if (next.isRunning()) {
-          watch(sessionId, next);
+          leases.watch(sessionId, next);
         }
         return next.runId();
       }
@@ -304,18 +286,13 @@ public final class AgentRuntime implements AutoCloseable {
           sessionId,
           current.runId(),
           current.lastAliveAt(),
-          lease,
+          leases.lease(),
           next.runId());
-      launch(swap.session(), next);
+      launch(swap.session(), next, false);
       return next.runId();
+    } finally {
+      locks.unlock(sessionId);
     }
-  }
-
-  /** Whether another owner's lease on the run still holds. */
-  private boolean leaseHolds(SessionRun run) {
-    return leases
-        && run.isRunning()
-        && run.lastAliveAt().plus(lease).isAfter(chat.clock().instant());
   }
 
   private @Nullable SessionRun currentRun(Session session) {
@@ -379,36 +356,8 @@ public final class AgentRuntime implements AutoCloseable {
     return 0;
   }
 
-  /**
-   * Watches a run that serves the session elsewhere: at its lease's end, looks again (taking over
-   * if it expired, answering a backlog if it ended), and keeps watching while it lives.
-   */
-  private void watch(String sessionId, SessionRun run) {
-    if (!leases || closing) {
-      return;
-    }
-    Duration untilExpiry =
-        Duration.between(chat.clock().instant(), run.lastAliveAt().plus(lease)).plusMillis(50);
-    long delay = Math.max(50, untilExpiry.toMillis());
-    synchronized (lock(sessionId)) {
-      ScheduledFuture<?> pending = watches.get(sessionId);
-      if (pending != null && !pending.isDone()) {
-        return; // one watch per session; it looks again anyway
-      }
-      try {
-        watches.put(
-            sessionId, timer.schedule(() -> lookAgain(sessionId), delay, TimeUnit.MILLISECONDS));
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        // closing
-      }
-    }
-  }
-
+  /** A watched run's lease would have expired: look at its session again (S8). */
   private void lookAgain(String sessionId) {
-    watches.remove(sessionId);
-    if (closing) {
-      return;
-    }
     try {
       resume(sessionId);
     } catch (RuntimeException e) {
@@ -416,42 +365,7 @@ public final class AgentRuntime implements AutoCloseable {
       Session session = chat.session(sessionId);
       SessionRun current = currentRun(session);
       if (current != null && current.isRunning()) {
-        watch(sessionId, current);
-      }
-    }
-  }
-
-  /** Renews the lease of every run this runtime executes; runs that lost theirs stop. */
-  private void renewLeases() {
-    for (RunLoop<?> loop : running.values()) {
-      if (loop.retired() || closing) {
-        continue;
-      }
-      try {
-        chat.renewRun(loop.sessionId, loop.run.runId());
-        loop.renewed(System.nanoTime());
-      } catch (dev.durablechat.api.FencedException e) {
-        if (!loop.retired()) {
-          LOG.warn(
-              "run [{}] of session [{}] lost the session: {}",
-              loop.run.runId(),
-              loop.sessionId,
-              e.getMessage());
-          loop.lostOwnership();
-        }
-      } catch (RuntimeException e) {
-        if (System.nanoTime() - loop.renewedNanos() > lease.toNanos()) {
-          LOG.warn(
-              "run [{}] of session [{}] could not renew its lease for [{}]; it stops, another"
-                  + " node may take over",
-              loop.run.runId(),
-              loop.sessionId,
-              lease,
-              e);
-          loop.lostOwnership();
-        } else {
-          LOG.debug("run [{}]: lease renewal failed, retrying: {}", loop.run.runId(), e.toString());
-        }
+        leases.watch(sessionId, current);
       }
     }
   }
@@ -465,10 +379,16 @@ public final class AgentRuntime implements AutoCloseable {
     return null;
   }
 
-  private void launch(Session session, SessionRun run) {
+  /**
+   * Starts a loop for the run.
+   *
+   * @param chatStarted whether onChatStart already fired for the chat in a run that did not
+   *     complete the turn (an upgrade hand-over); otherwise the loop reads it from {@code in}
+   */
+  private void launch(Session session, SessionRun run, boolean chatStarted) {
     @SuppressWarnings("unchecked")
     ChatAgent<Object> agent = (ChatAgent<Object>) agent(session.agentId());
-    var loop = new RunLoop<>(this, chat, agent, session, run);
+    var loop = new RunLoop<>(this, chat, agent, session, run, chatStarted);
     running.put(session.friendlyId(), loop);
     executor.execute(loop);
   }
@@ -477,14 +397,6 @@ public final class AgentRuntime implements AutoCloseable {
 
   ChatHistory history(boolean hydrating) {
     return hydrating ? hydrated : history;
-  }
-
-  boolean chatStarted(String sessionId) {
-    return chatStarted.contains(sessionId);
-  }
-
-  void markChatStarted(String sessionId) {
-    chatStarted.add(sessionId);
   }
 
   boolean isClosing() {
@@ -500,7 +412,8 @@ public final class AgentRuntime implements AutoCloseable {
    * idle end either reaches this loop or boots a new run after it ended (L3).
    */
   boolean retireIfIdle(RunLoop<?> loop, Runnable suspend) {
-    synchronized (lock(loop.sessionId)) {
+    locks.lock(loop.sessionId);
+    try {
       if (closing
           || loop.hasQueued()
           || chat.lastEventId(loop.sessionId, StreamKind.IN) > loop.lastReceived()) {
@@ -519,6 +432,8 @@ public final class AgentRuntime implements AutoCloseable {
         }
       }
       return true;
+    } finally {
+      locks.unlock(loop.sessionId);
     }
   }
 
@@ -527,31 +442,38 @@ public final class AgentRuntime implements AutoCloseable {
    * the close either reaches this loop or finds the session closed, never an ended run to continue.
    */
   void retireAndClose(RunLoop<?> loop, Runnable close) {
-    synchronized (lock(loop.sessionId)) {
+    locks.lock(loop.sessionId);
+    try {
       if (loop.retired()) {
         return;
       }
       loop.markRetired();
       running.remove(loop.sessionId, loop);
       close.run();
+    } finally {
+      locks.unlock(loop.sessionId);
     }
   }
 
   /** Retires the loop; false if it was retired already. */
   boolean retire(RunLoop<?> loop) {
-    synchronized (lock(loop.sessionId)) {
+    locks.lock(loop.sessionId);
+    try {
       if (loop.retired()) {
         return false;
       }
       loop.markRetired();
       running.remove(loop.sessionId, loop);
       return true;
+    } finally {
+      locks.unlock(loop.sessionId);
     }
   }
 
   /** L4: the loop swapped to a successor run; boot it here. */
   void handOver(RunLoop<?> loop, SwapResult swap) {
-    synchronized (lock(loop.sessionId)) {
+    locks.lock(loop.sessionId);
+    try {
       loop.markRetired();
       running.remove(loop.sessionId, loop);
       if (closing) {
@@ -563,8 +485,19 @@ public final class AgentRuntime implements AutoCloseable {
             "session [{}]: successor run [{}] is not running", loop.sessionId, swap.winnerRunId());
         return;
       }
-      launch(swap.session(), next);
+      // The successor answers the message this run dispatched: onChatStart must not fire twice.
+      launch(swap.session(), next, loop.chatStarted());
+    } finally {
+      locks.unlock(loop.sessionId);
     }
+  }
+
+  /**
+   * How many per-session entries the runtime holds now: running loops, session locks and lease
+   * watches. Zero once no session is being served.
+   */
+  int sessionEntries() {
+    return running.size() + locks.size() + leases.watched();
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -585,7 +518,7 @@ public final class AgentRuntime implements AutoCloseable {
       return;
     }
     closing = true;
-    timer.shutdownNow();
+    leases.close();
     List<RunLoop<?>> loops = new ArrayList<>(running.values());
     loops.forEach(RunLoop::shutdown);
     try {

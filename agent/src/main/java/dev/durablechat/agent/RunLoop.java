@@ -56,6 +56,8 @@ final class RunLoop<C> implements Runnable {
   private volatile long renewedNanos = System.nanoTime();
   private volatile Flow.@Nullable Subscription subscription;
 
+  private final boolean chatStartedBefore;
+
   // Owned by the run's thread.
   private List<UIMessage> history = List.of();
   private boolean chatStarted;
@@ -67,7 +69,12 @@ final class RunLoop<C> implements Runnable {
   private boolean actionsSinceSnapshot;
 
   RunLoop(
-      AgentRuntime runtime, DurableChat chat, ChatAgent<C> agent, Session session, SessionRun run) {
+      AgentRuntime runtime,
+      DurableChat chat,
+      ChatAgent<C> agent,
+      Session session,
+      SessionRun run,
+      boolean chatStartedBefore) {
     this.runtime = runtime;
     this.chat = chat;
     this.agent = agent;
@@ -75,6 +82,7 @@ final class RunLoop<C> implements Runnable {
     this.sessionId = session.friendlyId();
     this.run = run;
     this.chatId = session.displayId();
+    this.chatStartedBefore = chatStartedBefore;
   }
 
   private enum Next {
@@ -95,8 +103,7 @@ final class RunLoop<C> implements Runnable {
       // H2-H4 (or, with hydrateMessages, H7: only where in stands, no snapshot).
       ChatHistory.Rebuilt rebuilt = history().rebuild(sessionId);
       history = agent.hydrateMessages != null ? List.of() : rebuilt.messages();
-      chatStarted =
-          runtime.chatStarted(sessionId) || firstMessageDispatched(rebuilt.lastInEventId());
+      chatStarted = chatStartedBefore || firstMessageDispatched(rebuilt.lastInEventId());
       lastReceived = rebuilt.lastInEventId();
       call(agent.onBoot, event);
       if (event.preloaded()) {
@@ -239,6 +246,11 @@ final class RunLoop<C> implements Runnable {
     }
   }
 
+  /** Whether onChatStart has fired for the chat; read on the run's own thread (hand-over). */
+  boolean chatStarted() {
+    return chatStarted;
+  }
+
   void renewed(long nanos) {
     renewedNanos = nanos;
   }
@@ -377,7 +389,6 @@ final class RunLoop<C> implements Runnable {
       if (!chatStarted) {
         call(agent.onChatStart, ctx);
         chatStarted = true;
-        runtime.markChatStarted(sessionId);
       }
       call(agent.onTurnStart, ctx);
       if (ctx.upgradeRequested()) {

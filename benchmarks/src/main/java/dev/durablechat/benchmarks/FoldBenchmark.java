@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
 import dev.durablechat.core.fold.TailFold;
 import dev.durablechat.core.internal.JsonCodec;
@@ -84,19 +85,19 @@ public class FoldBenchmark {
 
   /** Parse each stored record with our codec, then fold: a replay's work per chunk. */
   @Benchmark
-  public List<TailFold.Folded> parseAndFold() {
+  public List<UIMessage> parseAndFold() {
     var parsed = new ArrayList<UIMessageChunk>(records.size());
     for (byte[] r : records) {
       JsonObject record = JsonCodec.parseObject(r);
       parsed.add(((OutEvent.Chunk) OutRecords.decode(record)).chunk());
     }
-    return TailFold.fold(null, parsed, TailFold.Unfinished.PARTIAL);
+    return TailFold.messages(null, parsed, TailFold.Unfinished.PARTIAL);
   }
 
   /** The fold alone, over chunks already parsed. */
   @Benchmark
-  public List<TailFold.Folded> foldParsed() {
-    return TailFold.fold(null, chunks, TailFold.Unfinished.PARTIAL);
+  public List<UIMessage> foldParsed() {
+    return TailFold.messages(null, chunks, TailFold.Unfinished.PARTIAL);
   }
 
   /** The floor: Jackson parsing the same records into trees. */
