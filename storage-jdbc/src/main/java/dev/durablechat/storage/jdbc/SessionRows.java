@@ -1,0 +1,182 @@
+package dev.durablechat.storage.jdbc;
+
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.Json;
+import dev.durablechat.api.NoSuchSessionException;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionClosedException;
+import dev.durablechat.api.TriggerConfig;
+import dev.durablechat.api.spi.NewSession;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The {@code dc_sessions} rows: insert, select (optionally locking the row, which serialises a
+ * session's appends, swaps and renewals), close and the run compare-and-set. Each method works in
+ * the caller's transaction ({@link Database#inTransaction}).
+ */
+final class SessionRows {
+  private static final String COLUMNS =
+      "friendly_id, project_ref, env_slug, external_id, agent_id, current_run_id, version,"
+          + " client_data, trigger_config, created_at, updated_at, closed_at, closed_reason,"
+          + " expires_at";
+
+  private final Database db;
+
+  SessionRows(Database db) {
+    this.db = db;
+  }
+
+  void insert(Connection conn, NewSession s) throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "INSERT INTO dc_sessions ("
+                + COLUMNS
+                + ") VALUES (?, ?, ?, ?, ?, NULL, 0, ?, ?, ?, ?, NULL, NULL, ?)")) {
+      ps.setString(1, s.friendlyId());
+      ps.setString(2, s.environment().projectRef());
+      ps.setString(3, s.environment().envSlug());
+      ps.setString(4, s.externalId());
+      ps.setString(5, s.agentId());
+      ps.setString(6, Json.write(s.clientData()));
+      ps.setString(7, Json.write(s.triggerConfig().toJson()));
+      Database.setInstant(ps, 8, s.createdAt());
+      Database.setInstant(ps, 9, s.createdAt());
+      Database.setInstant(ps, 10, s.expiresAt());
+      ps.executeUpdate();
+    }
+  }
+
+  /** Closes the session if it is open (a second close keeps the first's time and reason). */
+  void close(Connection conn, String sessionId, @Nullable String reason, Instant at)
+      throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "UPDATE dc_sessions SET closed_at = ?, closed_reason = ?, updated_at = ?"
+                + " WHERE friendly_id = ? AND closed_at IS NULL")) {
+      Database.setInstant(ps, 1, at);
+      ps.setString(2, reason);
+      Database.setInstant(ps, 3, at);
+      ps.setString(4, sessionId);
+      ps.executeUpdate();
+    }
+  }
+
+  /**
+   * Moves the session to its new current run if it still has the expected version and run.
+   *
+   * @return whether the row changed
+   */
+  boolean swapCurrentRun(
+      Connection conn,
+      String sessionId,
+      long expectedVersion,
+      @Nullable String expectedRunId,
+      String newRunId,
+      long newVersion,
+      Instant now)
+      throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "UPDATE dc_sessions SET current_run_id = ?, version = ?, updated_at = ?"
+                + " WHERE friendly_id = ? AND version = ?"
+                + " AND current_run_id IS NOT DISTINCT FROM ?")) {
+      ps.setString(1, newRunId);
+      ps.setLong(2, newVersion);
+      Database.setInstant(ps, 3, now);
+      ps.setString(4, sessionId);
+      ps.setLong(5, expectedVersion);
+      ps.setString(6, expectedRunId);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  Optional<Session> byFriendlyId(Connection conn, String friendlyId, boolean lock)
+      throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "SELECT "
+                + COLUMNS
+                + " FROM dc_sessions WHERE friendly_id = ?"
+                + (lock ? " FOR UPDATE" : ""))) {
+      ps.setString(1, friendlyId);
+      return one(ps);
+    }
+  }
+
+  Optional<Session> byExternalId(Connection conn, Environment environment, String externalId)
+      throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "SELECT "
+                + COLUMNS
+                + " FROM dc_sessions WHERE project_ref = ? AND env_slug = ? AND external_id = ?")) {
+      ps.setString(1, environment.projectRef());
+      ps.setString(2, environment.envSlug());
+      ps.setString(3, externalId);
+      return one(ps);
+    }
+  }
+
+  static void requireActive(Session session, Instant now, String what) {
+    switch (session.status(now)) {
+      case CLOSED ->
+          throw new SessionClosedException(
+              "session ["
+                  + session.friendlyId()
+                  + "] "
+                  + what
+                  + ": session is closed (closed at ["
+                  + session.closedAt()
+                  + "])");
+      case EXPIRED ->
+          throw new SessionClosedException(
+              "session ["
+                  + session.friendlyId()
+                  + "] "
+                  + what
+                  + ": session expired at ["
+                  + session.expiresAt()
+                  + "]");
+      case ACTIVE -> {}
+    }
+  }
+
+  static NoSuchSessionException noSuchSession(String sessionId) {
+    return new NoSuchSessionException("session [" + sessionId + "] not found");
+  }
+
+  private static Optional<Session> one(PreparedStatement ps) throws SQLException {
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+    }
+  }
+
+  private static Session read(ResultSet rs) throws SQLException {
+    return new Session(
+        rs.getString("friendly_id"),
+        rs.getString("external_id"),
+        new Environment(rs.getString("project_ref"), rs.getString("env_slug")),
+        rs.getString("agent_id"),
+        rs.getString("current_run_id"),
+        rs.getLong("version"),
+        Json.parse(rs.getString("client_data")),
+        TriggerConfig.fromJson(Json.parseObject(rs.getString("trigger_config"))),
+        Objects.requireNonNull(Database.getInstant(rs, "created_at")),
+        Objects.requireNonNull(Database.getInstant(rs, "updated_at")),
+        Database.getInstant(rs, "closed_at"),
+        rs.getString("closed_reason"),
+        Database.getInstant(rs, "expires_at"));
+  }
+}
