@@ -15,15 +15,11 @@ import dev.durablechat.core.Appended;
 import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.core.SwapResult;
-import dev.durablechat.core.TailItem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Flow;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
@@ -31,14 +27,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One run serving one session in this process: boots (L1), follows {@code in} from the last
- * dispatched event id and dispatches its records in order (turns L2, actions L6, stop L7, close),
- * suspends when idle (L3) and hands over on an upgrade (L4).
+ * One run serving one session in this process: boots (L1), takes the records of {@code in} from its
+ * {@link InTail} in order and dispatches them (turns L2, actions L6, stop L7, close), suspends when
+ * idle (L3) and hands over on an upgrade (L4).
  */
 final class RunLoop<C> implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(RunLoop.class);
-  private static final Object END_OF_TAIL = new Object();
-  private static final Object LOST = new Object();
 
   private final AgentRuntime runtime;
   private final DurableChat chat;
@@ -47,14 +41,11 @@ final class RunLoop<C> implements Runnable {
   final String sessionId;
   final SessionRun run;
   private final String chatId;
-  private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+  private final InTail tail;
   private final CountDownLatch done = new CountDownLatch(1);
-  private volatile long lastReceived;
-  private volatile long stopAt;
   private volatile boolean retired;
   private volatile boolean lost;
   private volatile long renewedNanos = System.nanoTime();
-  private volatile Flow.@Nullable Subscription subscription;
 
   private final boolean chatStartedBefore;
 
@@ -83,6 +74,13 @@ final class RunLoop<C> implements Runnable {
     this.run = run;
     this.chatId = session.displayId();
     this.chatStartedBefore = chatStartedBefore;
+    this.tail =
+        new InTail(
+            chat,
+            sessionId,
+            run.runId(),
+            () -> runtime.stopRequested(this),
+            () -> retired || runtime.isClosing());
   }
 
   private enum Next {
@@ -104,7 +102,6 @@ final class RunLoop<C> implements Runnable {
       ChatHistory.Rebuilt rebuilt = history().rebuild(sessionId);
       history = agent.hydrateMessages != null ? List.of() : rebuilt.messages();
       chatStarted = chatStartedBefore || firstMessageDispatched(rebuilt.lastInEventId());
-      lastReceived = rebuilt.lastInEventId();
       call(agent.onBoot, event);
       if (event.preloaded()) {
         call(agent.onPreload, event);
@@ -112,7 +109,7 @@ final class RunLoop<C> implements Runnable {
       if (run.reason() == RunReason.CONTINUATION) {
         call(agent.onChatResume, event);
       }
-      subscribe(rebuilt.lastInEventId());
+      tail.subscribe(rebuilt.lastInEventId());
       loop();
     } catch (FencedException e) {
       LOG.info(
@@ -124,10 +121,7 @@ final class RunLoop<C> implements Runnable {
         endRun("failed");
       }
     } finally {
-      Flow.Subscription s = subscription;
-      if (s != null) {
-        s.cancel();
-      }
+      tail.cancel();
       RunScope.unbind();
       done.countDown();
     }
@@ -135,17 +129,17 @@ final class RunLoop<C> implements Runnable {
 
   private void loop() throws Exception {
     while (true) {
-      Object item = queue.poll(agent.idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+      Object item = tail.next(agent.idleTimeout);
       if (item == null) {
         if (runtime.retireIfIdle(this, this::suspend)) {
           return;
         }
         continue;
       }
-      if (item == LOST) {
+      if (item == InTail.Item.LOST) {
         return;
       }
-      if (item == END_OF_TAIL) {
+      if (item == InTail.Item.END) {
         if (runtime.retire(this)) {
           snapshotActions();
           endRun(runtime.isClosing() ? "shutdown" : "tail-ended");
@@ -158,48 +152,6 @@ final class RunLoop<C> implements Runnable {
         return;
       }
     }
-  }
-
-  // ------------------------------------------------------------ the tail on in
-
-  private void subscribe(long after) {
-    chat.subscribeIn(sessionId, after)
-        .subscribe(
-            new Flow.Subscriber<TailItem<InEvent>>() {
-              @Override
-              public void onSubscribe(Flow.Subscription s) {
-                subscription = s;
-                s.request(Long.MAX_VALUE);
-              }
-
-              @Override
-              public void onNext(TailItem<InEvent> item) {
-                if (item instanceof TailItem.Event<InEvent> e) {
-                  StreamRecord<InEvent> r = e.record();
-                  lastReceived = Math.max(lastReceived, r.eventId());
-                  if (r.event() instanceof InEvent.Stop) {
-                    // Stops act at once, on the turn that is running and the ones queued before.
-                    stopAt = Math.max(stopAt, r.eventId());
-                    runtime.stopRequested(RunLoop.this);
-                  } else {
-                    queue.add(r);
-                  }
-                }
-              }
-
-              @Override
-              public void onError(Throwable t) {
-                if (!retired && !runtime.isClosing()) {
-                  LOG.warn("run [{}] lost its in tail", run.runId(), t);
-                }
-                queue.add(END_OF_TAIL);
-              }
-
-              @Override
-              public void onComplete() {
-                queue.add(END_OF_TAIL);
-              }
-            });
   }
 
   /**
@@ -242,7 +194,7 @@ final class RunLoop<C> implements Runnable {
       if (c != null) {
         c.cancel();
       }
-      queue.add(LOST);
+      tail.lost();
     }
   }
 
@@ -261,7 +213,7 @@ final class RunLoop<C> implements Runnable {
 
   /** Ends the loop from outside (runtime close). */
   void shutdown() {
-    queue.add(END_OF_TAIL);
+    tail.end();
   }
 
   boolean awaitDone(long millis) throws InterruptedException {
@@ -269,11 +221,11 @@ final class RunLoop<C> implements Runnable {
   }
 
   long lastReceived() {
-    return lastReceived;
+    return tail.lastReceived();
   }
 
   boolean hasQueued() {
-    return !queue.isEmpty();
+    return tail.hasQueued();
   }
 
   void markRetired() {
@@ -291,7 +243,7 @@ final class RunLoop<C> implements Runnable {
 
   void applyStop() {
     Cancellation c = current;
-    if (c != null && currentInId < stopAt) {
+    if (c != null && currentInId < tail.stopAt()) {
       c.cancel();
     }
   }
@@ -394,7 +346,7 @@ final class RunLoop<C> implements Runnable {
       if (ctx.upgradeRequested()) {
         return upgrade();
       }
-      ctx.injectable(() -> takeInjectable(cancellation));
+      ctx.injectable(() -> tail.takeInjectable(cancellation::isCancelled));
       try {
         respond(agent.run, ctx, out, inId, cancellation);
       } finally {
@@ -494,28 +446,6 @@ final class RunLoop<C> implements Runnable {
       history().snapshot(sessionId, history, lastCompleteOut, lastCompleteIn);
       actionsSinceSnapshot = false;
     }
-  }
-
-  /**
-   * L5: the plain user messages at the head of the queue, taken out of it for the running turn to
-   * answer; none once the turn is stopped, and none from a stop's reach (they are to be stopped).
-   */
-  private synchronized List<StreamRecord<InEvent.Message>> takeInjectable(
-      Cancellation cancellation) {
-    var taken = new ArrayList<StreamRecord<InEvent.Message>>();
-    while (!cancellation.isCancelled()) {
-      Object head = queue.peek();
-      if (!(head instanceof StreamRecord<?> r)
-          || !(r.event() instanceof InEvent.Message m)
-          || m.payload().trigger() != Trigger.SUBMIT_MESSAGE
-          || m.payload().message() == null
-          || r.eventId() <= stopAt) {
-        break;
-      }
-      queue.poll();
-      taken.add(new StreamRecord<>(r.eventId(), r.createdAt(), m));
-    }
-    return taken;
   }
 
   /** Runs a responder; a stop (L7) keeps the partial (abort, no finish), else finish. */

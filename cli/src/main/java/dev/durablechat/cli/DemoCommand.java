@@ -163,204 +163,262 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private int play(PrintWriter out, Path dir) throws Exception {
-    boolean live = System.console() != null;
-    String chatId = "demo-" + UUID.randomUUID().toString().substring(0, 8);
-    int idleAfter = turns / 2;
-    int crashAt = Math.min(turns - 1, Math.max(idleAfter + 2, turns * 3 / 4));
-    out.println("durablechat demo: " + turns + " turns of a tool-using chat [" + chatId + "]");
-    out.println("  session store  jdbc:h2:file:" + dir.resolve("chat"));
-    out.println("  snapshots      file:" + dir.resolve("snapshots"));
-    out.println(
-        "  idle timeout "
-            + IDLE.toMillis()
-            + " ms: a pause after turn "
-            + idleAfter
-            + "; the process dies in the middle of turn "
-            + crashAt);
-    out.println();
-    out.println(
-        String.format(
-            "%4s  %15s  %-24s  %-12s  %10s  %s",
-            "turn", "in/append bytes", "run", "reason", "rebuild ms", "reply"));
-    out.flush();
-
-    List<Integer> bodySizes = new ArrayList<>();
-    List<UIMessage> transcript = new ArrayList<>();
-    boolean continuationIntact = false;
-    boolean crashRecovered = false;
-    Engine engine = new Engine(dir, "process-1");
+    Play play = new Play(out, dir);
+    play.header();
     try {
-      AgentChat client = client(engine, chatId);
       for (int turn = 1; turn <= turns; turn++) {
-        UIMessage message = userMessage(turn);
-        int bytes = bodyBytes(chatId, message);
-        bodySizes.add(bytes);
-        transcript.add(message);
-
-        if (turn == crashAt) {
-          crashMessageId = message.id();
-          Reply reply = client.sendMessage(message);
-          UIMessage partial = readPartial(reply);
-          transcript.add(partial);
-          TurnSeen crashed = turnsSeen.get(message.id());
-          String deadRun = crashed.runId();
-          line(
-              out,
-              live,
-              turn,
-              turns,
-              bytes,
-              deadRun,
-              crashed.reason(),
-              "-",
-              "process killed mid-reply");
-          note(
-              out,
-              live,
-              "      crash: "
-                  + engine.name
-                  + " stops dead after writing \""
-                  + partial.text()
-                  + "\"; run "
-                  + deadRun
-                  + " is left running in the store");
-          // The process dies: it renews its run's lease no more (its runtime stops, on a thread of
-          // its own since the dead turn never returns). A new process on the same H2 file and
-          // snapshot folder takes the session over once that lease has expired.
-          Engine dead = engine;
-          Thread dies = new Thread(dead.runtime::close, "demo-process-1-dies");
-          dies.setDaemon(true);
-          dies.start();
-          engine = new Engine(dir, "process-2");
-          client = client(engine, chatId);
-          turn++;
-          UIMessage next = userMessage(turn);
-          int nextBytes = bodyBytes(chatId, next);
-          bodySizes.add(nextBytes);
-          Reply recovered = client.sendMessage(next);
-          List<UIMessage> answered = recovered.messages(WAIT);
-          // The recovery answers the unanswered message first, then the new one.
-          transcript.addAll(answered.subList(0, answered.size() - 1));
-          transcript.add(next);
-          transcript.add(answered.get(answered.size() - 1));
-          TurnSeen seen = turnsSeen.get(next.id());
-          Boot boot = boots.get(seen.runId());
-          line(
-              out,
-              live,
-              turn,
-              turns,
-              nextBytes,
-              seen.runId(),
-              seen.reason(),
-              String.format("%.1f", boot.rebuildMs()),
-              answered.get(answered.size() - 1).text().length() + "");
-          // onTurnComplete runs just after the turn-complete record the reply ended on.
-          awaitQuietly(() -> answers.containsKey(next.id()));
-          boolean partialCleaned =
-              boot.history().stream().anyMatch(m -> m.id().equals(partial.id()))
-                  && boot.history().get(boot.history().size() - 1).id().equals(partial.id());
-          crashRecovered =
-              seen.reason().equals("continuation")
-                  && answeredOnce(message.id())
-                  && answeredOnce(next.id())
-                  && partialCleaned;
-          note(
-              out,
-              live,
-              "      recovery: "
-                  + engine.name
-                  + " took over (after the dead run's "
-                  + LEASE.toMillis()
-                  + " ms lease) with run "
-                  + seen.runId()
-                  + " (continuation), rebuilt "
-                  + boot.history().size()
-                  + " messages ("
-                  + boot.source()
-                  + ") ending on the cleaned partial reply (H4), answered turn "
-                  + crashAt
-                  + " once and turn "
-                  + turn
-                  + " once: "
-                  + yes(crashRecovered));
-          // Let the dead process's thread go: its writes are fenced (invariant 6).
-          crashGate.countDown();
-          dead.close();
-          continue;
-        }
-
-        Reply reply = client.sendMessage(message);
-        List<UIMessage> answered = reply.messages(WAIT);
-        transcript.addAll(answered);
-        TurnSeen seen = turnsSeen.get(message.id());
-        Boot boot = firstTurnOfRun(seen.runId(), message.id()) ? boots.get(seen.runId()) : null;
-        line(
-            out,
-            live,
-            turn,
-            turns,
-            bytes,
-            seen.runId(),
-            seen.reason(),
-            boot == null ? "-" : String.format("%.1f", boot.rebuildMs()),
-            answered.isEmpty() ? "0" : answered.get(answered.size() - 1).text().length() + "");
-
-        if (turn == idleAfter) {
-          String idleRun = seen.runId();
-          DurableChat idleChat = engine.chat;
-          waitFor(() -> !isRunning(idleChat, chatId, idleRun));
-          note(
-              out,
-              live,
-              "      idle: no message for "
-                  + IDLE.toMillis()
-                  + " ms, run "
-                  + idleRun
-                  + " ended ("
-                  + endReason(engine.chat, chatId, idleRun)
-                  + "); the next message boots a continuation");
-          List<UIMessage> before = List.copyOf(transcript);
-          UIMessage resume = userMessage(++turn);
-          int resumeBytes = bodyBytes(chatId, resume);
-          bodySizes.add(resumeBytes);
-          transcript.add(resume);
-          Reply resumed = client.sendMessage(resume);
-          List<UIMessage> resumedAnswer = resumed.messages(WAIT);
-          transcript.addAll(resumedAnswer);
-          TurnSeen resumedSeen = turnsSeen.get(resume.id());
-          Boot resumedBoot = boots.get(resumedSeen.runId());
-          line(
-              out,
-              live,
-              turn,
-              turns,
-              resumeBytes,
-              resumedSeen.runId(),
-              resumedSeen.reason(),
-              String.format("%.1f", resumedBoot.rebuildMs()),
-              resumedAnswer.get(resumedAnswer.size() - 1).text().length() + "");
-          continuationIntact =
-              resumedSeen.reason().equals("continuation")
-                  && sameMessages(resumedBoot.history(), before);
-          note(
-              out,
-              live,
-              "      continuation: rebuilt "
-                  + resumedBoot.history().size()
-                  + " messages ("
-                  + resumedBoot.source()
-                  + "), equal to the history before the pause: "
-                  + yes(continuationIntact));
+        if (turn == play.crashAt) {
+          turn = play.crashTurn(turn);
+        } else {
+          String runId = play.turn(turn);
+          if (turn == play.idleAfter) {
+            turn = play.idleOut(turn, runId);
+          }
         }
       }
+      return play.finish();
+    } finally {
+      crashGate.countDown();
+      play.engine.close();
+    }
+  }
+
+  /**
+   * One play of the demo: the scenario (which turn pauses, which crashes), the "process" serving
+   * it, and what the client saw. Each step prints its lines and records what the final check and
+   * the summary need.
+   */
+  private final class Play {
+    final PrintWriter out;
+    final Path dir;
+    final boolean live = System.console() != null;
+    final String chatId = "demo-" + UUID.randomUUID().toString().substring(0, 8);
+    final int idleAfter = turns / 2;
+    final int crashAt = Math.min(turns - 1, Math.max(idleAfter + 2, turns * 3 / 4));
+    final List<Integer> bodySizes = new ArrayList<>();
+    final List<UIMessage> transcript = new ArrayList<>();
+    boolean continuationIntact;
+    boolean crashRecovered;
+    Engine engine;
+    AgentChat client;
+
+    Play(PrintWriter out, Path dir) {
+      this.out = out;
+      this.dir = dir;
+      this.engine = new Engine(dir, "process-1");
+      this.client = client(engine, chatId);
+    }
+
+    void header() {
+      out.println("durablechat demo: " + turns + " turns of a tool-using chat [" + chatId + "]");
+      out.println("  session store  jdbc:h2:file:" + dir.resolve("chat"));
+      out.println("  snapshots      file:" + dir.resolve("snapshots"));
+      out.println(
+          "  idle timeout "
+              + IDLE.toMillis()
+              + " ms: a pause after turn "
+              + idleAfter
+              + "; the process dies in the middle of turn "
+              + crashAt);
+      out.println();
+      out.println(
+          String.format(
+              "%4s  %15s  %-24s  %-12s  %10s  %s",
+              "turn", "in/append bytes", "run", "reason", "rebuild ms", "reply"));
+      out.flush();
+    }
+
+    /** A user message of the turn, counted and put in the transcript. */
+    private UIMessage message(int turn) {
+      UIMessage message = userMessage(turn);
+      bodySizes.add(bodyBytes(chatId, message));
+      transcript.add(message);
+      return message;
+    }
+
+    private int lastBodyBytes() {
+      return bodySizes.get(bodySizes.size() - 1);
+    }
+
+    /** An ordinary turn: the message, its reply, one line. Returns the run that answered. */
+    String turn(int turn) {
+      UIMessage message = message(turn);
+      Reply reply = client.sendMessage(message);
+      List<UIMessage> answered = reply.messages(WAIT);
+      transcript.addAll(answered);
+      TurnSeen seen = turnsSeen.get(message.id());
+      Boot boot = firstTurnOfRun(seen.runId(), message.id()) ? boots.get(seen.runId()) : null;
+      line(
+          out,
+          live,
+          turn,
+          turns,
+          lastBodyBytes(),
+          seen.runId(),
+          seen.reason(),
+          boot == null ? "-" : String.format("%.1f", boot.rebuildMs()),
+          answered.isEmpty() ? "0" : answered.get(answered.size() - 1).text().length() + "");
+      return seen.runId();
+    }
+
+    /**
+     * After the turn: no message for the idle timeout, so the run ends (L3); the next message boots
+     * a continuation that must rebuild the same history. Returns the last turn played.
+     */
+    int idleOut(int turn, String idleRun) throws InterruptedException {
+      DurableChat idleChat = engine.chat;
+      waitFor(() -> !isRunning(idleChat, chatId, idleRun));
+      note(
+          out,
+          live,
+          "      idle: no message for "
+              + IDLE.toMillis()
+              + " ms, run "
+              + idleRun
+              + " ended ("
+              + endReason(engine.chat, chatId, idleRun)
+              + "); the next message boots a continuation");
+      List<UIMessage> before = List.copyOf(transcript);
+      UIMessage resume = message(++turn);
+      Reply resumed = client.sendMessage(resume);
+      List<UIMessage> resumedAnswer = resumed.messages(WAIT);
+      transcript.addAll(resumedAnswer);
+      TurnSeen resumedSeen = turnsSeen.get(resume.id());
+      Boot resumedBoot = boots.get(resumedSeen.runId());
+      line(
+          out,
+          live,
+          turn,
+          turns,
+          lastBodyBytes(),
+          resumedSeen.runId(),
+          resumedSeen.reason(),
+          String.format("%.1f", resumedBoot.rebuildMs()),
+          resumedAnswer.get(resumedAnswer.size() - 1).text().length() + "");
+      continuationIntact =
+          resumedSeen.reason().equals("continuation")
+              && sameMessages(resumedBoot.history(), before);
+      note(
+          out,
+          live,
+          "      continuation: rebuilt "
+              + resumedBoot.history().size()
+              + " messages ("
+              + resumedBoot.source()
+              + "), equal to the history before the pause: "
+              + yes(continuationIntact));
+      return turn;
+    }
+
+    /**
+     * The process dies mid-reply; a new process on the same files takes the session over once the
+     * dead run's lease expired, answers the unanswered message once and then the next one, from a
+     * history ending on the cleaned partial reply (H4). Returns the last turn played.
+     */
+    int crashTurn(int turn) throws InterruptedException {
+      UIMessage message = message(turn);
+      int bytes = lastBodyBytes();
+      crashMessageId = message.id();
+      Reply reply = client.sendMessage(message);
+      UIMessage partial = readPartial(reply);
+      transcript.add(partial);
+      TurnSeen crashed = turnsSeen.get(message.id());
+      String deadRun = crashed.runId();
+      line(
+          out,
+          live,
+          turn,
+          turns,
+          bytes,
+          deadRun,
+          crashed.reason(),
+          "-",
+          "process killed mid-reply");
+      note(
+          out,
+          live,
+          "      crash: "
+              + engine.name
+              + " stops dead after writing \""
+              + partial.text()
+              + "\"; run "
+              + deadRun
+              + " is left running in the store");
+      // The process dies: it renews its run's lease no more (its runtime stops, on a thread of
+      // its own since the dead turn never returns). A new process on the same H2 file and
+      // snapshot folder takes the session over once that lease has expired.
+      Engine dead = engine;
+      Thread dies = new Thread(dead.runtime::close, "demo-process-1-dies");
+      dies.setDaemon(true);
+      dies.start();
+      engine = new Engine(dir, "process-2");
+      client = client(engine, chatId);
+      turn++;
+      UIMessage next = userMessage(turn);
+      bodySizes.add(bodyBytes(chatId, next));
+      int nextBytes = lastBodyBytes();
+      Reply recovered = client.sendMessage(next);
+      List<UIMessage> answered = recovered.messages(WAIT);
+      // The recovery answers the unanswered message first, then the new one.
+      transcript.addAll(answered.subList(0, answered.size() - 1));
+      transcript.add(next);
+      transcript.add(answered.get(answered.size() - 1));
+      TurnSeen seen = turnsSeen.get(next.id());
+      Boot boot = boots.get(seen.runId());
+      line(
+          out,
+          live,
+          turn,
+          turns,
+          nextBytes,
+          seen.runId(),
+          seen.reason(),
+          String.format("%.1f", boot.rebuildMs()),
+          answered.get(answered.size() - 1).text().length() + "");
+      // onTurnComplete runs just after the turn-complete record the reply ended on.
+      awaitQuietly(() -> answers.containsKey(next.id()));
+      boolean partialCleaned =
+          boot.history().stream().anyMatch(m -> m.id().equals(partial.id()))
+              && boot.history().get(boot.history().size() - 1).id().equals(partial.id());
+      crashRecovered =
+          seen.reason().equals("continuation")
+              && answeredOnce(message.id())
+              && answeredOnce(next.id())
+              && partialCleaned;
+      note(
+          out,
+          live,
+          "      recovery: "
+              + engine.name
+              + " took over (after the dead run's "
+              + LEASE.toMillis()
+              + " ms lease) with run "
+              + seen.runId()
+              + " (continuation), rebuilt "
+              + boot.history().size()
+              + " messages ("
+              + boot.source()
+              + ") ending on the cleaned partial reply (H4), answered turn "
+              + crashAt
+              + " once and turn "
+              + turn
+              + " once: "
+              + yes(crashRecovered));
+      // Let the dead process's thread go: its writes are fenced (invariant 6).
+      crashGate.countDown();
+      dead.close();
+      return turn;
+    }
+
+    /**
+     * The final check (a cold rebuild equals what the client saw, each message once), the summary.
+     */
+    int finish() throws InterruptedException {
       if (live) {
         out.print("\r\033[K");
       }
-
-      // The final check: a cold rebuild equals what the client saw, each message once.
       awaitQuietly(() -> answers.size() >= turns);
-      ChatHistory.Rebuilt last = ChatHistory.of(engine.chat).rebuild(chatId);
+      ChatHistory.Rebuilt last = engine.chat.history().rebuild(chatId);
       boolean historyIntact = sameMessages(last.messages(), transcript);
       boolean answeredOnce =
           answers.values().stream().allMatch(count -> count.get() == 1) && answers.size() == turns;
@@ -377,9 +435,6 @@ final class DemoCommand implements Callable<Integer> {
           .print(out);
       out.flush();
       return continuationIntact && crashRecovered && historyIntact && answeredOnce ? 0 : 1;
-    } finally {
-      crashGate.countDown();
-      engine.close();
     }
   }
 
@@ -423,7 +478,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private ChatAgent<JsonValue> agent(DurableChat chat, String process) {
-    ChatHistory probe = ChatHistory.of(chat);
+    ChatHistory probe = chat.history();
     return ChatAgent.builder(AGENT_ID)
         .idleTimeout(IDLE)
         .onBoot(
