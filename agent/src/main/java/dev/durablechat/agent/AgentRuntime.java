@@ -414,9 +414,14 @@ public final class AgentRuntime implements AutoCloseable {
   boolean retireIfIdle(RunLoop<?> loop, Runnable suspend) {
     locks.lock(loop.sessionId);
     try {
+      // Read before the queue: the tail queues a record before it counts it as received, so a
+      // record counted here is in the queue, and one that is not was appended after this read
+      // (and lastEventId shows it). Re-reading it later would miss a record the tail queued in
+      // between, which this retiring loop would then never answer.
+      long received = loop.lastReceived();
       if (closing
           || loop.hasQueued()
-          || chat.lastEventId(loop.sessionId, StreamKind.IN) > loop.lastReceived()) {
+          || chat.lastEventId(loop.sessionId, StreamKind.IN) > received) {
         return false;
       }
       suspend.run();
@@ -424,7 +429,7 @@ public final class AgentRuntime implements AutoCloseable {
       running.remove(loop.sessionId, loop);
       // Another node may have appended while this run still looked alive to it (it then leaves
       // the message to this run): now that the run has ended, answer such a message here.
-      if (chat.lastEventId(loop.sessionId, StreamKind.IN) > loop.lastReceived()) {
+      if (chat.lastEventId(loop.sessionId, StreamKind.IN) > received) {
         try {
           ensureRunning(loop.sessionId, RunReason.INITIAL);
         } catch (RuntimeException e) {
@@ -599,8 +604,8 @@ public final class AgentRuntime implements AutoCloseable {
     }
 
     /**
-     * The history runs rebuild from and complete turns through (H1-H5); default: one over the
-     * engine's snapshot store, with {@link #retention} as set. Keep one per engine.
+     * The history runs rebuild from and complete turns through (H1-H5); default: the engine's own
+     * ({@link DurableChat#history()}), with {@link #retention} as set.
      */
     public Builder history(ChatHistory history) {
       this.history = Objects.requireNonNull(history, "history must not be null");

@@ -72,7 +72,6 @@ final class InTail {
               public void onNext(TailItem<InEvent> item) {
                 if (item instanceof TailItem.Event<InEvent> e) {
                   StreamRecord<InEvent> r = e.record();
-                  lastReceived = Math.max(lastReceived, r.eventId());
                   if (r.event() instanceof InEvent.Stop) {
                     // Stops act at once, on the turn that is running and the ones queued before.
                     stopAt = Math.max(stopAt, r.eventId());
@@ -80,6 +79,8 @@ final class InTail {
                   } else {
                     queue.add(r);
                   }
+                  // Counted only once queued: an idle end that sees it counted finds it queued.
+                  lastReceived = Math.max(lastReceived, r.eventId());
                 }
               }
 
