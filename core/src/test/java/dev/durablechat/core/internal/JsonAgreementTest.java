@@ -132,6 +132,32 @@ class JsonAgreementTest {
   // --------------------------------------------------------------------------------- examples
 
   @Example
+  @Label("at the limits exactly: MAX_DEPTH containers and MAX_NUMBER_DIGITS digits, and one more")
+  void limitsExactly() {
+    for (int depth = Json.MAX_DEPTH - 1; depth <= Json.MAX_DEPTH + 1; depth++) {
+      for (boolean objects : new boolean[] {false, true}) {
+        for (boolean scalarInside : new boolean[] {false, true}) {
+          String text = nested(depth, objects, scalarInside);
+          Outcome api = Outcome.of(() -> Json.parse(text));
+
+          assertThat(api.refused()).as("depth %d", depth).isEqualTo(depth > Json.MAX_DEPTH);
+          assertThat(Outcome.of(() -> JsonCodec.parse(text))).isEqualTo(api);
+          assertThat(Outcome.of(() -> JsonCodec.parse(utf8(text)))).isEqualTo(api);
+        }
+      }
+    }
+    for (int digits = Json.MAX_NUMBER_DIGITS - 1; digits <= Json.MAX_NUMBER_DIGITS + 1; digits++) {
+      String literal = "-" + "9".repeat(digits - 3) + ".5e+12";
+      String text = "{\"n\":" + literal + "}";
+      Outcome api = Outcome.of(() -> Json.parse(text));
+
+      assertThat(api.refused()).as("%d digits", digits).isEqualTo(digits > Json.MAX_NUMBER_DIGITS);
+      assertThat(Outcome.of(() -> JsonCodec.parse(text))).isEqualTo(api);
+      assertThat(Outcome.of(() -> JsonCodec.parse(utf8(text)))).isEqualTo(api);
+    }
+  }
+
+  @Example
   @Label("a lone surrogate raw in text, and escaped in a member name, reads the same on both sides")
   void loneSurrogates() {
     String raw = "{\"k\":\"a\ud83db\",\"\ude00\":1}";
