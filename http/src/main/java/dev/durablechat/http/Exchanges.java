@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
-/** Reading requests and writing JSON answers, CORS included on every one (HTTP.md §1). */
+/** Reading requests and writing JSON answers, CORS included on every one (http.md §1). */
 final class Exchanges {
   /** A body over the cap but under this is read and dropped, so the client sees the 413. */
   private static final long DRAIN_LIMIT = 8L * 1024 * 1024;
@@ -76,7 +76,7 @@ final class Exchanges {
   }
 
   /**
-   * Requires a JSON content type (HTTP.md §2: the clients send {@code application/json}).
+   * Requires a JSON content type (http.md §2: the clients send {@code application/json}).
    *
    * @throws HttpError 415 naming the content type received
    */

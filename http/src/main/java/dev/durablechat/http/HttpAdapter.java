@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves an {@link AgentRuntime}'s sessions over HTTP, speaking the Sessions wire protocol (v2) of
- * the published chat clients (HTTP.md): the {@code out} stream as SSE, {@code in/append}, session
+ * the published chat clients (http.md): the {@code out} stream as SSE, {@code in/append}, session
  * create and close, and token claims, with CORS on every response.
  *
  * <pre>{@code

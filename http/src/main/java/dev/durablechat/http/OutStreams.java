@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /realtime/v1/sessions/{id}/out}: the session's {@code out} stream as SSE v2 batches
- * (HTTP.md §1, W6, W7). Each open stream holds one server thread for its life (the JDK server's
+ * (http.md §1, W6, W7). Each open stream holds one server thread for its life (the JDK server's
  * handlers are blocking); it waits on a queue that the engine's live tail fills, and wakes for
  * pings, for the idle timeout ({@code Timeout-Seconds}) and to look at the session's status, so
  * that a closed session ends its readers with a {@code session-closed} record.
@@ -372,7 +372,7 @@ final class OutStreams {
       write("event: batch\ndata: " + Json.write(data) + "\n\n");
     }
 
-    /** The synthesized session-closed control record: our out stream stores none (HTTP.md §1). */
+    /** The synthesized session-closed control record: our out stream stores none (http.md §1). */
     private void writeClosed(Session s) throws IOException {
       String reason =
           s.closedReason() != null ? s.closedReason() : s.closedAt() == null ? "expired" : "closed";

@@ -109,7 +109,7 @@ final class Routes {
 
   // ------------------------------------------------------------------ in/append
 
-  /** {@code POST /realtime/v1/sessions/{id}/in/append} (HTTP.md §2, W2–W5). */
+  /** {@code POST /realtime/v1/sessions/{id}/in/append} (http.md §2, W2–W5). */
   void append(HttpExchange exchange, Principal principal, String address) throws IOException {
     Session session = authorize(principal, address, "write");
     Exchanges.requireJson(exchange);
@@ -161,7 +161,7 @@ final class Routes {
 
   // ------------------------------------------------------------------ sessions
 
-  /** {@code POST /api/v1/sessions} (HTTP.md §3, S1, S5, S9). */
+  /** {@code POST /api/v1/sessions} (http.md §3, S1, S5, S9). */
   void create(HttpExchange exchange, Principal principal) throws IOException {
     requireSecret(principal, "POST /api/v1/sessions");
     Exchanges.requireJson(exchange);

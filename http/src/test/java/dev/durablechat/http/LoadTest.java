@@ -15,7 +15,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-@DisplayName("Many readers at once, over loopback (HTTP.md §1, W7, invariant 4)")
+@DisplayName("Many readers at once, over loopback (http.md §1, W7, invariant 4)")
 class LoadTest {
   private static final int HOT_READERS = 200;
   private static final int SESSIONS = 50;

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-@DisplayName("POST /api/v1/sessions, /close, /auth/jwt/claims, preflight and CORS (HTTP.md §3)")
+@DisplayName("POST /api/v1/sessions, /close, /auth/jwt/claims, preflight and CORS (http.md §3)")
 class SessionsRouteTest {
   private static final List<String> KEYS =
       List.of(
