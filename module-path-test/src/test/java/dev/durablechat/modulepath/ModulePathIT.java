@@ -65,7 +65,11 @@ class ModulePathIT {
     Path log = WORK.resolve("consumer.log");
     Process process =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("the consumer exits").isTrue();
+    boolean exited = process.waitFor(120, TimeUnit.SECONDS);
+    if (!exited) {
+      process.destroyForcibly();
+    }
+    assertThat(exited).as("the consumer exits; output:%n%s", Files.readString(log)).isTrue();
     String output = Files.readString(log);
     assertThat(process.exitValue()).as("exit status; output:%n%s", output).isZero();
 
