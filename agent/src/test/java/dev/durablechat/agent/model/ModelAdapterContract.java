@@ -55,6 +55,22 @@ public abstract class ModelAdapterContract {
    */
   protected abstract ModelLoop loop(String baseUrl, String apiKey, int maxSteps);
 
+  /**
+   * Whether the framework hands tool-call arguments over as they stream ({@code tool-input-delta});
+   * a framework that merges them first gives whole calls only.
+   */
+  protected boolean streamsToolArguments() {
+    return true;
+  }
+
+  /**
+   * Whether cancelling the framework's stream closes the connection at once (the server sees the
+   * client go away while it holds the response).
+   */
+  protected boolean cancelClosesTheConnection() {
+    return true;
+  }
+
   @AfterEach
   void closeAll() {
     if (fixture != null) {
@@ -159,17 +175,12 @@ public abstract class ModelAdapterContract {
         answer(20, 4, "That is ", "3 words."));
     Turn turn = read(chat().sendMessage("count: one two three"), null);
 
-    assertThat(turn.types())
-        .containsExactly(
-            "start",
-            "start-step",
-            "tool-input-start",
-            "tool-input-delta",
-            "tool-input-delta",
-            "tool-input-delta",
-            "tool-input-delta",
-            "tool-input-delta",
-            "tool-input-delta",
+    var expectedTypes = new ArrayList<>(List.of("start", "start-step", "tool-input-start"));
+    if (streamsToolArguments()) {
+      expectedTypes.addAll(java.util.Collections.nCopies(6, "tool-input-delta"));
+    }
+    expectedTypes.addAll(
+        List.of(
             "tool-input-available",
             "tool-output-available",
             "finish-step",
@@ -179,13 +190,16 @@ public abstract class ModelAdapterContract {
             "text-delta",
             "text-end",
             "finish-step",
-            "finish");
-    String deltas =
-        turn.chunks().stream()
-            .filter(c -> c.type().equals("tool-input-delta"))
-            .map(c -> c.json().string("inputTextDelta").orElse(""))
-            .collect(Collectors.joining());
-    assertThat(deltas).isEqualTo("{\"text\": \"one two three\"}");
+            "finish"));
+    assertThat(turn.types()).containsExactlyElementsOf(expectedTypes);
+    if (streamsToolArguments()) {
+      String deltas =
+          turn.chunks().stream()
+              .filter(c -> c.type().equals("tool-input-delta"))
+              .map(c -> c.json().string("inputTextDelta").orElse(""))
+              .collect(Collectors.joining());
+      assertThat(deltas).isEqualTo("{\"text\": \"one two three\"}");
+    }
     UIMessage expected =
         expected(
             turn.message().id(),
@@ -365,7 +379,9 @@ public abstract class ModelAdapterContract {
     // The reply delivers every record it read, those read above included.
     List<UIMessageChunk> all = read(reply, null).chunks();
     assertThat(all).extracting(UIMessageChunk::type).contains("abort").doesNotContain("finish");
-    await().atMost(WAIT).until(() -> server.events().contains("client-closed"));
+    if (cancelClosesTheConnection()) {
+      await().atMost(WAIT).until(() -> server.events().contains("client-closed"));
+    }
     assertThat(server.events()).doesNotContain("released", "done");
     // The SDK folds the aborted message as it streamed (no H4 cleanup on the client).
     AiSdk.assertFoldsTo(all, null, ChunkFold.create().acceptAll(all).message().orElseThrow());
