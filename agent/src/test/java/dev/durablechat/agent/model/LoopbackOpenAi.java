@@ -41,8 +41,20 @@ public final class LoopbackOpenAi implements AutoCloseable {
    *     of the chunked body (-1: the whole stream)
    * @param holdAfter after this many chunks, keep the stream open until {@link #release()} or the
    *     client disconnects (-1: never)
+   * @param delayMillis a pause before each chunk, so that a reply streams for a while
    */
-  public record Stream(List<JsonObject> chunks, int cutAfter, int holdAfter) implements Response {}
+  public record Stream(List<JsonObject> chunks, int cutAfter, int holdAfter, long delayMillis)
+      implements Response {
+    /** A stream without pauses. */
+    public Stream(List<JsonObject> chunks, int cutAfter, int holdAfter) {
+      this(chunks, cutAfter, holdAfter, 0);
+    }
+
+    /** The same stream with a pause before each chunk. */
+    public Stream paced(long millis) {
+      return new Stream(chunks, cutAfter, holdAfter, millis);
+    }
+  }
 
   /** An HTTP error before any stream, with an OpenAI-style error body. */
   public record Status(int code, String message, String type) implements Response {}
@@ -194,6 +206,9 @@ public final class LoopbackOpenAi implements AutoCloseable {
           if (socket.isClosed()) {
             return;
           }
+        }
+        if (stream.delayMillis() > 0) {
+          Thread.sleep(stream.delayMillis()); // pacing the wire, not gating an assertion
         }
         writeChunk(out, "data: " + chunk + "\n\n");
         i++;
