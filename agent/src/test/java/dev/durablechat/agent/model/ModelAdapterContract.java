@@ -502,8 +502,12 @@ public abstract class ModelAdapterContract {
     assertThat(turn.message().text()).isEqualTo("2 words, and hello");
     List<JsonObject> messages = server.requests().get(1).messages();
     assertThat(messages.toString()).contains("also: hello");
-    // The injected message is answered by this turn: its reply ends on the same turn-complete.
-    assertThat(second.records(WAIT)).isNotEmpty();
+    // The injected message is answered by this turn: its reply ends on the same turn-complete,
+    // with no turn of its own (that would have asked the server a third time and failed).
+    var records = second.records(WAIT);
+    assertThat(records.get(records.size() - 1).event()).isInstanceOf(OutEvent.TurnComplete.class);
+    assertThat(records)
+        .noneMatch(r -> r.event() instanceof OutEvent.Chunk c && c.chunk().type().equals("error"));
     assertThat(server.requests()).hasSize(2);
   }
 
