@@ -4,11 +4,14 @@
 //   tool-answer: a word_count call, then "That is 3 words."
 //   reload:      a paced answer of words(12)
 //   stop:        a paced answer of words(20), then "after" for the next turn
-// Usage: node model-chat.mjs [scenario...]; env: see lib.mjs (ECHO_AGENT = the demo agent's id).
+//   approval:    (another server, its agent's delete_file needs approval) a delete_file call, then
+//                "Deleted." once the approval came back
+// Usage: node model-chat.mjs [scenario...]; env: see lib.mjs (ECHO_AGENT = the agent's id).
 
 import { TriggerChatTransport } from "@trigger.dev/sdk/chat";
 import { chat } from "@trigger.dev/sdk/ai";
 import { auth } from "@trigger.dev/sdk";
+import { readUIMessageStream } from "ai";
 import { env, chatId, userMessage, words, check, checkEqual, readChunks, fold, textOf, types, runScenarios } from "./lib.mjs";
 
 function transport(extra = {}) {
@@ -33,6 +36,19 @@ function send(t, id, messages) {
     body: undefined,
     metadata: undefined,
   });
+}
+
+/** Folds chunks onto the message the client holds, as useChat does for a continued reply. */
+async function foldOnto(message, chunks) {
+  const stream = new ReadableStream({
+    start(controller) {
+      for (const c of chunks) controller.enqueue(c);
+      controller.close();
+    },
+  });
+  let last;
+  for await (const m of readUIMessageStream({ message: structuredClone(message), stream })) last = m;
+  return last;
 }
 
 const textDeltas = (n) => (chunk, all) => all.filter((c) => c.type === "text-delta").length >= n;
@@ -101,4 +117,36 @@ const scenarios = {
   },
 };
 
-await runScenarios(scenarios, process.argv.slice(2), 90_000);
+/** Not run by default: it needs the server whose agent's delete_file needs approval. */
+const approvalScenarios = {
+  /**
+   * tool-approval-request ends the turn; the approval (what useChat's addToolApprovalResponse
+   * makes of the message, slimmed by the transport) continues the same message: the tool runs and
+   * the model answers.
+   */
+  async approval() {
+    const id = chatId("approval");
+    const t = transport();
+    const user = userMessage("delete a.txt");
+    const first = await readChunks(await send(t, id, [user]));
+    check(first.some((c) => c.type === "tool-approval-request"), `no approval request (chunks ${types(first)})`);
+    const asked = await fold(first);
+    const part = asked.parts.find((p) => p.type === "tool-delete_file");
+    checkEqual(part?.state, "approval-requested", "tool part state after the request");
+    const approved = {
+      ...asked,
+      parts: asked.parts.map((p) =>
+        p === part ? { ...p, state: "approval-responded", approval: { ...p.approval, approved: true } } : p,
+      ),
+    };
+    const second = await readChunks(await send(t, id, [user, approved]));
+    checkEqual(second[0]?.messageId, asked.id, "the continuation's start names the same message");
+    const done = await foldOnto(approved, second);
+    const tool = done.parts.find((p) => p.type === "tool-delete_file");
+    checkEqual({ state: tool.state, output: tool.output }, { state: "output-available", output: "deleted a.txt" }, "tool part");
+    checkEqual(textOf(done), "Deleted.", `answer after the approval (chunks ${types(second)})`);
+    return { types: types(second) };
+  },
+};
+
+await runScenarios(scenarios, process.argv.slice(2), 90_000, approvalScenarios);

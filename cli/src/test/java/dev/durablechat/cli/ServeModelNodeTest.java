@@ -4,9 +4,22 @@ import static dev.durablechat.agent.model.Completions.answer;
 import static dev.durablechat.agent.model.Completions.call;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.durablechat.agent.AgentRuntime;
+import dev.durablechat.agent.ChatAgent;
 import dev.durablechat.agent.model.LoopbackOpenAi;
+import dev.durablechat.api.Environment;
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.JsonString;
+import dev.durablechat.core.DurableChat;
+import dev.durablechat.http.HttpAdapter;
+import dev.durablechat.model.langchain4j.LangChain4jModel;
+import dev.durablechat.storage.memory.MemorySessionStore;
+import dev.durablechat.storage.memory.MemorySnapshotStore;
+import dev.langchain4j.agent.tool.ToolSpecification;
+import dev.langchain4j.http.client.jdk.JdkHttpClient;
+import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
+import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -88,6 +101,73 @@ class ServeModelNodeTest {
       assertThat(second.get(second.size() - 1).string("content"))
           .contains("{\"words\":3,\"characters\":18}");
       assertThat(model.events()).contains("client-closed");
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "an approval round trip: tool-approval-request ends the turn; the transport sends the"
+          + " approval back (slimmed to the advanced tool part, H6); the tool runs and the model"
+          + " answers in the same message")
+  void approvalRoundTrip() throws Exception {
+    installClientsIfMissing();
+    try (var model = new LoopbackOpenAi();
+        var store = new MemorySessionStore();
+        var snapshots = new MemorySnapshotStore()) {
+      DurableChat chat =
+          DurableChat.builder()
+              .environment(new Environment("proj", "approval"))
+              .sessionStore(store)
+              .snapshotStore(snapshots)
+              .build();
+      var openAi =
+          OpenAiStreamingChatModel.builder()
+              .httpClientBuilder(JdkHttpClient.builder())
+              .baseUrl(model.baseUrl())
+              .apiKey("sk-loopback")
+              .modelName("loopback-model")
+              .build();
+      LangChain4jModel adapter =
+          LangChain4jModel.builder(openAi)
+              .tool(
+                  ToolSpecification.builder()
+                      .name("delete_file")
+                      .parameters(
+                          JsonObjectSchema.builder()
+                              .addStringProperty("path")
+                              .required("path")
+                              .build())
+                      .build(),
+                  (id, arguments) ->
+                      "deleted " + ((JsonString) Json.parseObject(arguments).get("path")).value())
+              .needsApproval("delete_file")
+              .build();
+      try (var runtime =
+              AgentRuntime.builder(chat)
+                  .register(ChatAgent.builder("approver").run(adapter::respond).build())
+                  .build();
+          var http =
+              HttpAdapter.builder(runtime).host("127.0.0.1").port(0).secretKeys(KEY).start()) {
+        model.enqueue(
+            call("call_d", "delete_file", "{\"path\":", "\"a.txt\"}"), answer(3, 2, "Deleted."));
+        ProcessBuilder pb =
+            new ProcessBuilder("node", "model-chat.mjs", "approval")
+                .directory(CLIENTS.toFile())
+                .redirectErrorStream(true);
+        pb.environment().put("TRIGGER_API_URL", http.baseUri().toString());
+        pb.environment().put("TRIGGER_SECRET_KEY", KEY);
+        pb.environment().put("ECHO_AGENT", "approver");
+        pb.environment().put("CHAT_PREFIX", "approval-" + ProcessHandle.current().pid());
+        Result result = run(pb, 120);
+        assertThat(result.output()).contains("{\"scenario\":\"approval\",\"ok\":true");
+        assertThat(result.exit()).as(result.output()).isZero();
+        // The model read the tool's result after the approval, with the call's input intact.
+        List<JsonObject> second = model.requests().get(1).messages();
+        assertThat(second.get(second.size() - 2).toString()).contains("a.txt");
+        assertThat(second.get(second.size() - 1).string("content")).contains("deleted a.txt");
+      } finally {
+        chat.close();
+      }
     }
   }
 
