@@ -334,7 +334,8 @@ final class RunLoop<C> implements Runnable {
             messages.remove(messages.size() - 1);
           }
         } else if (payload.message() != null) {
-          put(messages, payload.message());
+          // H6: a client's assistant message advances tool parts, it does not replace the reply.
+          ToolAdvances.merge(messages, payload.message());
         }
         ctx.setMessages(messages);
       }

@@ -91,6 +91,24 @@ final class ServeCommand implements Callable<Integer> {
       defaultValue = "40")
   int chunkDelayMs = 40;
 
+  @Option(
+      names = "--model-base-url",
+      paramLabel = "URL",
+      description =
+          "Answer with a real model: an OpenAI-compatible chat-completions endpoint (e.g."
+              + " https://api.openai.com/v1, http://localhost:11434/v1); needs --model.")
+  @Nullable String modelBaseUrl;
+
+  @Option(names = "--model", paramLabel = "NAME", description = "The model name to ask for.")
+  @Nullable String model;
+
+  @Option(
+      names = "--api-key",
+      paramLabel = "KEY",
+      description =
+          "The model endpoint's API key (default: $" + ModelAgent.OPENAI_API_KEY_ENV + ").")
+  @Nullable String apiKey;
+
   /** Where the environment variables come from; tests replace it. */
   Function<String, @Nullable String> env = System::getenv;
 
@@ -114,7 +132,17 @@ final class ServeCommand implements Callable<Integer> {
     Files.createDirectories(dir);
     Served served;
     try {
-      served = Served.start(dir, key.value(), port, Duration.ofMillis(chunkDelayMs));
+      served =
+          Served.start(
+              dir,
+              key.value(),
+              port,
+              modelBaseUrl == null
+                  ? agent(Duration.ofMillis(chunkDelayMs))
+                  : ModelAgent.agent(
+                      modelBaseUrl,
+                      java.util.Objects.requireNonNull(model),
+                      apiKey != null ? apiKey : env.apply(ModelAgent.OPENAI_API_KEY_ENV)));
     } catch (RuntimeException e) {
       if (temp) {
         deleteRecursively(dir);
@@ -161,6 +189,9 @@ final class ServeCommand implements Callable<Integer> {
     out.println("  session store  jdbc:h2:file:" + dir.resolve("chat"));
     out.println(
         "  snapshots      file:" + dir.resolve("snapshots") + (temp ? "  (temporary)" : ""));
+    if (modelBaseUrl != null) {
+      out.println("  model          [" + model + "] at " + modelBaseUrl + "  (tool word_count)");
+    }
     out.println("Press Ctrl-C to stop.");
     out.flush();
     started.complete(base);
@@ -198,6 +229,10 @@ final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(),
           "--chunk-delay-ms [" + chunkDelayMs + "] is out of range, expected 0 to 10000");
+    }
+    String modelProblem = ModelAgent.problem(modelBaseUrl, model);
+    if (modelProblem != null) {
+      throw new CommandLine.ParameterException(spec.commandLine(), modelProblem);
     }
     if (data != null && Files.exists(data) && !Files.isDirectory(data)) {
       throw new CommandLine.ParameterException(
@@ -263,7 +298,7 @@ final class ServeCommand implements Callable<Integer> {
       this.adapter = adapter;
     }
 
-    static Served start(Path dir, String secretKey, int port, Duration chunkDelay) {
+    static Served start(Path dir, String secretKey, int port, ChatAgent<JsonValue> agent) {
       // H2 closes its databases in a JVM shutdown hook of its own, which would race ours on
       // Ctrl-C: ours closes the store after the runs have ended.
       SessionStore store =
@@ -280,7 +315,7 @@ final class ServeCommand implements Callable<Integer> {
                 .sessionStore(store)
                 .snapshotStore(snapshots)
                 .build();
-        runtime = AgentRuntime.builder(chat).register(agent(chunkDelay)).build();
+        runtime = AgentRuntime.builder(chat).register(agent).build();
         ChatPage page = new ChatPage(runtime, AGENT_ID);
         HttpAdapter adapter =
             HttpAdapter.builder(runtime)
