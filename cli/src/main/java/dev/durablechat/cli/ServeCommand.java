@@ -289,7 +289,7 @@ final class ServeCommand implements Callable<Integer> {
                 .secretKeys(secretKey)
                 .route(ChatPage.PREFIX, page)
                 .start();
-        page.attach(adapter);
+        page.attach(adapter.servlet());
         return new Served(store, snapshots, chat, runtime, adapter);
       } catch (RuntimeException e) {
         if (runtime != null) {
