@@ -19,12 +19,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
@@ -72,6 +74,11 @@ final class OutStreams {
   private final Set<Stream> open = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> nextStatus = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
+  private final ExecutorService[] lanes;
+  private final int laneCount;
+  private final java.util.concurrent.atomic.AtomicInteger nextLane =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final Map<String, Hub> hubs = new ConcurrentHashMap<>();
   private volatile boolean closing;
 
   OutStreams(
@@ -103,6 +110,19 @@ final class OutStreams {
             TimeUnit.MILLISECONDS.toNanos(10),
             Math.min(Math.min(pingNanos, statusNanos), TimeUnit.SECONDS.toNanos(1)) / 4);
     timer.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.NANOSECONDS);
+    // Lane 0 is the hub's own tail thread; one more lane per further core.
+    this.laneCount = Math.max(2, Runtime.getRuntime().availableProcessors());
+    this.lanes = new ExecutorService[laneCount - 1];
+    for (int i = 0; i < lanes.length; i++) {
+      String name = "durablechat-sse-lane-" + (i + 1);
+      lanes[i] =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+              });
+    }
   }
 
   /** How many streams are open now. */
@@ -126,6 +146,10 @@ final class OutStreams {
       s.finish();
     }
     timer.shutdownNow();
+    for (ExecutorService lane : lanes) {
+      lane.shutdown();
+    }
+    hubs.values().forEach(Hub::cancel);
   }
 
   /**
@@ -295,6 +319,200 @@ final class OutStreams {
     }
   }
 
+  // ------------------------------------------------------------------ the hubs
+
+  /**
+   * Runs the task on the lane, unless the streams are closing. Lane 0 runs on the calling thread
+   * under the hub's lock (the hub's tail signals one at a time, so its frames keep their order and
+   * a lone reader's frame takes no extra thread hop); the others on their own threads.
+   */
+  private void onLane(Hub hub, int lane, Runnable task) {
+    if (lane == 0) {
+      synchronized (hub) {
+        task.run();
+      }
+      return;
+    }
+    try {
+      lanes[lane - 1].execute(task);
+    } catch (RejectedExecutionException e) {
+      // closing: the streams end anyway
+    }
+  }
+
+  /** Puts the caught-up reader on its session's hub, making the hub if it is the first one. */
+  private void join(Stream stream) {
+    long from;
+    synchronized (stream) {
+      from = stream.lastSent;
+    }
+    Hub[] made = new Hub[1];
+    Hub hub =
+        hubs.compute(
+            stream.sessionId,
+            (id, h) -> {
+              if (h == null) {
+                h = new Hub(id, stream.tokenKey, from);
+                made[0] = h;
+              }
+              h.readers++;
+              return h;
+            });
+    synchronized (stream) {
+      stream.hub = hub;
+    }
+    if (made[0] != null) {
+      chat.subscribeOut(hub.sessionId, from).subscribe(hub);
+    }
+    onLane(
+        hub,
+        stream.lane,
+        () -> {
+          synchronized (stream) {
+            if (stream.hub != hub) {
+              return; // it left (or ended) before it joined
+            }
+          }
+          if (stream.catchUpTo(hub.position[stream.lane])) {
+            hub.members.get(stream.lane).add(stream);
+            return;
+          }
+          synchronized (stream) {
+            if (stream.hub != hub) {
+              return;
+            }
+            stream.hub = null;
+          }
+          hub.leave(stream, true);
+        });
+  }
+
+  /**
+   * One live tail per session, shared by every reader of it that keeps up: each record is read from
+   * the store and encoded once, then its frame is handed to the readers on their lanes (a few
+   * threads, each reader always on the same one, so each sees the frames in order). A reader that
+   * falls behind leaves for a tail of its own (back-pressure); the hub ends with its last reader.
+   */
+  final class Hub implements Flow.Subscriber<TailItem<OutEvent>> {
+    final String sessionId;
+    final String tokenKey;
+
+    /** Per lane: the readers (added only on that lane), and the last record it delivered. */
+    final List<Set<Stream>> members = new ArrayList<>();
+
+    final long[] position;
+
+    /** Readers joined or joining; guarded by the hubs map. */
+    int readers;
+
+    private volatile Flow.@Nullable Subscription subscription;
+    private volatile boolean cancelled;
+
+    Hub(String sessionId, String tokenKey, long from) {
+      this.sessionId = sessionId;
+      this.tokenKey = tokenKey;
+      this.position = new long[laneCount];
+      Arrays.fill(position, from);
+      for (int i = 0; i < laneCount; i++) {
+        members.add(ConcurrentHashMap.newKeySet());
+      }
+    }
+
+    /**
+     * Takes the reader off the hub; with {@code follow}, the reader then continues on a tail of its
+     * own from its last record (frames the hub still hands it are ignored: it no longer names this
+     * hub). Takes no hub lock, so it may be called under the reader's.
+     */
+    void leave(Stream stream, boolean follow) {
+      members.get(stream.lane).remove(stream);
+      if (follow) {
+        stream.followAlone();
+      }
+      hubs.computeIfPresent(
+          sessionId,
+          (id, h) -> {
+            if (h != this) {
+              return h;
+            }
+            if (--h.readers > 0) {
+              return h;
+            }
+            h.cancel();
+            return null;
+          });
+    }
+
+    void cancel() {
+      cancelled = true;
+      Flow.Subscription sub = subscription;
+      if (sub != null) {
+        sub.cancel();
+      }
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      this.subscription = subscription;
+      if (cancelled) {
+        subscription.cancel();
+        return;
+      }
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(TailItem<OutEvent> item) {
+      if (!(item instanceof TailItem.Event<OutEvent> event)) {
+        return; // H5: a trimmed bookmark; the next record carries on
+      }
+      StreamRecord<OutEvent> r = event.record();
+      long id = r.eventId();
+      byte[] frame =
+          frame(
+                  JsonObject.builder()
+                      .put("records", JsonArray.of(wireRecord(r, sessionId, tokenKey)))
+                      .put(
+                          "tail",
+                          JsonObject.builder()
+                              .put("seq_num", id + 1)
+                              .put(
+                                  "timestamp",
+                                  Math.max(
+                                      r.createdAt().toEpochMilli(), System.currentTimeMillis()))
+                              .build())
+                      .build())
+              .getBytes(StandardCharsets.UTF_8);
+      for (int i = 0; i < laneCount; i++) {
+        int lane = i;
+        onLane(
+            this,
+            lane,
+            () -> {
+              position[lane] = id;
+              for (Stream s : members.get(lane)) {
+                s.offerShared(id, frame, this);
+              }
+            });
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      for (int i = 0; i < laneCount; i++) {
+        int lane = i;
+        onLane(this, lane, () -> List.copyOf(members.get(lane)).forEach(s -> s.onError(error)));
+      }
+    }
+
+    @Override
+    public void onComplete() {
+      for (int i = 0; i < laneCount; i++) {
+        int lane = i;
+        onLane(this, lane, () -> List.copyOf(members.get(lane)).forEach(Stream::finish));
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ one stream
 
   /**
@@ -342,6 +560,9 @@ final class OutStreams {
     private int owed;
     private Flow.@Nullable Subscription subscription;
     private boolean closeSeen;
+    private @Nullable Hub hub; // the session's hub this reader follows, if any
+    private boolean alone; // on a tail of its own
+    final int lane = Math.floorMod(nextLane.getAndIncrement(), laneCount);
 
     Stream(
         String sessionId,
@@ -385,11 +606,72 @@ final class OutStreams {
       }
       // The first look at the status comes at once: a closed session's reader need not wait.
       wake(sessionId);
-      chat.subscribeOut(sessionId, lastSentNow()).subscribe(this);
+      boolean caughtUp;
+      synchronized (this) {
+        caughtUp = until == Long.MAX_VALUE && pendingBytes < bufferBytes / 2;
+      }
+      if (caughtUp) {
+        join(this);
+      } else {
+        followAlone();
+      }
     }
 
-    private synchronized long lastSentNow() {
-      return lastSent;
+    /** Follows the session on a tail of its own, from the last record sent (back-pressure). */
+    void followAlone() {
+      long from;
+      synchronized (this) {
+        if (done || finishing) {
+          return;
+        }
+        hub = null;
+        alone = true;
+        from = lastSent;
+      }
+      chat.subscribeOut(sessionId, from).subscribe(this);
+    }
+
+    /**
+     * On the hub's lane: sends the stored records after the last one sent up to {@code position}
+     * (the hub delivers what comes after); true if the reader can then follow the hub.
+     */
+    synchronized boolean catchUpTo(long position) {
+      while (!finishing && lastSent < position && pendingBytes < bufferBytes / 2) {
+        int limit = (int) Math.min(MAX_BATCH, position - lastSent);
+        List<StreamRecord<OutEvent>> records = chat.readOut(sessionId, lastSent, limit);
+        var upTo = new ArrayList<StreamRecord<OutEvent>>(records.size());
+        for (StreamRecord<OutEvent> r : records) {
+          if (r.eventId() <= position) {
+            upTo.add(r);
+          }
+        }
+        long before = lastSent;
+        writeRecords(upTo);
+        if (lastSent == before) {
+          break;
+        }
+      }
+      return !done && !finishing && pendingBytes < bufferBytes / 2;
+    }
+
+    /**
+     * A record from the session's hub, its frame encoded once for every reader. Past half the
+     * buffer, the reader leaves the hub and follows on a tail of its own at its own pace.
+     */
+    synchronized void offerShared(long eventId, byte[] frame, Hub from) {
+      if (done || finishing || hub != from || eventId <= lastSent) {
+        return;
+      }
+      lastSent = eventId;
+      idleDeadline = System.nanoTime() + timeoutNanos;
+      enqueue(frame);
+      if (closeSeen) {
+        wake(sessionId);
+      }
+      if (!done && pendingBytes >= bufferBytes / 2) {
+        hub = null;
+        from.leave(this, true);
+      }
     }
 
     /** The binding's connection is ready: attach it and write what is due. */
@@ -415,6 +697,11 @@ final class OutStreams {
     synchronized void finish() {
       finishing = true;
       cancelTail();
+      Hub h = hub;
+      if (h != null) {
+        hub = null;
+        h.leave(this, false);
+      }
       drain();
     }
 
@@ -424,25 +711,27 @@ final class OutStreams {
         return;
       }
       try {
-        while (s.ready()) {
+        // ready() is asked only when there is something to do: a "no" obliges the container to
+        // call onWritePossible later, which costs a thread dispatch per frame if asked idly.
+        while (!pending.isEmpty() || needsFlush || finishing) {
+          if (!s.ready()) {
+            break; // the binding calls onWritable when the connection takes more
+          }
           byte[] next = pending.poll();
-          if (next == null) {
-            if (needsFlush) {
-              needsFlush = false;
-              s.flush();
-              continue;
-            }
-            if (finishing) {
-              done = true;
-              release();
-              s.complete();
-            }
+          if (next != null) {
+            pendingBytes -= next.length;
+            s.write(next);
+            needsFlush = true;
+            lastProgress = System.nanoTime();
+          } else if (needsFlush) {
+            needsFlush = false;
+            s.flush();
+          } else {
+            done = true;
+            release();
+            s.complete();
             break;
           }
-          pendingBytes -= next.length;
-          s.write(next);
-          needsFlush = true;
-          lastProgress = System.nanoTime();
         }
       } catch (IOException | RuntimeException e) {
         onConnectionError(e);
@@ -452,10 +741,13 @@ final class OutStreams {
     }
 
     private void enqueue(String text) {
+      enqueue(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void enqueue(byte[] bytes) {
       if (done) {
         return;
       }
-      byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
       pending.add(bytes);
       pendingBytes += bytes.length;
       if (pendingBytes > bufferBytes) {
@@ -485,6 +777,11 @@ final class OutStreams {
       done = true;
       open.remove(this);
       cancelTail();
+      Hub h = hub;
+      if (h != null) {
+        hub = null;
+        h.leave(this, false);
+      }
     }
 
     private void cancelTail() {
@@ -637,7 +934,7 @@ final class OutStreams {
         }
         @SuppressWarnings("unchecked")
         StreamRecord<OutEvent> out = (StreamRecord<OutEvent>) r;
-        records.add(wireRecord(out));
+        records.add(wireRecord(out, sessionId, tokenKey));
         lastSent = r.eventId();
         lastTimestamp = r.createdAt().toEpochMilli();
       }
@@ -659,7 +956,7 @@ final class OutStreams {
                       .put("timestamp", Math.max(lastTimestamp, System.currentTimeMillis()))
                       .build())
               .build();
-      enqueue("event: batch\ndata: " + Json.write(data) + "\n\n");
+      enqueue(frame(data));
     }
 
     /** The synthesized session-closed control record: the out stream stores none. */
@@ -684,31 +981,37 @@ final class OutStreams {
       lastSent = Math.max(lastSent, seq);
       writeFrame(List.of(record), now);
     }
+  }
 
-    private JsonObject wireRecord(StreamRecord<OutEvent> r) {
-      var b =
-          JsonObject.builder()
-              .put("seq_num", r.eventId())
-              .put("timestamp", r.createdAt().toEpochMilli());
-      OutEvent event = r.event();
-      if (event instanceof OutEvent.Chunk c) {
-        // The clients drop a record whose id they saw before: a chunk without a part id gets one
-        // that is stable across reconnects (the session and the event id).
-        String id = c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
-        String body =
-            Json.write(JsonObject.builder().put("data", c.chunk().json()).put("id", id).build());
-        return b.put("headers", JsonArray.of()).put("body", body).build();
-      }
-      var headers = new ArrayList<JsonValue>();
-      if (event instanceof OutEvent.TurnComplete tc) {
-        headers.add(header("trigger-control", "turn-complete"));
-        headers.add(header("session-in-event-id", Long.toString(tc.lastDispatchedInEventId())));
-        headers.add(header("public-access-token", tokens.mint(tokenKey)));
-      } else if (event instanceof OutEvent.UpgradeRequired) {
-        headers.add(header("trigger-control", "upgrade-required"));
-      }
-      return b.put("headers", JsonArray.of(headers)).put("body", "").build();
+  /** One out record as the wire's record object. */
+  private JsonObject wireRecord(StreamRecord<OutEvent> r, String sessionId, String tokenKey) {
+    var b =
+        JsonObject.builder()
+            .put("seq_num", r.eventId())
+            .put("timestamp", r.createdAt().toEpochMilli());
+    OutEvent event = r.event();
+    if (event instanceof OutEvent.Chunk c) {
+      // The clients drop a record whose id they saw before: a chunk without a part id gets one
+      // that is stable across reconnects (the session and the event id).
+      String id = c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
+      String body =
+          Json.write(JsonObject.builder().put("data", c.chunk().json()).put("id", id).build());
+      return b.put("headers", JsonArray.of()).put("body", body).build();
     }
+    var headers = new ArrayList<JsonValue>();
+    if (event instanceof OutEvent.TurnComplete tc) {
+      headers.add(header("trigger-control", "turn-complete"));
+      headers.add(header("session-in-event-id", Long.toString(tc.lastDispatchedInEventId())));
+      headers.add(header("public-access-token", tokens.mint(tokenKey)));
+    } else if (event instanceof OutEvent.UpgradeRequired) {
+      headers.add(header("trigger-control", "upgrade-required"));
+    }
+    return b.put("headers", JsonArray.of(headers)).put("body", "").build();
+  }
+
+  /** A batch frame's text. */
+  private static String frame(JsonObject data) {
+    return "event: batch\ndata: " + Json.write(data) + "\n\n";
   }
 
   private static JsonArray header(String name, String value) {
