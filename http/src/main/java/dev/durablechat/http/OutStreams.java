@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,6 +71,11 @@ final class OutStreams {
   private final int bufferBytes;
   private final Clock clock;
   private final Set<Stream> open = ConcurrentHashMap.newKeySet();
+
+  /** The open streams by session, for the status checks. */
+  private final Map<String, Set<Stream>> bySession = new ConcurrentHashMap<>();
+
+  private final Set<String> waking = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> nextStatus = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
   private final ExecutorService[] lanes;
@@ -132,10 +136,18 @@ final class OutStreams {
 
   /** Looks at the session's status now (e.g. after a close), for its open streams. */
   void wake(String sessionId) {
+    // Coalesced: a burst of wakes (thousands of readers connecting) is one status read.
+    if (!waking.add(sessionId)) {
+      return;
+    }
     try {
-      timer.execute(() -> checkStatus(sessionId, System.nanoTime()));
+      timer.execute(
+          () -> {
+            waking.remove(sessionId);
+            checkStatus(sessionId, System.nanoTime());
+          });
     } catch (RejectedExecutionException e) {
-      // closing
+      waking.remove(sessionId); // closing
     }
   }
 
@@ -184,6 +196,13 @@ final class OutStreams {
             peek && settled ? last : Long.MAX_VALUE,
             TimeUnit.SECONDS.toNanos(timeoutSeconds));
     open.add(stream);
+    bySession.compute(
+        sessionId,
+        (id, set) -> {
+          Set<Stream> streams = set != null ? set : ConcurrentHashMap.newKeySet();
+          streams.add(stream);
+          return streams;
+        });
     if (closing) {
       stream.finish();
       return stream;
@@ -269,18 +288,16 @@ final class OutStreams {
   private void sweep() {
     try {
       long now = System.nanoTime();
-      var sessions = new HashMap<String, Boolean>();
       for (Stream s : open) {
         s.tick(now);
-        sessions.putIfAbsent(s.sessionId, Boolean.TRUE);
       }
-      for (String sessionId : sessions.keySet()) {
+      for (String sessionId : bySession.keySet()) {
         Long due = nextStatus.get(sessionId);
         if (due == null || now - due >= 0) {
           checkStatus(sessionId, now);
         }
       }
-      nextStatus.keySet().retainAll(sessions.keySet());
+      nextStatus.keySet().retainAll(bySession.keySet());
     } catch (RuntimeException e) {
       LOG.warn("out streams: sweep failed", e);
     }
@@ -292,13 +309,8 @@ final class OutStreams {
    */
   private void checkStatus(String sessionId, long now) {
     nextStatus.put(sessionId, now + statusNanos);
-    var streams = new ArrayList<Stream>();
-    for (Stream s : open) {
-      if (s.sessionId.equals(sessionId)) {
-        streams.add(s);
-      }
-    }
-    if (streams.isEmpty()) {
+    Set<Stream> streams = bySession.get(sessionId);
+    if (streams == null || streams.isEmpty()) {
       return;
     }
     Session session;
@@ -776,6 +788,12 @@ final class OutStreams {
     private void release() {
       done = true;
       open.remove(this);
+      bySession.computeIfPresent(
+          sessionId,
+          (id, set) -> {
+            set.remove(this);
+            return set.isEmpty() ? null : set;
+          });
       cancelTail();
       Hub h = hub;
       if (h != null) {
