@@ -174,7 +174,7 @@ final class ServeCommand implements Callable<Integer> {
                 + "] and ["
                 + redact(snapshotsUrl)
                 + "]: "
-                + e.getMessage());
+                + redact(String.valueOf(e.getMessage())));
         err.flush();
         return 1;
       }
