@@ -168,11 +168,13 @@ final class ServeCommand implements Callable<Integer> {
         // e.g. the H2 file is held by another server on the same --data, PostgreSQL is not
         // reachable, an s3: location lacks its bucket
         PrintWriter err = spec.commandLine().getErr();
+        String where =
+            store == null && snapshots == null
+                ? dir.toString()
+                : redact(storeUrl) + "] and [" + redact(snapshotsUrl);
         err.println(
             "durablechat serve: could not start on ["
-                + redact(storeUrl)
-                + "] and ["
-                + redact(snapshotsUrl)
+                + where
                 + "]: "
                 + redact(String.valueOf(e.getMessage())));
         err.flush();

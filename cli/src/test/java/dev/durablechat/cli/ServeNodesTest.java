@@ -96,6 +96,9 @@ class ServeNodesTest {
       String reply = out.replyTo(seq1);
       assertThat(reply).isEqualTo(ServeCommand.replyText("hello two nodes"));
 
+      // The published TriggerChatTransport: sessions and appends through A, out through B.
+      sdkThroughTwoNodes(a, b, "sdk-" + chatId, "hello from the sdk");
+
       // 2. A owns the run: kill it mid-reply (after the first words reached B).
       long seq2 = append(a.base, chatId, token, "u2", "this reply is cut short");
       out.awaitText(seq2);
@@ -108,6 +111,47 @@ class ServeNodesTest {
       String reply = out.replyTo(seq3);
       assertThat(reply).endsWith(ServeCommand.replyText("are you still there"));
     }
+  }
+
+  /** Runs {@code clients/two-nodes.mjs}: the real SDK transport, appending via A, reading via B. */
+  private static void sdkThroughTwoNodes(Node a, Node b, String chatId, String text)
+      throws Exception {
+    Path clients = Path.of("..", "clients").toAbsolutePath().normalize();
+    if (!java.nio.file.Files.isDirectory(clients.resolve("node_modules/@trigger.dev/sdk"))) {
+      Process npm =
+          new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund")
+              .directory(clients.toFile())
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(npm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(npm.waitFor()).as("npm ci in [" + clients + "]:\n" + out).isZero();
+    }
+    ProcessBuilder pb =
+        new ProcessBuilder("node", "two-nodes.mjs", chatId, text)
+            .directory(clients.toFile())
+            .redirectErrorStream(true);
+    pb.environment().put("TRIGGER_API_URL", a.base.toString());
+    pb.environment().put("TRIGGER_SECRET_KEY", KEY);
+    pb.environment().put("NODE_B_URL", b.base.toString());
+    pb.environment().put("EXPECTED_REPLY", ServeCommand.replyText(text));
+    Process node = pb.start();
+    CompletableFuture<String> output =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return new String(node.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+              } catch (IOException e) {
+                return e.toString();
+              }
+            });
+    boolean ended = node.waitFor(150, TimeUnit.SECONDS);
+    if (!ended) {
+      node.destroyForcibly();
+    }
+    String out = output.get(10, TimeUnit.SECONDS);
+    assertThat(ended).as("node two-nodes.mjs timed out:\n" + out).isTrue();
+    assertThat(node.exitValue()).as("node two-nodes.mjs:\n" + out).isZero();
+    assertThat(out).contains("\"passed\":true");
   }
 
   // ------------------------------------------------------------------ nodes

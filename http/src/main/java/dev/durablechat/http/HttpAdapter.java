@@ -59,7 +59,8 @@ public final class HttpAdapter implements AutoCloseable {
     pool.setDaemon(true);
     this.server = new Server(pool);
     server.setErrorHandler(new JsonErrorHandler());
-    server.setStopTimeout(2000);
+    // The streams are ended by the servlet first; no graceful wait for connections after that.
+    server.setStopTimeout(0);
     var config = new HttpConfiguration();
     // Jetty's own limit sits above the servlet's, so that the servlet's JSON 431 answers first and
     // Jetty's (also JSON, through the error handler) only past twice the limit.
