@@ -184,7 +184,24 @@ public final class SseLoad {
               + " (target: p99 <= 100 ms)");
       childIn.println("heap");
       out.println("heap (after fan-out): " + expect("heap").substring(5));
+
+      // 4. every reader disconnects at once; the server lets each go and keeps serving
+      long closeStart = System.nanoTime();
       fan.close();
+      long open = readers;
+      while (open > 0 && System.nanoTime() - closeStart < TimeUnit.SECONDS.toNanos(120)) {
+        childIn.println("streams");
+        open = Long.parseLong(expect("streams").substring(8).trim());
+        if (open > 0) {
+          Thread.sleep(100); // the driver polling the child, not a test
+        }
+      }
+      out.printf(
+          Locale.ROOT,
+          "disconnect: %d readers closed at once; %d streams still open on the server after %.1f s%n",
+          readers,
+          open,
+          (System.nanoTime() - closeStart) / 1e9);
 
       // 3. single reader vs bare Jetty echo, interleaved
       var ours = new ArrayList<Long>();
@@ -471,11 +488,23 @@ public final class SseLoad {
     @Override
     public void close() throws IOException {
       closed = true;
-      for (SocketChannel ch : channels) {
-        ch.close();
-      }
       for (Selector s : selectors) {
         s.wakeup();
+      }
+      for (Thread t : threads) {
+        try {
+          t.join(5_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      // A channel registered with a selector is only really closed (its socket released) once its
+      // key is deregistered: close the selectors first, then the channels.
+      for (Selector s : selectors) {
+        s.close();
+      }
+      for (SocketChannel ch : channels) {
+        ch.close();
       }
     }
 
@@ -557,6 +586,7 @@ public final class SseLoad {
                 Runtime.getRuntime().maxMemory() / 1048576,
                 http.servlet().openStreams());
           }
+          case "streams" -> System.out.println("streams " + http.servlet().openStreams());
           case "peak" -> {
             long peak = 0;
             for (MemoryPoolMXBean pool2 : ManagementFactory.getMemoryPoolMXBeans()) {
