@@ -169,7 +169,6 @@ final class RunLoop<C> implements Runnable {
               public void onNext(TailItem<InEvent> item) {
                 if (item instanceof TailItem.Event<InEvent> e) {
                   StreamRecord<InEvent> r = e.record();
-                  lastReceived = Math.max(lastReceived, r.eventId());
                   if (r.event() instanceof InEvent.Stop) {
                     // Stops act at once, on the turn that is running and the ones queued before.
                     stopAt = Math.max(stopAt, r.eventId());
@@ -177,6 +176,8 @@ final class RunLoop<C> implements Runnable {
                   } else {
                     queue.add(r);
                   }
+                  // Counted after it is queued: AgentRuntime.retireIfIdle relies on that order.
+                  lastReceived = Math.max(lastReceived, r.eventId());
                 }
               }
 
