@@ -214,6 +214,21 @@ function cutAfterFrames(body, { frames, mode }) {
 }
 
 /**
+ * Polls `probe` (sync or async) until it returns a truthy value, and returns that value; fails
+ * after `timeoutMs`. The one way scenarios wait: for something they can observe, never for a
+ * fixed time.
+ */
+export async function waitUntil(probe, what, { timeoutMs = 30_000, everyMs = 20 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new AssertionFailed(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
  * Runs the named scenarios (when `only` is empty: all of `scenarios`, none of `onRequest`, which
  * need a test that acts on the server meanwhile) one after the other, each with a timeout; prints
  * `{"scenario","ok","ms","error"?,"info"?}` per scenario on stdout and exits 1 if any failed.
