@@ -33,8 +33,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -86,7 +86,7 @@ public final class AgentRuntime implements AutoCloseable {
   private final Set<String> chatStarted = ConcurrentHashMap.newKeySet();
   private final Duration lease;
   private final boolean leases;
-  private final ScheduledExecutorService timer;
+  private final ScheduledThreadPoolExecutor timer;
   private final Map<String, ScheduledFuture<?>> watches = new ConcurrentHashMap<>();
   private volatile boolean closing;
 
@@ -113,12 +113,15 @@ public final class AgentRuntime implements AutoCloseable {
               + " its loops serves dead, so it must be the only node serving these sessions");
     }
     this.timer =
-        Executors.newSingleThreadScheduledExecutor(
+        new ScheduledThreadPoolExecutor(
+            1,
             r -> {
               Thread t = new Thread(r, "durablechat-agent-lease");
               t.setDaemon(true);
               return t;
             });
+    // close() lets a renewal under way finish and drops the watches still waiting.
+    timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     if (leases) {
       long every = Math.max(1, lease.toMillis() / 3);
       timer.scheduleWithFixedDelay(this::renewLeases, every, every, TimeUnit.MILLISECONDS);
@@ -591,7 +594,9 @@ public final class AgentRuntime implements AutoCloseable {
       return;
     }
     closing = true;
-    timer.shutdownNow();
+    // Not shutdownNow(): interrupting a renewal in the middle of its JDBC call makes an H2 file
+    // database close its file channel, and with it the database for the whole JVM.
+    timer.shutdown();
     List<RunLoop<?>> loops = new ArrayList<>(running.values());
     loops.forEach(RunLoop::shutdown);
     try {
