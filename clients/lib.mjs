@@ -158,6 +158,7 @@ export function recordingFetch({ cut } = {}) {
     requests.push(record);
     const response = await fetch(url, init);
     record.status = response.status;
+    record.settled = response.headers.get("x-session-settled");
     const plan = cut ? cut(String(url), init) : undefined;
     if (!plan || !response.body) return response;
     record.cut = plan;
