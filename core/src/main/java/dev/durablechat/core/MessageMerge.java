@@ -50,7 +50,9 @@ public final class MessageMerge {
    * Checks a message a client sends against the server's history (H6), before it is stored. A user
    * message needs no history and always passes here; an assistant message passes only if the
    * history has an assistant message of its id and the incoming one changes nothing but the tool
-   * fields a client may advance, forwards.
+   * fields a client may advance, forwards. Tool parts are matched by {@code toolCallId} (a client
+   * may send only the tool parts it advances); other parts by index; a field left out is not a
+   * change.
    *
    * @param history the server's history of the session
    * @throws InvalidInputException naming the message, the part and the field that may not change
@@ -84,23 +86,54 @@ public final class MessageMerge {
         throw new InvalidInputException("message [" + id + "] " + field + ": " + ONLY_TOOLS);
       }
     }
+    // A tool part is matched by its toolCallId: the SDK's transport sends only the tool parts it
+    // advances (slimSubmitMessageForWire). Any other part must be the server's part at its index
+    // (a whole message sent back as it is).
     List<JsonObject> mine = existing.parts();
     List<JsonObject> theirs = incoming.parts();
-    if (theirs.size() != mine.size()) {
-      throw new InvalidInputException(
-          "message ["
-              + id
-              + "] parts: "
-              + ONLY_TOOLS
-              + "; the history has ["
-              + mine.size()
-              + "] part(s), got ["
-              + theirs.size()
-              + "]");
-    }
     for (int i = 0; i < theirs.size(); i++) {
-      checkPart(id, i, mine.get(i), theirs.get(i));
+      JsonObject part = theirs.get(i);
+      if (isTool(part) && part.get("toolCallId") instanceof JsonString callId) {
+        JsonObject server = toolPart(mine, callId.value());
+        if (server == null) {
+          throw new InvalidInputException(
+              "message ["
+                  + id
+                  + "] part ["
+                  + i
+                  + "] toolCallId: "
+                  + ONLY_TOOLS
+                  + ", and the message has no tool call ["
+                  + callId.value()
+                  + "]");
+        }
+        checkPart(id, i, server, part);
+      } else if (i < mine.size()) {
+        checkPart(id, i, mine.get(i), part);
+      } else {
+        throw new InvalidInputException(
+            "message ["
+                + id
+                + "] part ["
+                + i
+                + "]: "
+                + ONLY_TOOLS
+                + "; the message has ["
+                + mine.size()
+                + "] part(s)");
+      }
     }
+  }
+
+  private static @Nullable JsonObject toolPart(List<JsonObject> parts, String toolCallId) {
+    for (JsonObject part : parts) {
+      if (isTool(part)
+          && part.get("toolCallId") instanceof JsonString id
+          && id.value().equals(toolCallId)) {
+        return part;
+      }
+    }
+    return null;
   }
 
   private static void checkPart(String id, int index, JsonObject mine, JsonObject theirs) {

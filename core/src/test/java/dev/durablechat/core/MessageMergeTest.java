@@ -109,6 +109,42 @@ class MessageMergeTest {
     }
 
     @Test
+    @DisplayName(
+        "the SDK's slim form passes: only the advanced tool parts, with only the fields it"
+            + " advances (slimSubmitMessageForWire)")
+    void slim() {
+      UIMessage slim =
+          UIMessage.of(
+              "a1",
+              "assistant",
+              List.of(
+                  JsonObject.builder()
+                      .put("type", "tool-lookup")
+                      .put("toolCallId", "c1")
+                      .put("state", "output-available")
+                      .put("output", JsonObject.builder().put("hits", 1).build())
+                      .build(),
+                  JsonObject.builder()
+                      .put("type", "tool-ask")
+                      .put("toolCallId", "c2")
+                      .put("state", "output-available")
+                      .put("output", "this")
+                      .build(),
+                  JsonObject.builder()
+                      .put("type", "tool-rm")
+                      .put("toolCallId", "c3")
+                      .put("state", "approval-responded")
+                      .put(
+                          "approval",
+                          JsonObject.builder().put("id", "ap-1").put("approved", true).build())
+                      .build()));
+      assertThatCode(() -> MessageMerge.check(HISTORY, slim)).doesNotThrowAnyException();
+      var messages = new ArrayList<>(HISTORY);
+      MessageMerge.merge(messages, slim);
+      assertThat(messages.get(1)).isEqualTo(answered());
+    }
+
+    @Test
     @DisplayName("a field the client left out is not a change: the server's copy is kept")
     void omissions() {
       UIMessage bare =
@@ -156,8 +192,12 @@ class MessageMergeTest {
       more.add(TEXT);
       refused(
           new UIMessage(REPLY.json().with("parts", JsonArray.of(more))),
-          "message [a1] parts: an assistant message may only advance tool parts; the history has"
-              + " [4] part(s), got [5]");
+          "message [a1] part [4]: an assistant message may only advance tool parts; the message"
+              + " has [4] part(s)");
+      refused(
+          UIMessage.of("a1", "assistant", List.of(ASK.with("toolCallId", JsonValue.of("c9")))),
+          "message [a1] part [0] toolCallId: an assistant message may only advance tool parts,"
+              + " and the message has no tool call [c9]");
     }
 
     @Test

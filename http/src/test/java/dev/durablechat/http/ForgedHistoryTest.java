@@ -209,7 +209,8 @@ class ForgedHistoryTest {
                   parts.add(JsonObject.builder().put("type", "text").put("text", "more").build());
                   return m.with("parts", JsonArray.of(parts));
                 },
-            "parts: an assistant message may only advance tool parts"),
+            "part [#]: an assistant message may only advance tool parts; the message has [#]"
+                + " part(s)"),
         Arguments.of(
             "a system message",
             (UnaryOperator<JsonObject>)
@@ -310,8 +311,12 @@ class ForgedHistoryTest {
     return message.parts().stream().filter(p -> matches(p, callId)).findFirst().orElseThrow();
   }
 
-  /** Replaces {@code %x} in an expected message with the index of the reply's part {@code x}. */
+  /**
+   * Replaces {@code [%x]} in an expected message with the index of the reply's part {@code x}, and
+   * {@code [#]} with the reply's part count.
+   */
   private String resolve(String expected) {
+    expected = expected.replace("[#]", "[" + reply.parts().size() + "]");
     int at = expected.indexOf("[%");
     if (at < 0) {
       return expected;
