@@ -27,7 +27,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -54,8 +55,8 @@ class ForgedHistoryTest {
   private final DurableChat chat =
       DurableChat.builder().environment(ENV).sessionStore(store).snapshotStore(snapshots).build();
 
-  /** The agent's history at each turn's end, as the live run holds it. */
-  private final List<List<UIMessage>> live = new CopyOnWriteArrayList<>();
+  /** The agent's history at the last turn's end per chat id, as the live run holds it. */
+  private final Map<String, List<UIMessage>> live = new ConcurrentHashMap<>();
 
   private final AgentRuntime runtime =
       AgentRuntime.builder(chat).register(toolsAgent(live)).build();
@@ -69,7 +70,7 @@ class ForgedHistoryTest {
    * metadata, text, a server-side tool with its output, a client-side tool (input only) and a tool
    * that asks for approval. Answers a client's tool advance with the tool states it now sees.
    */
-  static ChatAgent<?> toolsAgent(List<List<UIMessage>> live) {
+  static ChatAgent<?> toolsAgent(Map<String, List<UIMessage>> live) {
     return ChatAgent.builder("tools")
         .idleTimeout(Duration.ofSeconds(30))
         .run(
@@ -96,7 +97,7 @@ class ForgedHistoryTest {
                 out.text("tools now: " + toolStates(turn));
               }
             })
-        .onTurnComplete(turn -> live.add(List.copyOf(turn.messages())))
+        .onTurnComplete(turn -> live.put(turn.chatId(), List.copyOf(turn.messages())))
         .build();
   }
 
@@ -263,7 +264,7 @@ class ForgedHistoryTest {
 
     assertThat(r.status()).as(r.body()).isEqualTo(200);
     HttpFixture.await("the advance's turn snapshot", () -> snapshotIn() == 2);
-    List<UIMessage> liveHistory = live.get(live.size() - 1);
+    List<UIMessage> liveHistory = live.get(CHAT);
     UIMessage advanced = liveHistory.get(1);
     assertThat(part(advanced, "c-ask").string("state")).contains("output-available");
     assertThat(part(advanced, "c-rm").string("state")).contains("approval-responded");
