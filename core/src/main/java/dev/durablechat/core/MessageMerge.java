@@ -154,7 +154,16 @@ public final class MessageMerge {
     String from = mine.string("state").orElse("");
     String to = theirs.string("state").orElse(from);
     if (settled(mine)) {
-      for (String field : ADVANCING) {
+      if (to.equals("approval-responded")
+          && theirs.get("output") == null
+          && theirs.get("errorText") == null
+          && mine.get("approval") != null
+          && same(mine.get("approval"), theirs.get("approval"))) {
+        // The client's own approval, sent again (a retried append, W5) after the server acted on
+        // it: nothing moves back, the merge keeps the server's part.
+        return;
+      }
+      for (String field : ADVANCING_ORDER) {
         JsonValue value = theirs.get(field);
         if (value != null && !same(mine.get(field), value)) {
           throw new InvalidInputException(

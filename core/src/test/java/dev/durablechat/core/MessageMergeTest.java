@@ -225,6 +225,55 @@ class MessageMergeTest {
     }
   }
 
+  @Test
+  @DisplayName(
+      "an approval sent again after the server ran the tool passes (a retried append, W5) and"
+          + " changes nothing")
+  void approvalRetried() {
+    JsonObject approval = JsonObject.builder().put("id", "ap-1").put("approved", true).build();
+    UIMessage ran =
+        withPart(
+            3,
+            p ->
+                p.with("state", JsonValue.of("output-available"))
+                    .with("approval", approval)
+                    .with("output", JsonValue.of("removed")));
+    UIMessage retry =
+        UIMessage.of(
+            "a1",
+            "assistant",
+            List.of(
+                JsonObject.builder()
+                    .put("type", "tool-rm")
+                    .put("toolCallId", "c3")
+                    .put("state", "approval-responded")
+                    .put("approval", approval)
+                    .build()));
+    List<UIMessage> history = List.of(HISTORY.get(0), ran);
+
+    assertThatCode(() -> MessageMerge.check(history, retry)).doesNotThrowAnyException();
+    assertThatThrownBy(
+            () ->
+                MessageMerge.check(
+                    history,
+                    UIMessage.of(
+                        "a1",
+                        "assistant",
+                        List.of(
+                            retry
+                                .parts()
+                                .get(0)
+                                .with(
+                                    "approval", approval.with("approved", JsonValue.of(false)))))))
+        .isInstanceOf(InvalidInputException.class)
+        .hasMessage(
+            "message [a1] part [0] state: a tool part may not change or move back from"
+                + " [output-available]");
+    var messages = new ArrayList<>(history);
+    MessageMerge.merge(messages, retry);
+    assertThat(messages).isEqualTo(history);
+  }
+
   @Nested
   @DisplayName("merge, live and in replay")
   class Merge {
