@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>a user message is appended; one whose id the history has replaces that user message and
- *       drops every message after it (the AI SDK's edit: {@code sendMessage({messageId})});
+ *       drops every message after it (the AI SDK's edit: {@code sendMessage({messageId})}), unless
+ *       it is the same message (a message answered again after a crash, H4, is not an edit);
  *   <li>an assistant message may only advance tool parts of the assistant message of its id that
  *       the server already has: {@code state}, {@code output}, {@code errorText} and {@code
  *       approval}, never moving a part back from {@code output-*}. Everything else comes from the
@@ -219,7 +220,7 @@ public final class MessageMerge {
     }
     if (assistant) {
       messages.set(at, advance(existing, incoming));
-    } else {
+    } else if (!existing.equals(incoming)) {
       // The AI SDK's edit: the edited message replaces the old one and what followed it goes.
       messages.subList(at + 1, messages.size()).clear();
       messages.set(at, incoming);

@@ -296,6 +296,15 @@ class MessageMergeTest {
     }
 
     @Test
+    @DisplayName(
+        "the same user message again is not an edit: a partial reply after it stays (H4 resume)")
+    void userAgain() {
+      var messages = new ArrayList<>(HISTORY);
+      MessageMerge.merge(messages, UIMessage.userText("u1", "look"));
+      assertThat(messages).isEqualTo(HISTORY);
+    }
+
+    @Test
     @DisplayName("a user message over an assistant message's id changes nothing")
     void userOverAssistant() {
       var messages = new ArrayList<>(HISTORY);
