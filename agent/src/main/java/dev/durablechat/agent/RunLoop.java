@@ -508,7 +508,10 @@ final class RunLoop<C> implements Runnable {
     return runtime.history(agent.hydrateMessages != null);
   }
 
-  /** H3: a message replaces the one with its id in place; a new id is appended. */
+  /**
+   * H3, for the server's own reply: it replaces the message of its id in place, else is appended.
+   * What a client sends goes through {@link MessageMerge#merge} instead (H6).
+   */
   static void put(List<UIMessage> messages, UIMessage message) {
     for (int i = messages.size() - 1; i >= 0; i--) {
       if (messages.get(i).id().equals(message.id())) {
