@@ -36,12 +36,14 @@ public final class ChunkWriter {
   private final DurableChat chat;
   private final String sessionId;
   private final String runId;
-  private final String messageId;
+  private String messageId;
   private final Cancellation cancellation;
   private final LongSupplier nanoTime;
   private final int maxBatch;
   private final long maxLatencyNanos;
-  private final ChunkFold fold = ChunkFold.create();
+  private ChunkFold fold = ChunkFold.create();
+  private @Nullable String finishReason;
+  private @Nullable JsonValue finishMetadata;
   private final List<OutEvent> buffer = new ArrayList<>();
   private long bufferedSince;
   private boolean started;
@@ -72,6 +74,41 @@ public final class ChunkWriter {
   /** The id of the assistant message this writer writes (named by its {@code start} chunk). */
   public String messageId() {
     return messageId;
+  }
+
+  /**
+   * Continues an assistant message of the history instead of starting a new one, as the AI SDK does
+   * when a client sends back a tool output or an approval (F2, H6): the {@code start} chunk names
+   * the message's id, and the message this writer folds to is {@code message} with the new parts,
+   * so the turn's reply replaces it in place (H3). Call it before writing anything.
+   *
+   * @throws IllegalStateException if a chunk was written already
+   * @throws IllegalArgumentException if {@code message} is not an assistant message
+   */
+  public ChunkWriter continueMessage(UIMessage message) {
+    Objects.requireNonNull(message, "message must not be null");
+    if (started) {
+      throw new IllegalStateException(
+          "message [" + messageId + "] already started; continue a message before writing");
+    }
+    if (!message.role().equals("assistant")) {
+      throw new IllegalArgumentException(
+          "message [" + message.id() + "] is a [" + message.role() + "] message, not assistant");
+    }
+    this.fold = ChunkFold.continuing(message);
+    this.messageId = message.id();
+    return write(chunk("start").put("messageId", messageId).build());
+  }
+
+  /**
+   * What the {@code finish} chunk the runtime writes at the end of the turn carries: the finish
+   * reason ({@code stop}, {@code tool-calls}, ...) and message metadata (deep-merged, F2). A
+   * stopped turn ends with {@code abort} and carries neither.
+   */
+  public ChunkWriter finishWith(@Nullable String finishReason, @Nullable JsonValue metadata) {
+    this.finishReason = finishReason;
+    this.finishMetadata = metadata;
+    return this;
   }
 
   /** Whether the turn was stopped; writes then throw {@link TurnCancelledException}. */
@@ -260,7 +297,12 @@ public final class ChunkWriter {
   /** Writes {@code finish} (only if the message was started) and flushes. */
   void finish() {
     if (started && !ended) {
-      enqueue(new UIMessageChunk(chunk("finish").build()));
+      enqueue(
+          new UIMessageChunk(
+              chunk("finish")
+                  .putIfNotNull("finishReason", finishReason)
+                  .putIfNotNull("messageMetadata", finishMetadata)
+                  .build()));
       ended = true;
     }
     flush();

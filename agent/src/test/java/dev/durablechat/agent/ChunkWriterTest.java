@@ -153,4 +153,47 @@ class ChunkWriterTest {
     assertThat(String.join("", ScriptedModel.words("a  b c "))).isEqualTo("a  b c ");
     assertThat(ScriptedModel.words("")).containsExactly("");
   }
+
+  @Test
+  @DisplayName(
+      "continueMessage names the history's assistant message in start and folds onto it (F2, H3);"
+          + " finishWith puts the finish reason and metadata on the runtime's finish")
+  void continuesAMessageAndFinishesWithReasonAndMetadata() {
+    String run = session();
+    UIMessage earlier =
+        UIMessage.parse(
+            "{\"id\":\"a1\",\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"text\":\"Hi. \",\"state\":\"done\"}]}");
+    ChunkWriter out = writer(run, new Cancellation(), 32);
+    out.continueMessage(earlier).text("Again.");
+    out.finishWith("stop", Json.parse("{\"usage\":{\"inputTokens\":1}}"));
+    out.finish();
+
+    List<UIMessageChunk> chunks = outChunks();
+    assertThat(chunks.get(0).json().string("messageId")).contains("a1");
+    UIMessageChunk finish = chunks.get(chunks.size() - 1);
+    assertThat(finish.json().string("finishReason")).contains("stop");
+    assertThat(finish.json().get("messageMetadata"))
+        .isEqualTo(Json.parse("{\"usage\":{\"inputTokens\":1}}"));
+    UIMessage message = out.message().orElseThrow();
+    assertThat(message.id()).isEqualTo("a1");
+    assertThat(message.text()).isEqualTo("Hi. Again.");
+    assertThat(ChunkFold.foldTail(earlier, chunks)).containsExactly(message);
+  }
+
+  @Test
+  @DisplayName("continueMessage is refused once a chunk was written, and for a user message")
+  void continueMessageRefusals() {
+    String run = session();
+    ChunkWriter out = writer(run, new Cancellation(), 32);
+    assertThatThrownBy(() -> out.continueMessage(UIMessage.userText("u1", "hi")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("[u1] is a [user] message");
+    out.text("x");
+    assertThatThrownBy(
+            () ->
+                out.continueMessage(
+                    UIMessage.parse("{\"id\":\"a1\",\"role\":\"assistant\",\"parts\":[]}")))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("already started");
+  }
 }

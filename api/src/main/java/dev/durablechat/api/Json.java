@@ -10,8 +10,20 @@ import java.util.LinkedHashMap;
  * <p>The engine itself uses a faster streaming codec; both agree on every value.
  */
 public final class Json {
-  /** Deeper nesting than this is refused rather than risking the caller's stack. */
+  /**
+   * The most arrays and objects open at once; deeper nesting is refused rather than risking the
+   * caller's stack. The engine's codec allows exactly as many.
+   */
   public static final int MAX_DEPTH = 512;
+
+  /**
+   * The most digits a number literal may have, counting those of its integer part, fraction and
+   * exponent (not the signs, point or {@code e}): a longer one is refused, here and by the engine's
+   * codec alike (Jackson counts the same way), because turning it into a {@link
+   * java.math.BigDecimal} later would cost time quadratic in its length. JavaScript never writes
+   * more than 21.
+   */
+  public static final int MAX_NUMBER_DIGITS = 1000;
 
   private Json() {}
 
@@ -194,6 +206,17 @@ public final class Json {
     return i == n;
   }
 
+  /** The number of digits in a literal: integer part, fraction and exponent. */
+  static int digits(String literal) {
+    int digits = 0;
+    for (int i = 0; i < literal.length(); i++) {
+      if (isDigit(literal.charAt(i))) {
+        digits++;
+      }
+    }
+    return digits;
+  }
+
   private static boolean isDigit(char c) {
     return c >= '0' && c <= '9';
   }
@@ -227,15 +250,16 @@ public final class Json {
       }
     }
 
+    /** A value inside {@code depth} open arrays and objects. */
     JsonValue value(int depth) {
-      if (depth > MAX_DEPTH) {
-        throw new InvalidPayloadException(
-            "invalid json at offset " + pos + ": nesting deeper than " + MAX_DEPTH);
-      }
       if (pos >= text.length()) {
         throw error("a value");
       }
       char c = text.charAt(pos);
+      if ((c == '{' || c == '[') && depth >= MAX_DEPTH) {
+        throw new InvalidPayloadException(
+            "invalid json at offset " + pos + ": nesting deeper than " + MAX_DEPTH);
+      }
       switch (c) {
         case '{':
           return object(depth);
@@ -393,6 +417,15 @@ public final class Json {
       if (!isNumberLiteral(literal)) {
         pos = start;
         throw error("a number");
+      }
+      if (digits(literal) > MAX_NUMBER_DIGITS) {
+        pos = start;
+        throw new InvalidPayloadException(
+            "invalid json at offset "
+                + pos
+                + ": number with more than "
+                + MAX_NUMBER_DIGITS
+                + " digits");
       }
       return new JsonNumber(literal);
     }

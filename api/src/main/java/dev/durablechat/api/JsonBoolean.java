@@ -2,7 +2,9 @@ package dev.durablechat.api;
 
 /** A JSON boolean. */
 public enum JsonBoolean implements JsonValue {
+  /** JSON {@code true}. */
   TRUE,
+  /** JSON {@code false}. */
   FALSE;
 
   /** The boolean's JSON value. */

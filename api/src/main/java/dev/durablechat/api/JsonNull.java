@@ -2,6 +2,7 @@ package dev.durablechat.api;
 
 /** JSON {@code null}. */
 public enum JsonNull implements JsonValue {
+  /** The one JSON {@code null}. */
   INSTANCE;
 
   @Override

@@ -8,10 +8,21 @@ import java.math.BigDecimal;
  */
 public record JsonNumber(String literal) implements JsonValue {
 
-  /** Requires a valid JSON number literal. */
+  /**
+   * Requires a valid JSON number literal of at most {@link Json#MAX_NUMBER_DIGITS} digits, so that
+   * what is written can always be read back.
+   */
   public JsonNumber {
     if (literal == null || !Json.isNumberLiteral(literal)) {
       throw new IllegalArgumentException("not a json number literal [" + literal + "]");
+    }
+    if (Json.digits(literal) > Json.MAX_NUMBER_DIGITS) {
+      throw new IllegalArgumentException(
+          "json number literal ["
+              + Json.abbreviate(literal)
+              + "] has more than "
+              + Json.MAX_NUMBER_DIGITS
+              + " digits");
     }
   }
 

@@ -53,7 +53,7 @@ final class Fixture {
 
   /**
    * A database for a JDBC benchmark: {@code h2} (a fresh H2 file database in PostgreSQL mode, the
-   * URL RECIPES gives) or {@code pg} (the PostgreSQL at {@code PG_JDBC_URL}).
+   * URL the notes give) or {@code pg} (the PostgreSQL at {@code PG_JDBC_URL}).
    */
   static final class Database implements AutoCloseable {
     final String kind;

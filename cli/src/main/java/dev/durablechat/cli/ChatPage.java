@@ -1,7 +1,5 @@
 package dev.durablechat.cli;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
 import dev.durablechat.agent.AgentRuntime;
 import dev.durablechat.agent.StartedSession;
 import dev.durablechat.api.InEvent;
@@ -18,7 +16,10 @@ import dev.durablechat.api.Trigger;
 import dev.durablechat.api.TriggerConfig;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.core.DurableChat;
-import dev.durablechat.http.HttpAdapter;
+import dev.durablechat.http.SessionsServlet;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -53,7 +54,9 @@ import org.slf4j.LoggerFactory;
  * requests from another origin themselves (403): other sites open in the same browser cannot start
  * or read the local chats.
  */
-final class ChatPage implements HttpHandler {
+final class ChatPage extends HttpServlet {
+  private static final long serialVersionUID = 1L;
+
   /** The route prefix of the page and its endpoints. */
   static final String PREFIX = "/demo";
 
@@ -62,10 +65,10 @@ final class ChatPage implements HttpHandler {
   private static final int MAX_BODY = 16 * 1024;
   private static final int PAGE_SIZE = 1000;
 
-  private final AgentRuntime runtime;
-  private final DurableChat chat;
+  private final transient AgentRuntime runtime;
+  private final transient DurableChat chat;
   private final String agentId;
-  private volatile @Nullable HttpAdapter adapter;
+  private transient volatile @Nullable SessionsServlet sessions;
 
   ChatPage(AgentRuntime runtime, String agentId) {
     this.runtime = runtime;
@@ -73,50 +76,50 @@ final class ChatPage implements HttpHandler {
     this.agentId = agentId;
   }
 
-  /** The adapter that mints the tokens; set once it has started. */
-  void attach(HttpAdapter adapter) {
-    this.adapter = adapter;
+  /** The sessions servlet that mints the tokens; set once it has started. */
+  void attach(SessionsServlet sessions) {
+    this.sessions = sessions;
   }
 
   @Override
-  public void handle(HttpExchange exchange) throws IOException {
+  protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+    var exchange = new Exchange(req, resp);
+    String path = req.getRequestURI();
+    String method = req.getMethod();
     try {
-      String path = exchange.getRequestURI().getPath();
-      String method = exchange.getRequestMethod();
-      try {
-        switch (path) {
-          case PREFIX, PREFIX + "/", PREFIX + "/index.html" -> {
-            requireMethod(method, "GET");
-            page(exchange);
-          }
-          case PREFIX + "/start" -> {
-            requireMethod(method, "POST");
-            requireSameOrigin(exchange);
-            start(exchange);
-          }
-          case PREFIX + "/history" -> {
-            requireMethod(method, "GET");
-            requireSameOrigin(exchange);
-            history(exchange);
-          }
-          default -> throw new Status(404, "no route [" + method + " " + path + "]");
+      switch (path) {
+        case PREFIX, PREFIX + "/", PREFIX + "/index.html" -> {
+          requireMethod(method, "GET");
+          page(exchange);
         }
-      } catch (Status s) {
-        error(exchange, s.code, s.getMessage());
-      } catch (NoSuchSessionException e) {
-        error(exchange, 404, e.getMessage());
-      } catch (SessionClosedException e) {
-        error(exchange, 409, e.getMessage());
-      } catch (InvalidInputException e) {
-        error(exchange, 400, e.getMessage());
-      } catch (RuntimeException e) {
-        LOG.warn("chat page: {} {} failed", method, path, e);
-        error(exchange, 500, "internal error: " + e.getMessage());
+        case PREFIX + "/start" -> {
+          requireMethod(method, "POST");
+          requireSameOrigin(exchange);
+          start(exchange);
+        }
+        case PREFIX + "/history" -> {
+          requireMethod(method, "GET");
+          requireSameOrigin(exchange);
+          history(exchange);
+        }
+        default -> throw new Status(404, "no route [" + method + " " + path + "]");
       }
-    } finally {
-      exchange.close();
+    } catch (Status s) {
+      error(exchange, s.code, s.getMessage());
+    } catch (NoSuchSessionException e) {
+      error(exchange, 404, e.getMessage());
+    } catch (SessionClosedException e) {
+      error(exchange, 409, e.getMessage());
+    } catch (InvalidInputException e) {
+      error(exchange, 400, e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.warn("chat page: {} {} failed", method, path, e);
+      error(exchange, 500, "internal error: " + e.getMessage());
     }
   }
+
+  /** One request and its response. */
+  private record Exchange(HttpServletRequest req, HttpServletResponse resp) {}
 
   private static void requireMethod(String actual, String expected) {
     if (!actual.equals(expected)) {
@@ -125,16 +128,16 @@ final class ChatPage implements HttpHandler {
   }
 
   /** A browser names the page's origin on cross-origin requests and on same-origin POSTs. */
-  private static void requireSameOrigin(HttpExchange exchange) {
-    String origin = exchange.getRequestHeaders().getFirst("Origin");
-    String host = exchange.getRequestHeaders().getFirst("Host");
+  private static void requireSameOrigin(Exchange exchange) {
+    String origin = exchange.req().getHeader("Origin");
+    String host = exchange.req().getHeader("Host");
     if (origin != null && !origin.equals("http://" + host)) {
       throw new Status(
           403, "origin [" + origin + "] is not this page's, expected [http://" + host + "]");
     }
   }
 
-  private void page(HttpExchange exchange) throws IOException {
+  private void page(Exchange exchange) throws IOException {
     byte[] html;
     try (InputStream in = ChatPage.class.getResourceAsStream(PAGE)) {
       if (in == null) {
@@ -142,19 +145,21 @@ final class ChatPage implements HttpHandler {
       }
       html = in.readAllBytes();
     }
-    exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
-    exchange.getResponseHeaders().set("Cache-Control", "no-store");
-    exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
-    exchange.sendResponseHeaders(200, html.length);
-    exchange.getResponseBody().write(html);
+    HttpServletResponse resp = exchange.resp();
+    resp.setStatus(200);
+    resp.setHeader("Content-Type", "text/html; charset=utf-8");
+    resp.setHeader("Cache-Control", "no-store");
+    resp.setHeader("X-Content-Type-Options", "nosniff");
+    resp.setContentLength(html.length);
+    resp.getOutputStream().write(html);
   }
 
-  private void start(HttpExchange exchange) throws IOException {
+  private void start(Exchange exchange) throws IOException {
     JsonObject body = readBody(exchange);
     if (!(body.get("chatId") instanceof dev.durablechat.api.JsonString chatId)) {
       throw new Status(400, "body.chatId must be a string");
     }
-    HttpAdapter minter = adapter;
+    SessionsServlet minter = sessions;
     if (minter == null) {
       throw new Status(503, "the server is still starting");
     }
@@ -181,8 +186,8 @@ final class ChatPage implements HttpHandler {
    * first user message not yet dispatched; later ones (sent during it, or after record {@code
    * through}) come last, where the page had put them when they were sent.
    */
-  private void history(HttpExchange exchange) throws IOException {
-    Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+  private void history(Exchange exchange) throws IOException {
+    Map<String, String> query = query(exchange.req().getQueryString());
     String chatId = query.get("chatId");
     if (chatId == null || chatId.isBlank()) {
       throw new Status(400, "query parameter [chatId] is required");
@@ -275,8 +280,8 @@ final class ChatPage implements HttpHandler {
     return b.build();
   }
 
-  private static JsonObject readBody(HttpExchange exchange) throws IOException {
-    byte[] bytes = exchange.getRequestBody().readNBytes(MAX_BODY + 1);
+  private static JsonObject readBody(Exchange exchange) throws IOException {
+    byte[] bytes = exchange.req().getInputStream().readNBytes(MAX_BODY + 1);
     if (bytes.length > MAX_BODY) {
       throw new Status(413, "body is over [" + MAX_BODY + "] bytes");
     }
@@ -303,7 +308,7 @@ final class ChatPage implements HttpHandler {
     return out;
   }
 
-  private static void error(HttpExchange exchange, int status, @Nullable String message) {
+  private static void error(Exchange exchange, int status, @Nullable String message) {
     try {
       json(
           exchange,
@@ -314,12 +319,14 @@ final class ChatPage implements HttpHandler {
     }
   }
 
-  private static void json(HttpExchange exchange, int status, JsonObject body) throws IOException {
+  private static void json(Exchange exchange, int status, JsonObject body) throws IOException {
     byte[] bytes = Json.write(body).getBytes(StandardCharsets.UTF_8);
-    exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-    exchange.getResponseHeaders().set("Cache-Control", "no-store");
-    exchange.sendResponseHeaders(status, bytes.length);
-    exchange.getResponseBody().write(bytes);
+    HttpServletResponse resp = exchange.resp();
+    resp.setStatus(status);
+    resp.setHeader("Content-Type", "application/json; charset=utf-8");
+    resp.setHeader("Cache-Control", "no-store");
+    resp.setContentLength(bytes.length);
+    resp.getOutputStream().write(bytes);
   }
 
   /** An error answer with its status. */

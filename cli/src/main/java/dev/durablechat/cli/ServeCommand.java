@@ -39,16 +39,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./durablechat serve}: the HTTP adapter on 127.0.0.1 over the embedded defaults (an H2 file
- * session store and a local snapshot folder), with a scripted demo agent registered as {@code demo}
- * and a small chat page at {@code /demo/}. Runs until Ctrl-C; a shutdown hook closes everything.
+ * {@code ./durablechat serve}: the HTTP adapter (the sessions servlet on embedded Jetty) on
+ * 127.0.0.1 over the embedded defaults (an H2 file session store and a local snapshot folder), or
+ * over the stores named by {@code --store} and {@code --snapshots} (PostgreSQL and S3: several
+ * {@code serve} processes on one store serve the same chats), with a scripted demo agent registered
+ * as {@code demo} and a small chat page at {@code /demo/}. Runs until Ctrl-C; a shutdown hook
+ * closes everything.
  */
 @Command(
     name = "serve",
     mixinStandardHelpOptions = true,
     description =
         "Serve the Sessions HTTP routes and a demo chat page on 127.0.0.1, with a scripted demo"
-            + " agent [demo] on embedded defaults (H2 file + snapshot folder). Ctrl-C stops it.")
+            + " agent [demo] on embedded defaults (H2 file + snapshot folder) or on the stores"
+            + " --store and --snapshots name (several nodes may share them). Ctrl-C stops it.")
 final class ServeCommand implements Callable<Integer> {
   static final String AGENT_ID = "demo";
   static final String SECRET_KEY_ENV = "DURABLECHAT_SECRET_KEY";
@@ -63,6 +67,32 @@ final class ServeCommand implements Callable<Integer> {
       description = "The port to listen on, 0 for any free one (default: ${DEFAULT-VALUE}).",
       defaultValue = "8787")
   int port = 8787;
+
+  @Option(
+      names = "--host",
+      paramLabel = "ADDR",
+      description =
+          "The address to listen on (default: ${DEFAULT-VALUE}, this machine only); 0.0.0.0"
+              + " listens on every interface.",
+      defaultValue = HOST)
+  String host = HOST;
+
+  @Option(
+      names = "--store",
+      paramLabel = "URL",
+      description =
+          "The session store: jdbc:postgresql://HOST:PORT/DB?user=...  or jdbc:h2:file:PATH"
+              + " (default: an H2 file under --data). Nodes that share a PostgreSQL store serve"
+              + " the same chats.")
+  @Nullable String store;
+
+  @Option(
+      names = "--snapshots",
+      paramLabel = "URL",
+      description =
+          "The snapshot store: file:DIR, s3://BUCKET/PREFIX?endpoint=..., or s3: configured by"
+              + " the OBJECT_STORE_* environment variables (default: a folder under --data).")
+  @Nullable String snapshots;
 
   @Option(
       names = "--secret-key",
@@ -91,6 +121,24 @@ final class ServeCommand implements Callable<Integer> {
       defaultValue = "40")
   int chunkDelayMs = 40;
 
+  @Option(
+      names = "--model-base-url",
+      paramLabel = "URL",
+      description =
+          "Answer with a real model: an OpenAI-compatible chat-completions endpoint (e.g."
+              + " https://api.openai.com/v1, http://localhost:11434/v1); needs --model.")
+  @Nullable String modelBaseUrl;
+
+  @Option(names = "--model", paramLabel = "NAME", description = "The model name to ask for.")
+  @Nullable String model;
+
+  @Option(
+      names = "--api-key",
+      paramLabel = "KEY",
+      description =
+          "The model endpoint's API key (default: $" + ModelAgent.OPENAI_API_KEY_ENV + ").")
+  @Nullable String apiKey;
+
   /** Where the environment variables come from; tests replace it. */
   Function<String, @Nullable String> env = System::getenv;
 
@@ -112,9 +160,23 @@ final class ServeCommand implements Callable<Integer> {
     boolean temp = data == null;
     Path dir = (temp ? Files.createTempDirectory("durablechat-serve-") : data).toAbsolutePath();
     Files.createDirectories(dir);
+    String storeUrl = store != null ? store : "jdbc:h2:file:" + dir.resolve("chat");
+    String snapshotsUrl = snapshots != null ? snapshots : "file:" + dir.resolve("snapshots");
     Served served;
     try {
-      served = Served.start(dir, key.value(), port, Duration.ofMillis(chunkDelayMs));
+      served =
+          Served.start(
+              storeUrl,
+              snapshotsUrl,
+              key.value(),
+              host,
+              port,
+              modelBaseUrl == null
+                  ? agent(Duration.ofMillis(chunkDelayMs))
+                  : ModelAgent.agent(
+                      modelBaseUrl,
+                      java.util.Objects.requireNonNull(model),
+                      apiKey != null ? apiKey : env.apply(ModelAgent.OPENAI_API_KEY_ENV)));
     } catch (RuntimeException e) {
       if (temp) {
         deleteRecursively(dir);
@@ -123,17 +185,26 @@ final class ServeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         err.println(
             "durablechat serve: could not listen on ["
-                + HOST
+                + host
                 + ":"
                 + port
                 + "]: the port is in use; choose another with --port");
         err.flush();
         return 1;
       }
-      if (e instanceof DurableChatException) {
-        // e.g. the H2 file is held by another server on the same --data
+      if (e instanceof DurableChatException || e instanceof IllegalArgumentException) {
+        // e.g. the H2 file is held by another server on the same --data, PostgreSQL is not
+        // reachable, an s3: location lacks its bucket
         PrintWriter err = spec.commandLine().getErr();
-        err.println("durablechat serve: could not start on [" + dir + "]: " + e.getMessage());
+        String where =
+            store == null && snapshots == null
+                ? dir.toString()
+                : redact(storeUrl) + "] and [" + redact(snapshotsUrl);
+        err.println(
+            "durablechat serve: could not start on ["
+                + where
+                + "]: "
+                + redact(String.valueOf(e.getMessage())));
         err.flush();
         return 1;
       }
@@ -158,9 +229,14 @@ final class ServeCommand implements Callable<Integer> {
     out.println("  Sessions API   " + base + "/realtime/v1/sessions/{chatId}/out, /in/append");
     out.println("                 " + base + "/api/v1/sessions (agent id [" + AGENT_ID + "])");
     out.println("  secret key     " + key.value() + "  (" + key.source() + ")");
-    out.println("  session store  jdbc:h2:file:" + dir.resolve("chat"));
+    out.println("  session store  " + redact(storeUrl));
     out.println(
-        "  snapshots      file:" + dir.resolve("snapshots") + (temp ? "  (temporary)" : ""));
+        "  snapshots      "
+            + redact(snapshotsUrl)
+            + (temp && snapshots == null ? "  (temporary)" : ""));
+    if (modelBaseUrl != null) {
+      out.println("  model          [" + model + "] at " + modelBaseUrl + "  (tool word_count)");
+    }
     out.println("Press Ctrl-C to stop.");
     out.flush();
     started.complete(base);
@@ -189,7 +265,24 @@ final class ServeCommand implements Callable<Integer> {
     stopped.await();
   }
 
+  /** The location without a password in it: the printed lines and errors never show one. */
+  static String redact(String location) {
+    return location
+        .replaceAll("(?i)(password|secret|accessKey|secretKey)=[^&;]*", "$1=***")
+        .replaceAll("//([^/@:]+):[^/@]*@", "//$1:***@");
+  }
+
   private void validate() {
+    if (host.isBlank()) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--host must not be blank");
+    }
+    if (store != null && !store.startsWith("jdbc:")) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "--store ["
+              + redact(store)
+              + "] must be a jdbc: URL (jdbc:postgresql://... or jdbc:h2:file:...)");
+    }
     if (port < 0 || port > 65535) {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--port [" + port + "] is out of range, expected 0 to 65535");
@@ -198,6 +291,10 @@ final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(),
           "--chunk-delay-ms [" + chunkDelayMs + "] is out of range, expected 0 to 10000");
+    }
+    String modelProblem = ModelAgent.problem(modelBaseUrl, model);
+    if (modelProblem != null) {
+      throw new CommandLine.ParameterException(spec.commandLine(), modelProblem);
     }
     if (data != null && Files.exists(data) && !Files.isDirectory(data)) {
       throw new CommandLine.ParameterException(
@@ -263,33 +360,42 @@ final class ServeCommand implements Callable<Integer> {
       this.adapter = adapter;
     }
 
-    static Served start(Path dir, String secretKey, int port, Duration chunkDelay) {
+    static Served start(
+        String storeUrl,
+        String snapshotsUrl,
+        String secretKey,
+        String host,
+        int port,
+        ChatAgent<JsonValue> agent) {
       // H2 closes its databases in a JVM shutdown hook of its own, which would race ours on
       // Ctrl-C: ours closes the store after the runs have ended.
-      SessionStore store =
-          StoreLoader.openSessionStore(
-              "jdbc:h2:file:" + dir.resolve("chat") + ";DB_CLOSE_ON_EXIT=FALSE");
+      String location =
+          storeUrl.startsWith("jdbc:h2:")
+                  && !storeUrl.toUpperCase(java.util.Locale.ROOT).contains("DB_CLOSE_ON_EXIT")
+              ? storeUrl + ";DB_CLOSE_ON_EXIT=FALSE"
+              : storeUrl;
+      SessionStore store = StoreLoader.openSessionStore(location);
       SnapshotStore snapshots = null;
       DurableChat chat = null;
       AgentRuntime runtime = null;
       try {
-        snapshots = StoreLoader.openSnapshotStore("file:" + dir.resolve("snapshots"));
+        snapshots = StoreLoader.openSnapshotStore(snapshotsUrl);
         chat =
             DurableChat.builder()
                 .environment(ENVIRONMENT)
                 .sessionStore(store)
                 .snapshotStore(snapshots)
                 .build();
-        runtime = AgentRuntime.builder(chat).register(agent(chunkDelay)).build();
+        runtime = AgentRuntime.builder(chat).register(agent).build();
         ChatPage page = new ChatPage(runtime, AGENT_ID);
         HttpAdapter adapter =
             HttpAdapter.builder(runtime)
-                .host(HOST)
+                .host(host)
                 .port(port)
                 .secretKeys(secretKey)
                 .route(ChatPage.PREFIX, page)
                 .start();
-        page.attach(adapter);
+        page.attach(adapter.servlet());
         return new Served(store, snapshots, chat, runtime, adapter);
       } catch (RuntimeException e) {
         if (runtime != null) {

@@ -27,7 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A session's history (PROTOCOL H1–H7, DESIGN "History = snapshot + tail"): {@link #rebuild} reads
+ * A session's history (PROTOCOL H1–H7, design "History = snapshot + tail"): {@link #rebuild} reads
  * the snapshot and replays the {@code out} stream after it, and {@link #completeTurn} ends a turn
  * with {@code turn-complete} and writes the next snapshot.
  *

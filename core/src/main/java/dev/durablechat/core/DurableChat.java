@@ -629,30 +629,6 @@ public final class DurableChat implements AutoCloseable {
     };
   }
 
-  /**
-   * Reads a client's {@code Last-Event-ID} (W7): {@code "123"} and {@code "123-4"} mean 123; null,
-   * empty, negative or unparsable text means 0 (start over).
-   */
-  public static long parseLastEventId(@Nullable String lastEventId) {
-    if (lastEventId == null) {
-      return 0;
-    }
-    String s = lastEventId.trim();
-    int dash = s.indexOf('-');
-    if (dash >= 0) {
-      s = s.substring(0, dash);
-    }
-    if (s.isEmpty() || s.length() > 18) {
-      return 0;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
-        return 0;
-      }
-    }
-    return Long.parseLong(s);
-  }
-
   // ---------------------------------------------------------------- lifecycle
 
   /**

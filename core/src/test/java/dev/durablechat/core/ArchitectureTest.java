@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-@DisplayName("Architecture (DESIGN: modules and their dependencies)")
+@DisplayName("Architecture (docs/design.md: modules and their dependencies)")
 class ArchitectureTest {
   private static JavaClasses classes;
 

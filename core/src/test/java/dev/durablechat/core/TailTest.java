@@ -180,7 +180,7 @@ class TailTest {
     out(3);
 
     var resumed = new TestSubscriber<TailItem<OutEvent>>();
-    f.chat.subscribeOut("c", DurableChat.parseLastEventId(seen.get(2) + "-0")).subscribe(resumed);
+    f.chat.subscribeOut("c", seen.get(2)).subscribe(resumed);
     resumed.request(Long.MAX_VALUE);
     seen.addAll(ids(resumed.next(3)));
 

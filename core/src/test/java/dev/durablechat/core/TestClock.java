@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves by hand (DESIGN: time comes from an injectable clock). */
+/** A clock the test moves by hand (design.md: time comes from an injectable clock). */
 final class TestClock extends Clock {
   private volatile Instant now;
 

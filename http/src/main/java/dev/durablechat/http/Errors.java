@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * The one table from engine exceptions to HTTP answers. Bad input is always a 4xx (invariant 7: it
  * changed nothing); only a failure of the service itself is a 5xx. The clients treat 400, 404, 409,
- * 410 and 422 as terminal and retry 5xx and 429 (HTTP.md §1), so a store outage must be a 503,
+ * 410 and 422 as terminal and retry 5xx and 429 (http.md §1), so a store outage must be a 503,
  * never a 4xx, and bad input never a 5xx.
  */
 final class Errors {

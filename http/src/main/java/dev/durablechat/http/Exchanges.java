@@ -1,19 +1,21 @@
 package dev.durablechat.http;
 
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonValue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
-/** Reading requests and writing JSON answers, CORS included on every one (HTTP.md §1). */
+/**
+ * Reading requests and building answers, CORS included on every one (docs/http.md), for any server
+ * binding: they see the request through {@link Exchange}.
+ */
 final class Exchanges {
   /** A body over the cap but under this is read and dropped, so the client sees the 413. */
   private static final long DRAIN_LIMIT = 8L * 1024 * 1024;
@@ -28,60 +30,52 @@ final class Exchanges {
    * CORS on every response (browsers must read errors too, W4): any origin (auth is a bearer
    * header, never a cookie), every header exposed.
    */
-  static void cors(HttpExchange exchange) {
-    Headers h = exchange.getResponseHeaders();
-    String origin = exchange.getRequestHeaders().getFirst("Origin");
-    h.set("Access-Control-Allow-Origin", origin == null ? "*" : origin);
+  static void cors(Exchange exchange, Map<String, String> headers) {
+    cors(exchange.header("Origin"), headers);
+  }
+
+  /** CORS headers for a request from the origin (null when the request named none). */
+  static void cors(@Nullable String origin, Map<String, String> headers) {
+    headers.put("Access-Control-Allow-Origin", origin == null ? "*" : origin);
     if (origin != null) {
-      h.set("Vary", "Origin");
+      headers.put("Vary", "Origin");
     }
-    h.set("Access-Control-Expose-Headers", "*");
+    headers.put("Access-Control-Expose-Headers", "*");
   }
 
   /** Answers a CORS preflight: 204 with the methods and the requested headers allowed. */
-  static void preflight(HttpExchange exchange) throws IOException {
-    cors(exchange);
-    Headers h = exchange.getResponseHeaders();
-    h.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    String requested = exchange.getRequestHeaders().getFirst("Access-Control-Request-Headers");
-    h.set(
+  static Reply preflight(Exchange exchange) {
+    var headers = new LinkedHashMap<String, String>();
+    cors(exchange, headers);
+    headers.put("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    String requested = exchange.header("Access-Control-Request-Headers");
+    headers.put(
         "Access-Control-Allow-Headers",
         requested == null || requested.isBlank() ? ALLOWED_HEADERS : requested);
-    h.set("Access-Control-Max-Age", "86400");
-    exchange.sendResponseHeaders(204, -1);
-    exchange.close();
+    headers.put("Access-Control-Max-Age", "86400");
+    return new Reply(204, headers, new byte[0]);
   }
 
   /**
-   * Sends a JSON answer and ends the exchange. Reads what is left of the request body first: the
-   * JDK server drops the connection when a response completes before its request was read to the
-   * end, and the client then sees a reset instead of the answer (e.g. a 415 or 401 sent unread).
+   * Reads and drops what is left of the request body, up to a limit, before a refusal: some servers
+   * drop the connection when a response completes before its request was read, and the client then
+   * sees a reset instead of the answer.
    */
-  static void json(HttpExchange exchange, int status, JsonValue body) throws IOException {
-    drain(exchange.getRequestBody());
-    byte[] bytes = Json.write(body).getBytes(StandardCharsets.UTF_8);
-    cors(exchange);
-    exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-    exchange.getResponseHeaders().set("Cache-Control", "no-store");
-    exchange.sendResponseHeaders(status, bytes.length);
-    try (OutputStream out = exchange.getResponseBody()) {
-      out.write(bytes);
+  static void drain(Exchange exchange) {
+    try {
+      drain(exchange.body());
+    } catch (IOException | RuntimeException e) {
+      // the client went away; the answer may still reach it
     }
   }
 
-  /** Sends a refusal: its status, headers and JSON body. */
-  static void error(HttpExchange exchange, HttpError error) throws IOException {
-    error.headers().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
-    json(exchange, error.status(), error.body());
-  }
-
   /**
-   * Requires a JSON content type (HTTP.md §2: the clients send {@code application/json}).
+   * Requires a JSON content type (http.md §2: the clients send {@code application/json}).
    *
    * @throws HttpError 415 naming the content type received
    */
-  static void requireJson(HttpExchange exchange) {
-    String type = exchange.getRequestHeaders().getFirst("Content-Type");
+  static void requireJson(Exchange exchange) {
+    String type = exchange.header("Content-Type");
     String media = type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
     if (!media.equals("application/json") && !media.endsWith("+json")) {
       throw HttpError.of(
@@ -96,8 +90,8 @@ final class Exchanges {
    *
    * @throws HttpError 413 if it is longer; the body is dropped, nothing is stored
    */
-  static byte[] body(HttpExchange exchange, int limit) throws IOException {
-    String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+  static byte[] body(Exchange exchange, int limit) throws IOException {
+    String declared = exchange.header("Content-Length");
     long length = -1;
     if (declared != null) {
       try {
@@ -106,7 +100,7 @@ final class Exchanges {
         throw HttpError.of(400, "bad_request", "content-length [" + declared + "] is not a number");
       }
     }
-    InputStream in = exchange.getRequestBody();
+    InputStream in = exchange.body();
     if (length > limit) {
       drain(in);
       throw tooLarge(length, limit);
@@ -210,8 +204,8 @@ final class Exchanges {
   }
 
   /** The first value of a request header, trimmed, or null. */
-  static @Nullable String header(HttpExchange exchange, String name) {
-    String v = exchange.getRequestHeaders().getFirst(name);
+  static @Nullable String header(Exchange exchange, String name) {
+    String v = exchange.header(name);
     return v == null ? null : v.trim();
   }
 }

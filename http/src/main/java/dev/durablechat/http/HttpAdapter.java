@@ -1,40 +1,36 @@
 package dev.durablechat.http;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
-import com.sun.net.httpserver.HttpServer;
 import dev.durablechat.agent.AgentRuntime;
-import dev.durablechat.api.DurableChatException;
-import dev.durablechat.api.Environment;
-import dev.durablechat.api.Session;
-import dev.durablechat.core.DurableChat;
-import dev.durablechat.http.Tokens.Principal;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.net.BindException;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.RejectedExecutionHandler;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.jspecify.annotations.Nullable;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves an {@link AgentRuntime}'s sessions over HTTP, speaking the Sessions wire protocol (v2) of
- * the published chat clients (HTTP.md): the {@code out} stream as SSE, {@code in/append}, session
- * create and close, and token claims, with CORS on every response.
+ * A standalone HTTP server for an {@link AgentRuntime}'s sessions: the {@link SessionsServlet} on
+ * an embedded Jetty 12 of its own (the application needs {@code
+ * org.eclipse.jetty.ee10:jetty-ee10-servlet} on its class path). To serve the routes from a server
+ * you run already, mount {@link SessionsServlet} instead.
  *
  * <pre>{@code
  * try (HttpAdapter http = HttpAdapter.builder(runtime).port(8787).secretKeys(secret).start()) {
@@ -42,53 +38,77 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>Threads: the JDK server's handlers block, and an open SSE stream holds its handler thread for
- * its whole life. Requests therefore run on a cached pool of named daemon threads ({@code
- * durablechat-http-N}): idle threads are reused, new ones made on demand up to {@link
- * Builder#maxThreads} (default 512), idle ones end after 30 s. When every thread is busy, the
- * server stops accepting until one comes free. Size the cap above the number of readers you expect
- * at once. {@link #close()} ends the open streams and stops the pool; the runtime and the engine
- * stay open.
+ * <p>Threads: Jetty's pool of named daemon threads ({@code durablechat-http-N}, at most {@link
+ * Builder#maxThreads}) runs the request/response routes; an open SSE stream holds none. Errors that
+ * Jetty answers itself (headers over {@link Builder#maxHeaderBytes}, a malformed request) get a
+ * JSON body and CORS headers like every other answer. {@link #close()} ends the open streams and
+ * stops the server; the runtime and the engine stay open.
  */
 public final class HttpAdapter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HttpAdapter.class);
 
-  private static final String SESSIONS = "/realtime/v1/sessions/";
-  private static final String API_SESSIONS = "/api/v1/sessions";
-
-  private final HttpServer server;
-  private final ThreadPoolExecutor executor;
-  private final DurableChat chat;
-  private final Tokens tokens;
-  private final Routes routes;
-  private final OutStreams streams;
+  private final Server server;
+  private final ServerConnector connector;
+  private final SessionsServlet servlet;
   private volatile boolean closed;
 
-  static {
-    // The JDK server writes a response's headers and body as two segments; with Nagle's algorithm
-    // on
-    // and the client's delayed ACK, every small answer waits ~40 ms for the second one. The server
-    // reads this property once, when its first instance is made; an application's own setting wins.
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-  }
+  private HttpAdapter(Builder b) throws Exception {
+    this.servlet = b.servlet.build();
+    var pool = new QueuedThreadPool(b.maxThreads, Math.min(4, b.maxThreads));
+    pool.setName("durablechat-http");
+    pool.setDaemon(true);
+    this.server = new Server(pool);
+    server.setErrorHandler(new JsonErrorHandler());
+    // The streams are ended by the servlet first; no graceful wait for connections after that.
+    server.setStopTimeout(0);
+    var config = new HttpConfiguration();
+    // Jetty's own limit sits above the servlet's, so that the servlet's JSON 431 answers first and
+    // Jetty's (also JSON, through the error handler) only past twice the limit.
+    config.setRequestHeaderSize((int) Math.min(Integer.MAX_VALUE, 2 * b.servlet.maxHeaderBytes));
+    config.setSendServerVersion(false);
+    // A chat id may hold any character, "/" and "%" included; the clients percent-encode it as one
+    // path segment, and the router decodes that segment itself (S3).
+    config.setUriCompliance(
+        UriCompliance.DEFAULT.with(
+            "durablechat-ids",
+            UriCompliance.Violation.AMBIGUOUS_PATH_SEPARATOR,
+            UriCompliance.Violation.AMBIGUOUS_PATH_ENCODING));
+    config.setSendDateHeader(false);
+    this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(config));
+    connector.setHost(b.host);
+    connector.setPort(b.port);
+    connector.setAcceptQueueSize(b.backlog);
+    // A stream writes at least a ping every ping interval; a write that makes no progress for
+    // this long (a reader that stopped reading) ends its connection.
+    connector.setIdleTimeout(Math.max(30_000, 2 * b.servlet.pingInterval.toMillis()));
+    server.addConnector(connector);
 
-  private HttpAdapter(Builder b) throws IOException {
-    this.chat = b.runtime.chat();
-    Environment env = chat.environment();
-    String envId =
-        b.environmentId != null ? b.environmentId : "env_" + env.projectRef() + "_" + env.envSlug();
-    this.tokens = new Tokens(b.secretKeys, envId, b.tokenTtl, b.clock);
-    this.streams = new OutStreams(chat, null, tokens, b.pingInterval, b.statusInterval, b.clock);
-    this.routes = new Routes(b.runtime, tokens, b.runtime.chat().maxAppendBytes(), streams);
-    this.streams.routes(routes);
-    this.executor = newExecutor(b.maxThreads);
-    this.server = HttpServer.create(new InetSocketAddress(b.host, b.port), b.backlog);
-    server.setExecutor(executor);
-    server.createContext("/", this::handle);
-    b.routes.forEach((prefix, handler) -> server.createContext(prefix, withCors(handler)));
-    server.start();
+    var context = new ServletContextHandler();
+    context.setContextPath("/");
+    context.getServletHandler().setDecodeAmbiguousURIs(true);
+    var holder = new ServletHolder("durablechat-sessions", servlet);
+    holder.setAsyncSupported(true);
+    context.addServlet(holder, "/*");
+    for (var route : b.routes.entrySet()) {
+      var extra = new ServletHolder(route.getValue());
+      extra.setAsyncSupported(true);
+      context.addServlet(extra, route.getKey() + "/*");
+      context.addFilter(
+          new FilterHolder(corsFilter()),
+          route.getKey() + "/*",
+          EnumSet.of(DispatcherType.REQUEST));
+    }
+    server.setHandler(context);
+    try {
+      server.start();
+    } catch (Exception e) {
+      try {
+        server.stop();
+      } catch (Exception ignored) {
+        // it did not start
+      }
+      throw e;
+    }
     LOG.info("durablechat http listening on {}", baseUri());
   }
 
@@ -99,16 +119,26 @@ public final class HttpAdapter implements AutoCloseable {
 
   /** The bound port (an ephemeral one when the builder asked for port 0). */
   public int port() {
-    return server.getAddress().getPort();
+    return connector.getLocalPort();
   }
 
   /** The base URI, e.g. {@code http://127.0.0.1:8787}. */
   public URI baseUri() {
-    String host = server.getAddress().getHostString();
+    String host = connector.getHost();
+    if (host == null || host.isEmpty()) {
+      host = "127.0.0.1";
+    } else if (host.equals("0.0.0.0") || host.equals("::")) {
+      host = "127.0.0.1"; // bound everywhere: loopback is one of the places
+    }
     if (host.contains(":")) {
       host = "[" + host + "]";
     }
     return URI.create("http://" + host + ":" + port());
+  }
+
+  /** The mounted servlet (e.g. to count its open streams). */
+  public SessionsServlet servlet() {
+    return servlet;
   }
 
   /**
@@ -118,8 +148,7 @@ public final class HttpAdapter implements AutoCloseable {
    * @throws dev.durablechat.api.NoSuchSessionException if there is no session there
    */
   public String mintSessionToken(String sessionAddress) {
-    Session session = chat.session(sessionAddress);
-    return tokens.mint(Routes.tokenKey(session));
+    return servlet.mintSessionToken(sessionAddress);
   }
 
   /** Ends the open SSE streams, stops the server and its threads. Idempotent. */
@@ -129,182 +158,49 @@ public final class HttpAdapter implements AutoCloseable {
       return;
     }
     closed = true;
-    streams.closeAll();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-    while (streams.openCount() > 0 && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
-    server.stop(0);
-    executor.shutdownNow();
+    servlet.destroy();
     try {
-      executor.awaitTermination(2, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      server.stop();
+    } catch (Exception e) {
+      LOG.warn("stopping the http server failed", e);
     }
   }
 
-  // ------------------------------------------------------------------ routing
-
-  private void handle(HttpExchange exchange) {
-    try {
-      try {
-        route(exchange);
-      } catch (HttpError e) {
-        Exchanges.error(exchange, e);
-      } catch (DurableChatException e) {
-        HttpError mapped = Errors.map(e, null);
-        if (mapped.status() >= 500) {
-          LOG.warn("{} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
+  /** Extra routes get CORS too, and answer a preflight. */
+  private static Filter corsFilter() {
+    return (request, response, chain) -> {
+      var req = (HttpServletRequest) request;
+      var resp = (HttpServletResponse) response;
+      var headers = new LinkedHashMap<String, String>();
+      Exchanges.cors(req.getHeader("Origin"), headers);
+      headers.forEach(resp::setHeader);
+      if ("OPTIONS".equals(req.getMethod())) {
+        resp.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        String requested = req.getHeader("Access-Control-Request-Headers");
+        if (requested != null) {
+          resp.setHeader("Access-Control-Allow-Headers", requested);
         }
-        Exchanges.error(exchange, mapped);
-      } catch (RuntimeException e) {
-        LOG.error("{} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
-        Exchanges.error(exchange, HttpError.of(500, "internal", "internal error"));
-      }
-    } catch (IOException | RuntimeException e) {
-      // Headers were sent already, or the client went away: nothing more can be said.
-      LOG.debug("{} {}: {}", exchange.getRequestMethod(), exchange.getRequestURI(), e.toString());
-    } finally {
-      exchange.close();
-    }
-  }
-
-  private void route(HttpExchange exchange) throws IOException {
-    String method = exchange.getRequestMethod();
-    if ("OPTIONS".equals(method)) {
-      Exchanges.preflight(exchange);
-      return;
-    }
-    String path = exchange.getRequestURI().getRawPath();
-    if (path.startsWith(SESSIONS)) {
-      String rest = path.substring(SESSIONS.length());
-      int slash = rest.indexOf('/');
-      if (slash > 0) {
-        String address = Exchanges.decodeSegment(rest.substring(0, slash));
-        String tail = rest.substring(slash);
-        if (tail.equals("/out")) {
-          requireMethod(method, "GET", path);
-          streams.serve(exchange, principal(exchange), address);
-          return;
-        }
-        if (tail.equals("/in/append")) {
-          requireMethod(method, "POST", path);
-          routes.append(exchange, principal(exchange), address);
-          return;
-        }
-      }
-    } else if (path.equals(API_SESSIONS) || path.equals(API_SESSIONS + "/")) {
-      requireMethod(method, "POST", path);
-      routes.create(exchange, principal(exchange));
-      return;
-    } else if (path.startsWith(API_SESSIONS + "/") && path.endsWith("/close")) {
-      String segment = path.substring(API_SESSIONS.length() + 1, path.length() - "/close".length());
-      if (!segment.isEmpty() && segment.indexOf('/') < 0) {
-        requireMethod(method, "POST", path);
-        routes.close(exchange, principal(exchange), Exchanges.decodeSegment(segment));
+        resp.setStatus(204);
         return;
       }
-    } else if (path.equals("/api/v1/auth/jwt/claims")) {
-      requireMethod(method, "POST", path);
-      routes.claims(exchange, principal(exchange));
-      return;
-    }
-    throw HttpError.of(404, "not_found", "no route for [" + method + " " + path + "]");
-  }
-
-  private Principal principal(HttpExchange exchange) {
-    return tokens.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
-  }
-
-  private static void requireMethod(String method, String expected, String path) {
-    if (!expected.equals(method)) {
-      throw HttpError.of(
-              405,
-              "method_not_allowed",
-              "route [" + path + "] takes [" + expected + "], got [" + method + "]")
-          .header("Allow", expected + ", OPTIONS");
-    }
-  }
-
-  /** Extra routes get CORS too, and a JSON 500 instead of a dropped connection. */
-  private static HttpHandler withCors(HttpHandler handler) {
-    return exchange -> {
-      try {
-        if ("OPTIONS".equals(exchange.getRequestMethod())) {
-          Exchanges.preflight(exchange);
-          return;
-        }
-        Exchanges.cors(exchange);
-        handler.handle(exchange);
-      } catch (IOException | RuntimeException e) {
-        LOG.warn("{} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
-        try {
-          Exchanges.error(exchange, HttpError.of(500, "internal", "internal error"));
-        } catch (IOException | RuntimeException ignored) {
-          // headers were sent already
-        }
-      } finally {
-        exchange.close();
-      }
+      chain.doFilter(request, response);
     };
-  }
-
-  /**
-   * A cached pool of named daemon threads with a cap: an idle thread is reused, a new one is made
-   * when none is idle, up to {@code maxThreads}; idle ones end after 30 s. When all are busy (every
-   * one an open SSE stream, say), the server's accepting thread waits for one to come free rather
-   * than dropping the request: back-pressure instead of an unbounded queue or a lost connection.
-   */
-  private static ThreadPoolExecutor newExecutor(int maxThreads) {
-    AtomicInteger count = new AtomicInteger();
-    ThreadFactory factory =
-        r -> {
-          Thread t = new Thread(r, "durablechat-http-" + count.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        };
-    RejectedExecutionHandler waitForThread =
-        (task, pool) -> {
-          try {
-            while (!pool.isShutdown()) {
-              if (pool.getQueue().offer(task, 100, TimeUnit.MILLISECONDS)) {
-                return;
-              }
-            }
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          throw new RejectedExecutionException("durablechat http pool is shut down");
-        };
-    return new ThreadPoolExecutor(
-        0, maxThreads, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), factory, waitForThread);
   }
 
   /** Builds and starts an {@link HttpAdapter}. {@link #secretKeys} is required. */
   public static final class Builder {
-    private final AgentRuntime runtime;
+    private final SessionsServlet.Builder servlet;
     private String host = "127.0.0.1";
     private int port = 8787;
-    private final List<String> secretKeys = new ArrayList<>();
-    private Duration tokenTtl = Duration.ofHours(1);
-    private Clock clock = Clock.systemUTC();
-    private final Map<String, HttpHandler> routes = new LinkedHashMap<>();
-    private int maxThreads = 512;
+    private final Map<String, HttpServlet> routes = new LinkedHashMap<>();
+    private int maxThreads = 200;
     private int backlog = 1024;
-    private @Nullable String environmentId;
-    private Duration pingInterval = Duration.ofSeconds(15);
-    private Duration statusInterval = Duration.ofSeconds(1);
 
     private Builder(AgentRuntime runtime) {
-      this.runtime = Objects.requireNonNull(runtime, "runtime must not be null");
+      this.servlet = SessionsServlet.builder(runtime);
     }
 
-    /** The address to bind; default {@code 127.0.0.1}. */
+    /** The address to bind; default {@code 127.0.0.1}; {@code 0.0.0.0} binds every interface. */
     public Builder host(String host) {
       this.host = Objects.requireNonNull(host, "host must not be null");
       return this;
@@ -319,92 +215,105 @@ public final class HttpAdapter implements AutoCloseable {
       return this;
     }
 
-    /**
-     * The environment's secret keys (required): the first signs new tokens; every one verifies
-     * tokens and is accepted as a bearer (key rotation).
-     */
+    /** See {@link SessionsServlet.Builder#secretKeys}. */
     public Builder secretKeys(String... keys) {
-      for (String key : keys) {
-        if (key == null || key.isBlank()) {
-          throw new IllegalArgumentException("a secret key must not be blank");
-        }
-        secretKeys.add(key);
-      }
+      servlet.secretKeys(keys);
       return this;
     }
 
-    /** How long a minted session token lives (T1); default one hour. */
+    /** See {@link SessionsServlet.Builder#tokenTtl}. */
     public Builder tokenTtl(Duration ttl) {
-      if (ttl.isNegative() || ttl.isZero()) {
-        throw new IllegalArgumentException("token ttl [" + ttl + "] must be positive");
-      }
-      this.tokenTtl = ttl;
+      servlet.tokenTtl(ttl);
       return this;
     }
 
-    /** The clock for token times and session status; default UTC system clock. */
+    /** See {@link SessionsServlet.Builder#clock}. */
     public Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock must not be null");
+      servlet.clock(clock);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#environmentId}. */
+    public Builder environmentId(String environmentId) {
+      servlet.environmentId(environmentId);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#pingInterval}. */
+    public Builder pingInterval(Duration pingInterval) {
+      servlet.pingInterval(pingInterval);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#readerBufferBytes}. */
+    public Builder readerBufferBytes(int bytes) {
+      servlet.readerBufferBytes(bytes);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#stalledReaderTimeout}. */
+    public Builder stalledReaderTimeout(Duration timeout) {
+      servlet.stalledReaderTimeout(timeout);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#maxHeaderBytes}. */
+    public Builder maxHeaderBytes(long bytes) {
+      servlet.maxHeaderBytes(bytes);
       return this;
     }
 
     /**
-     * An extra route under the path prefix (e.g. a chat page), served by the JDK server next to the
-     * wire routes, with CORS headers added.
+     * An extra servlet under the path prefix (e.g. a chat page), served next to the wire routes,
+     * with CORS headers added.
      */
-    public Builder route(String pathPrefix, HttpHandler handler) {
-      if (pathPrefix == null || !pathPrefix.startsWith("/")) {
-        throw new IllegalArgumentException("route prefix [" + pathPrefix + "] must start with [/]");
-      }
-      if (pathPrefix.equals("/")) {
+    public Builder route(String pathPrefix, HttpServlet handler) {
+      if (pathPrefix == null || !pathPrefix.startsWith("/") || pathPrefix.endsWith("/")) {
         throw new IllegalArgumentException(
-            "route prefix [/] is the adapter's own; pick a longer one");
+            "route prefix [" + pathPrefix + "] must start with [/] and not end with it");
       }
       routes.put(pathPrefix, Objects.requireNonNull(handler, "handler must not be null"));
       return this;
     }
 
     /**
-     * The most request threads at once; each open SSE stream holds one (default 512). Past it,
-     * requests queue.
+     * The most request threads at once (default 200). Open SSE streams hold none; the threads run
+     * request/response routes and the writes that a connection asks for.
      */
     public Builder maxThreads(int maxThreads) {
-      if (maxThreads < 2) {
+      if (maxThreads < 8) {
         throw new IllegalArgumentException(
-            "max threads must be at least 2, got [" + maxThreads + "]");
+            "max threads must be at least 8, got [" + maxThreads + "]");
       }
       this.maxThreads = maxThreads;
       return this;
     }
 
+    /** How many connections may wait to be accepted (default 1024). */
+    public Builder backlog(int backlog) {
+      if (backlog < 1) {
+        throw new IllegalArgumentException("backlog must be positive, got [" + backlog + "]");
+      }
+      this.backlog = backlog;
+      return this;
+    }
+
     /**
-     * The environment id: the {@code sub} of tokens and of {@code /api/v1/auth/jwt/claims}; default
-     * {@code env_<projectRef>_<envSlug>}.
+     * Starts the server.
+     *
+     * @throws java.io.UncheckedIOException when the address cannot be bound (cause: a {@link
+     *     BindException})
      */
-    public Builder environmentId(String environmentId) {
-      this.environmentId = Objects.requireNonNull(environmentId, "environment id must not be null");
-      return this;
-    }
-
-    /** How often an idle SSE stream sends {@code event: ping}; default 15 s. */
-    public Builder pingInterval(Duration pingInterval) {
-      if (pingInterval.isNegative() || pingInterval.isZero()) {
-        throw new IllegalArgumentException("ping interval [" + pingInterval + "] must be positive");
-      }
-      this.pingInterval = pingInterval;
-      return this;
-    }
-
-    /** Starts the server. */
     public HttpAdapter start() {
-      if (secretKeys.isEmpty()) {
-        throw new IllegalStateException("http adapter needs secretKeys(String...)");
-      }
       try {
         return new HttpAdapter(this);
-      } catch (IOException e) {
-        throw new UncheckedIOException(
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(
             "could not bind the http adapter to [" + host + ":" + port + "]", e);
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException("could not start the http adapter: " + e.getMessage(), e);
       }
     }
   }

@@ -1,6 +1,5 @@
 package dev.durablechat.http;
 
-import com.sun.net.httpserver.HttpExchange;
 import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
@@ -14,19 +13,23 @@ import dev.durablechat.core.DurableChat;
 import dev.durablechat.core.TailItem;
 import dev.durablechat.http.Tokens.Principal;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Objects;
+import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -34,10 +37,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /realtime/v1/sessions/{id}/out}: the session's {@code out} stream as SSE v2 batches
- * (HTTP.md §1, W6, W7). Each open stream holds one server thread for its life (the JDK server's
- * handlers are blocking); it waits on a queue that the engine's live tail fills, and wakes for
- * pings, for the idle timeout ({@code Timeout-Seconds}) and to look at the session's status, so
- * that a closed session ends its readers with a {@code session-closed} record.
+ * (docs/http.md, W6, W7), independent of any server. No thread is held by an open stream: records
+ * arrive from the engine's live tail, frames go into the stream's bounded buffer, and the server
+ * binding writes them out whenever its connection can take more ({@link Sink}, non-blocking). One
+ * timer thread for all streams sends pings, ends streams idle for their {@code Timeout-Seconds},
+ * looks at each session's status (so that a closed session ends its readers with a {@code
+ * session-closed} record) and drops readers that stopped reading.
+ *
+ * <p>Back-pressure: a stream asks the tail for more records only while its buffer is under half
+ * full, so a slow reader is fed at its own pace (from the store) rather than buffered without
+ * bound. A reader whose buffer stays over half full with nothing written for {@code stallTimeout},
+ * or whose buffer overflows, is dropped with a log line; the session's other readers are not
+ * affected.
  */
 final class OutStreams {
   private static final Logger LOG = LoggerFactory.getLogger(OutStreams.class);
@@ -45,39 +56,77 @@ final class OutStreams {
   /** Most records in one {@code batch} frame. */
   private static final int MAX_BATCH = 256;
 
-  /** Demand asked of the live tail at a time (the queue holds at most about this many). */
-  private static final int DEMAND = 512;
+  /** Demand asked of the live tail at a time. */
+  private static final int DEMAND = 64;
 
   private static final int DEFAULT_TIMEOUT_SECONDS = 60;
   private static final int MAX_TIMEOUT_SECONDS = 600;
 
   private final DurableChat chat;
-  private @Nullable Routes routes;
+  private final Routes routes;
   private final Tokens tokens;
-  private final Duration pingInterval;
-  private final Duration statusInterval;
+  private final long pingNanos;
+  private final long statusNanos;
+  private final long stallNanos;
+  private final int bufferBytes;
   private final Clock clock;
   private final Set<Stream> open = ConcurrentHashMap.newKeySet();
+
+  /** The open streams by session, for the status checks. */
+  private final Map<String, Set<Stream>> bySession = new ConcurrentHashMap<>();
+
+  private final Set<String> waking = ConcurrentHashMap.newKeySet();
+  private final Map<String, Long> nextStatus = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService timer;
+  private final ExecutorService[] lanes;
+  private final int laneCount;
+  private final java.util.concurrent.atomic.AtomicInteger nextLane =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final Map<String, Hub> hubs = new ConcurrentHashMap<>();
   private volatile boolean closing;
 
   OutStreams(
       DurableChat chat,
-      @Nullable Routes routes,
+      Routes routes,
       Tokens tokens,
       Duration pingInterval,
       Duration statusInterval,
+      Duration stallTimeout,
+      int bufferBytes,
       Clock clock) {
-    this.clock = clock;
     this.chat = chat;
     this.routes = routes;
     this.tokens = tokens;
-    this.pingInterval = pingInterval;
-    this.statusInterval = statusInterval;
-  }
-
-  /** Set once at start (the routes and the streams know each other). */
-  void routes(Routes routes) {
-    this.routes = routes;
+    this.pingNanos = pingInterval.toNanos();
+    this.statusNanos = statusInterval.toNanos();
+    this.stallNanos = stallTimeout.toNanos();
+    this.bufferBytes = bufferBytes;
+    this.clock = clock;
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "durablechat-sse-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    long tick =
+        Math.max(
+            TimeUnit.MILLISECONDS.toNanos(10),
+            Math.min(Math.min(pingNanos, statusNanos), TimeUnit.SECONDS.toNanos(1)) / 4);
+    timer.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.NANOSECONDS);
+    // Lane 0 is the hub's own tail thread; one more lane per further core.
+    this.laneCount = Math.max(2, Runtime.getRuntime().availableProcessors());
+    this.lanes = new ExecutorService[laneCount - 1];
+    for (int i = 0; i < lanes.length; i++) {
+      String name = "durablechat-sse-lane-" + (i + 1);
+      lanes[i] =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+              });
+    }
   }
 
   /** How many streams are open now. */
@@ -85,26 +134,45 @@ final class OutStreams {
     return open.size();
   }
 
-  /** Wakes the session's open streams to look at its status now (e.g. after a close). */
+  /** Looks at the session's status now (e.g. after a close), for its open streams. */
   void wake(String sessionId) {
-    for (Stream s : open) {
-      if (s.sessionId.equals(sessionId)) {
-        s.queue.offer(WAKE);
-      }
+    // Coalesced: a burst of wakes (thousands of readers connecting) is one status read.
+    if (!waking.add(sessionId)) {
+      return;
+    }
+    try {
+      timer.execute(
+          () -> {
+            waking.remove(sessionId);
+            checkStatus(sessionId, System.nanoTime());
+          });
+    } catch (RejectedExecutionException e) {
+      waking.remove(sessionId); // closing
     }
   }
 
-  /** Ends every open stream (adapter close). */
+  /** Ends every open stream and stops the timer (server close). */
   void closeAll() {
     closing = true;
     for (Stream s : open) {
-      s.queue.offer(STOP);
+      s.finish();
     }
+    timer.shutdownNow();
+    for (ExecutorService lane : lanes) {
+      lane.shutdown();
+    }
+    hubs.values().forEach(Hub::cancel);
   }
 
-  /** Serves one SSE request on the calling (server) thread until the stream ends. */
-  void serve(HttpExchange exchange, Principal principal, String address) throws IOException {
-    Session session = Objects.requireNonNull(routes).authorize(principal, address, "read");
+  /**
+   * Opens the session's out stream for the request: checks access and reads where to start, then
+   * catches up from the store. The answer's headers are for the binding to send before it attaches
+   * a {@link Sink}.
+   *
+   * @throws HttpError when the request is refused (nothing is open then)
+   */
+  Stream open(Exchange exchange, Principal principal, String address) {
+    Session session = routes.authorize(principal, address, "read");
     String sessionId = session.friendlyId();
     long after = startAfter(exchange, sessionId);
     int timeoutSeconds = timeoutSeconds(Exchanges.header(exchange, "Timeout-Seconds"));
@@ -112,36 +180,35 @@ final class OutStreams {
     long last = chat.lastEventId(sessionId, StreamKind.OUT);
     boolean settled = !session.isActive(now()) || endsTurn(sessionId, last);
 
-    Exchanges.cors(exchange);
-    var h = exchange.getResponseHeaders();
-    h.set("Content-Type", "text/event-stream; charset=utf-8");
-    h.set("Cache-Control", "no-cache, no-transform");
-    h.set("X-Accel-Buffering", "no");
-    h.set("X-Stream-Version", "v2");
-    h.set("X-Session-Settled", Boolean.toString(settled));
-    exchange.sendResponseHeaders(200, 0);
-    var stream = new Stream(sessionId, Routes.tokenKey(session), exchange.getResponseBody());
+    var headers = new LinkedHashMap<String, String>();
+    Exchanges.cors(exchange, headers);
+    headers.put("Content-Type", "text/event-stream; charset=utf-8");
+    headers.put("Cache-Control", "no-cache, no-transform");
+    headers.put("X-Accel-Buffering", "no");
+    headers.put("X-Stream-Version", "v2");
+    headers.put("X-Session-Settled", Boolean.toString(settled));
+    var stream =
+        new Stream(
+            sessionId,
+            Routes.tokenKey(session),
+            headers,
+            after,
+            peek && settled ? last : Long.MAX_VALUE,
+            TimeUnit.SECONDS.toNanos(timeoutSeconds));
     open.add(stream);
-    try {
-      if (closing) {
-        return;
-      }
-      if (peek && settled) {
-        stream.drainStored(after, last);
-        return;
-      }
-      stream.follow(after, timeoutSeconds);
-    } catch (IOException e) {
-      LOG.debug("session [{}] out: reader went away ({})", sessionId, e.toString());
-    } finally {
-      open.remove(stream);
-      stream.cancel();
-      try {
-        exchange.close();
-      } catch (RuntimeException e) {
-        // the connection is gone already
-      }
+    bySession.compute(
+        sessionId,
+        (id, set) -> {
+          Set<Stream> streams = set != null ? set : ConcurrentHashMap.newKeySet();
+          streams.add(stream);
+          return streams;
+        });
+    if (closing) {
+      stream.finish();
+      return stream;
     }
+    stream.start();
+    return stream;
   }
 
   private Instant now() {
@@ -152,15 +219,39 @@ final class OutStreams {
    * Where reading starts (W7): after Last-Event-ID, or at the tail for {@code
    * X-Trigger-Stream-Start: latest}.
    */
-  private long startAfter(HttpExchange exchange, String sessionId) {
+  private long startAfter(Exchange exchange, String sessionId) {
     String lastEventId = Exchanges.header(exchange, "Last-Event-ID");
     if (lastEventId != null && !lastEventId.isEmpty()) {
-      return DurableChat.parseLastEventId(lastEventId);
+      return parseLastEventId(lastEventId);
     }
     if ("latest".equalsIgnoreCase(Exchanges.header(exchange, "X-Trigger-Stream-Start"))) {
       return chat.lastEventId(sessionId, StreamKind.OUT);
     }
     return 0;
+  }
+
+  /**
+   * Reads a client's {@code Last-Event-ID} (W7): {@code "123"} and {@code "123-4"} mean 123; null,
+   * empty, negative or unparsable text means 0 (start over).
+   */
+  static long parseLastEventId(@Nullable String lastEventId) {
+    if (lastEventId == null) {
+      return 0;
+    }
+    String s = lastEventId.trim();
+    int dash = s.indexOf('-');
+    if (dash >= 0) {
+      s = s.substring(0, dash);
+    }
+    if (s.isEmpty() || s.length() > 18) {
+      return 0;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+        return 0;
+      }
+    }
+    return Long.parseLong(s);
   }
 
   /** Timeout-Seconds: 1–600, default 60; out-of-range values are clamped, garbage means default. */
@@ -191,157 +282,663 @@ final class OutStreams {
         && newest.get(0).event() instanceof OutEvent.TurnComplete;
   }
 
-  private static final Object WAKE = new Object();
-  private static final Object STOP = new Object();
+  // ------------------------------------------------------------------ the timer
 
-  private record Failed(Throwable error) {}
+  /** One pass over every open stream: stalls, pings, idle ends; each session's status when due. */
+  private void sweep() {
+    try {
+      long now = System.nanoTime();
+      for (Stream s : open) {
+        s.tick(now);
+      }
+      for (String sessionId : bySession.keySet()) {
+        Long due = nextStatus.get(sessionId);
+        if (due == null || now - due >= 0) {
+          checkStatus(sessionId, now);
+        }
+      }
+      nextStatus.keySet().retainAll(bySession.keySet());
+    } catch (RuntimeException e) {
+      LOG.warn("out streams: sweep failed", e);
+    }
+  }
 
-  /** One open SSE response. */
-  private final class Stream implements Flow.Subscriber<TailItem<OutEvent>> {
+  /**
+   * If the session is closed, its streams that have every record send session-closed and end; the
+   * others end after their last record. One status read per session, however many readers.
+   */
+  private void checkStatus(String sessionId, long now) {
+    nextStatus.put(sessionId, now + statusNanos);
+    Set<Stream> streams = bySession.get(sessionId);
+    if (streams == null || streams.isEmpty()) {
+      return;
+    }
+    Session session;
+    long last;
+    try {
+      session = chat.session(sessionId);
+      if (session.isActive(now())) {
+        return;
+      }
+      last = chat.lastEventId(sessionId, StreamKind.OUT);
+    } catch (DurableChatException e) {
+      // The store is away: the readers keep their connections and we look again next time.
+      LOG.debug("session [{}] out: status check failed: {}", sessionId, e.getMessage());
+      return;
+    }
+    for (Stream s : streams) {
+      s.sessionClosed(session, last);
+    }
+  }
+
+  // ------------------------------------------------------------------ the hubs
+
+  /**
+   * Runs the task on the lane, unless the streams are closing. Lane 0 runs on the calling thread
+   * under the hub's lock (the hub's tail signals one at a time, so its frames keep their order and
+   * a lone reader's frame takes no extra thread hop); the others on their own threads.
+   */
+  private void onLane(Hub hub, int lane, Runnable task) {
+    if (lane == 0) {
+      synchronized (hub) {
+        task.run();
+      }
+      return;
+    }
+    try {
+      lanes[lane - 1].execute(task);
+    } catch (RejectedExecutionException e) {
+      // closing: the streams end anyway
+    }
+  }
+
+  /** Puts the caught-up reader on its session's hub, making the hub if it is the first one. */
+  private void join(Stream stream) {
+    long from;
+    synchronized (stream) {
+      from = stream.lastSent;
+    }
+    Hub[] made = new Hub[1];
+    Hub hub =
+        hubs.compute(
+            stream.sessionId,
+            (id, h) -> {
+              if (h == null) {
+                h = new Hub(id, stream.tokenKey, from);
+                made[0] = h;
+              }
+              h.readers++;
+              return h;
+            });
+    synchronized (stream) {
+      stream.hub = hub;
+    }
+    if (made[0] != null) {
+      chat.subscribeOut(hub.sessionId, from).subscribe(hub);
+    }
+    onLane(
+        hub,
+        stream.lane,
+        () -> {
+          synchronized (stream) {
+            if (stream.hub != hub) {
+              return; // it left (or ended) before it joined
+            }
+          }
+          if (stream.catchUpTo(hub.position[stream.lane])) {
+            hub.members.get(stream.lane).add(stream);
+            return;
+          }
+          synchronized (stream) {
+            if (stream.hub != hub) {
+              return;
+            }
+            stream.hub = null;
+          }
+          hub.leave(stream, true);
+        });
+  }
+
+  /**
+   * One live tail per session, shared by every reader of it that keeps up: each record is read from
+   * the store and encoded once, then its frame is handed to the readers on their lanes (a few
+   * threads, each reader always on the same one, so each sees the frames in order). A reader that
+   * falls behind leaves for a tail of its own (back-pressure); the hub ends with its last reader.
+   */
+  final class Hub implements Flow.Subscriber<TailItem<OutEvent>> {
     final String sessionId;
     final String tokenKey;
-    final OutputStream out;
-    final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
-    volatile Flow.@Nullable Subscription subscription;
-    long lastSent;
-    int sinceRequest;
 
-    /** The session was seen closed while records were still due: look again after each batch. */
-    boolean closeSeen;
+    /** Per lane: the readers (added only on that lane), and the last record it delivered. */
+    final List<Set<Stream>> members = new ArrayList<>();
 
-    Stream(String sessionId, String tokenKey, OutputStream out) {
+    final long[] position;
+
+    /** Readers joined or joining; guarded by the hubs map. */
+    int readers;
+
+    private volatile Flow.@Nullable Subscription subscription;
+    private volatile boolean cancelled;
+
+    Hub(String sessionId, String tokenKey, long from) {
       this.sessionId = sessionId;
       this.tokenKey = tokenKey;
-      this.out = out;
-    }
-
-    /** X-Peek-Settled on a settled session: what is left, then the close notice if closed. */
-    void drainStored(long after, long last) throws IOException {
-      lastSent = after;
-      writeStored(last);
-      Session s = chat.session(sessionId);
-      if (!s.isActive(now())) {
-        writeClosed(s);
+      this.position = new long[laneCount];
+      Arrays.fill(position, from);
+      for (int i = 0; i < laneCount; i++) {
+        members.add(ConcurrentHashMap.newKeySet());
       }
     }
 
     /**
-     * Sends the stored records after {@code lastSent} up to {@code upTo}, read from the store in
-     * pages, so that what is stored already goes out in full batches.
+     * Takes the reader off the hub; with {@code follow}, the reader then continues on a tail of its
+     * own from its last record (frames the hub still hands it are ignored: it no longer names this
+     * hub). Takes no hub lock, so it may be called under the reader's.
      */
-    private void writeStored(long upTo) throws IOException {
-      while (lastSent < upTo) {
-        List<StreamRecord<OutEvent>> records = chat.readOut(sessionId, lastSent, MAX_BATCH);
-        long before = lastSent;
-        var items = new ArrayList<Object>(records.size());
-        records.forEach(r -> items.add(new TailItem.Event<>(r)));
-        writeBatch(items);
-        if (records.size() < MAX_BATCH || lastSent == before) {
-          return;
-        }
+    void leave(Stream stream, boolean follow) {
+      members.get(stream.lane).remove(stream);
+      if (follow) {
+        stream.followAlone();
+      }
+      hubs.computeIfPresent(
+          sessionId,
+          (id, h) -> {
+            if (h != this) {
+              return h;
+            }
+            if (--h.readers > 0) {
+              return h;
+            }
+            h.cancel();
+            return null;
+          });
+    }
+
+    void cancel() {
+      cancelled = true;
+      Flow.Subscription sub = subscription;
+      if (sub != null) {
+        sub.cancel();
       }
     }
 
-    void follow(long after, int timeoutSeconds) throws IOException {
-      lastSent = after;
-      // Catch up from the store first (full batches), then follow live from where that ended.
-      writeStored(Long.MAX_VALUE);
-      chat.subscribeOut(sessionId, lastSent).subscribe(this);
-      long timeoutNanos = TimeUnit.SECONDS.toNanos(timeoutSeconds);
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      this.subscription = subscription;
+      if (cancelled) {
+        subscription.cancel();
+        return;
+      }
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(TailItem<OutEvent> item) {
+      if (!(item instanceof TailItem.Event<OutEvent> event)) {
+        return; // H5: a trimmed bookmark; the next record carries on
+      }
+      StreamRecord<OutEvent> r = event.record();
+      long id = r.eventId();
+      byte[] frame =
+          frame(
+                  JsonObject.builder()
+                      .put("records", JsonArray.of(wireRecord(r, sessionId, tokenKey)))
+                      .put(
+                          "tail",
+                          JsonObject.builder()
+                              .put("seq_num", id + 1)
+                              .put(
+                                  "timestamp",
+                                  Math.max(
+                                      r.createdAt().toEpochMilli(), System.currentTimeMillis()))
+                              .build())
+                      .build())
+              .getBytes(StandardCharsets.UTF_8);
+      for (int i = 0; i < laneCount; i++) {
+        int lane = i;
+        onLane(
+            this,
+            lane,
+            () -> {
+              position[lane] = id;
+              for (Stream s : members.get(lane)) {
+                s.offerShared(id, frame, this);
+              }
+            });
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      for (int i = 0; i < laneCount; i++) {
+        int lane = i;
+        onLane(this, lane, () -> List.copyOf(members.get(lane)).forEach(s -> s.onError(error)));
+      }
+    }
+
+    @Override
+    public void onComplete() {
+      for (int i = 0; i < laneCount; i++) {
+        int lane = i;
+        onLane(this, lane, () -> List.copyOf(members.get(lane)).forEach(Stream::finish));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ one stream
+
+  /**
+   * Where a stream's frames go: the server binding's connection. Called under the stream's lock,
+   * never concurrently; none of the calls may block.
+   */
+  interface Sink {
+    /**
+     * Whether a write or a flush can be made now; if not, the binding calls {@link #onWritable}.
+     */
+    boolean ready();
+
+    /** Hands bytes to the connection (only after {@link #ready()} said yes). */
+    void write(byte[] bytes) throws IOException;
+
+    /** Pushes what was written to the client (only after {@link #ready()} said yes). */
+    void flush() throws IOException;
+
+    /** Ends the response normally, once everything was written. */
+    void complete();
+
+    /** Ends the response now, unsent bytes dropped (the reader does not read). */
+    void abort();
+  }
+
+  /** One open SSE response. */
+  final class Stream implements Flow.Subscriber<TailItem<OutEvent>> {
+    final String sessionId;
+    private final String tokenKey;
+    private final Map<String, String> headers;
+    private final long until;
+    private final long timeoutNanos;
+
+    // Guarded by this.
+    private final ArrayDeque<byte[]> pending = new ArrayDeque<>();
+    private long pendingBytes;
+    private @Nullable Sink sink;
+    private boolean needsFlush = true; // the first flush sends the headers
+    private boolean finishing;
+    private boolean done;
+    private long lastSent;
+    private long idleDeadline;
+    private long nextPing;
+    private long lastProgress;
+    private int owed;
+    private Flow.@Nullable Subscription subscription;
+    private boolean closeSeen;
+    private @Nullable Hub hub; // the session's hub this reader follows, if any
+    private boolean alone; // on a tail of its own
+    final int lane = Math.floorMod(nextLane.getAndIncrement(), laneCount);
+
+    Stream(
+        String sessionId,
+        String tokenKey,
+        Map<String, String> headers,
+        long after,
+        long until,
+        long timeoutNanos) {
+      this.sessionId = sessionId;
+      this.tokenKey = tokenKey;
+      this.headers = headers;
+      this.lastSent = after;
+      this.until = until;
+      this.timeoutNanos = timeoutNanos;
       long now = System.nanoTime();
-      long idleDeadline = now + timeoutNanos;
-      long nextPing = now + pingInterval.toNanos();
-      // The first look at the status comes at once: a closed session's reader need not wait.
-      long nextStatus = now;
-      var batch = new ArrayList<Object>();
-      while (true) {
-        long wait = Math.min(idleDeadline, Math.min(nextPing, nextStatus)) - System.nanoTime();
-        Object first;
-        try {
-          first = queue.poll(Math.max(0, wait), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
+      this.idleDeadline = now + timeoutNanos;
+      this.nextPing = now + pingNanos;
+      this.lastProgress = now;
+    }
+
+    /** The response headers, to send before the first frame. */
+    Map<String, String> headers() {
+      return headers;
+    }
+
+    /** Catches up from the store (full batches, while the buffer has room), then follows live. */
+    void start() {
+      synchronized (this) {
+        while (!finishing && lastSent < until && pendingBytes < bufferBytes / 2) {
+          List<StreamRecord<OutEvent>> records = chat.readOut(sessionId, lastSent, MAX_BATCH);
+          long before = lastSent;
+          writeRecords(records);
+          if (records.size() < MAX_BATCH || lastSent == before) {
+            break;
+          }
+        }
+        if (lastSent >= until) {
+          endSettled();
           return;
         }
-        boolean checkStatus = false;
-        if (first != null) {
-          batch.clear();
-          batch.add(first);
-          queue.drainTo(batch, MAX_BATCH - 1);
-          var records = new ArrayList<Object>(batch.size());
-          for (Object item : batch) {
-            if (item == STOP) {
-              return;
-            } else if (item == WAKE) {
-              checkStatus = true;
-            } else if (item instanceof Failed f) {
-              writeError(f.error());
-              return;
-            } else {
-              records.add(item);
-            }
-          }
-          if (!records.isEmpty() && writeBatch(records)) {
-            idleDeadline = System.nanoTime() + timeoutNanos;
-            checkStatus |= closeSeen;
-          }
-          requestMore(records.size());
+      }
+      // The first look at the status comes at once: a closed session's reader need not wait.
+      wake(sessionId);
+      boolean caughtUp;
+      synchronized (this) {
+        caughtUp = until == Long.MAX_VALUE && pendingBytes < bufferBytes / 2;
+      }
+      if (caughtUp) {
+        join(this);
+      } else {
+        followAlone();
+      }
+    }
+
+    /** Follows the session on a tail of its own, from the last record sent (back-pressure). */
+    void followAlone() {
+      long from;
+      synchronized (this) {
+        if (done || finishing) {
+          return;
         }
-        now = System.nanoTime();
-        if (now - nextPing >= 0) {
-          writePing();
-          nextPing = now + pingInterval.toNanos();
+        hub = null;
+        alone = true;
+        from = lastSent;
+      }
+      chat.subscribeOut(sessionId, from).subscribe(this);
+    }
+
+    /**
+     * On the hub's lane: sends the stored records after the last one sent up to {@code position}
+     * (the hub delivers what comes after); true if the reader can then follow the hub.
+     */
+    synchronized boolean catchUpTo(long position) {
+      while (!finishing && lastSent < position && pendingBytes < bufferBytes / 2) {
+        int limit = (int) Math.min(MAX_BATCH, position - lastSent);
+        List<StreamRecord<OutEvent>> records = chat.readOut(sessionId, lastSent, limit);
+        var upTo = new ArrayList<StreamRecord<OutEvent>>(records.size());
+        for (StreamRecord<OutEvent> r : records) {
+          if (r.eventId() <= position) {
+            upTo.add(r);
+          }
         }
-        if (checkStatus || now - nextStatus >= 0) {
-          nextStatus = now + statusInterval.toNanos();
-          if (queue.isEmpty() && closedAndSeen()) {
+        long before = lastSent;
+        writeRecords(upTo);
+        if (lastSent == before) {
+          break;
+        }
+      }
+      return !done && !finishing && pendingBytes < bufferBytes / 2;
+    }
+
+    /**
+     * A record from the session's hub, its frame encoded once for every reader. Past half the
+     * buffer, the reader leaves the hub and follows on a tail of its own at its own pace.
+     */
+    synchronized void offerShared(long eventId, byte[] frame, Hub from) {
+      if (done || finishing || hub != from || eventId <= lastSent) {
+        return;
+      }
+      lastSent = eventId;
+      idleDeadline = System.nanoTime() + timeoutNanos;
+      enqueue(frame);
+      if (closeSeen) {
+        wake(sessionId);
+      }
+      if (!done && pendingBytes >= bufferBytes / 2) {
+        hub = null;
+        from.leave(this, true);
+      }
+    }
+
+    /** The binding's connection is ready: attach it and write what is due. */
+    synchronized void attach(Sink sink) {
+      this.sink = sink;
+      drain();
+    }
+
+    /** The binding's connection can take more (its write listener fired). */
+    synchronized void onWritable() {
+      drain();
+    }
+
+    /** The connection failed (the client went away, a write timed out). */
+    synchronized void onConnectionError(Throwable error) {
+      if (!done) {
+        LOG.debug("session [{}] out: reader went away ({})", sessionId, error.toString());
+        release();
+      }
+    }
+
+    /** Ends the stream after what is buffered (no {@code [DONE]}). */
+    synchronized void finish() {
+      finishing = true;
+      cancelTail();
+      Hub h = hub;
+      if (h != null) {
+        hub = null;
+        h.leave(this, false);
+      }
+      drain();
+    }
+
+    private void drain() {
+      Sink s = sink;
+      if (done || s == null) {
+        return;
+      }
+      try {
+        // ready() is asked only when there is something to do: a "no" obliges the container to
+        // call onWritePossible later, which costs a thread dispatch per frame if asked idly.
+        while (!pending.isEmpty() || needsFlush || finishing) {
+          if (!s.ready()) {
+            break; // the binding calls onWritable when the connection takes more
+          }
+          byte[] next = pending.poll();
+          if (next != null) {
+            pendingBytes -= next.length;
+            s.write(next);
+            needsFlush = true;
+            lastProgress = System.nanoTime();
+          } else if (needsFlush) {
+            needsFlush = false;
+            s.flush();
+          } else {
+            done = true;
+            release();
+            s.complete();
+            break;
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        onConnectionError(e);
+        return;
+      }
+      requestMore();
+    }
+
+    private void enqueue(String text) {
+      enqueue(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void enqueue(byte[] bytes) {
+      if (done) {
+        return;
+      }
+      pending.add(bytes);
+      pendingBytes += bytes.length;
+      if (pendingBytes > bufferBytes) {
+        drop("its buffer of " + bufferBytes + " bytes overflowed");
+        return;
+      }
+      drain();
+    }
+
+    private void drop(String why) {
+      LOG.warn(
+          "session [{}] out: dropped a reader that does not read: {} ({} bytes unsent)",
+          sessionId,
+          why,
+          pendingBytes);
+      done = true;
+      pending.clear();
+      pendingBytes = 0;
+      release();
+      Sink s = sink;
+      if (s != null) {
+        s.abort();
+      }
+    }
+
+    private void release() {
+      done = true;
+      open.remove(this);
+      bySession.computeIfPresent(
+          sessionId,
+          (id, set) -> {
+            set.remove(this);
+            return set.isEmpty() ? null : set;
+          });
+      cancelTail();
+      Hub h = hub;
+      if (h != null) {
+        hub = null;
+        h.leave(this, false);
+      }
+    }
+
+    private void cancelTail() {
+      Flow.Subscription sub = subscription;
+      if (sub != null) {
+        sub.cancel();
+      }
+    }
+
+    /** Asks the tail for more while the buffer is under half full (back-pressure). */
+    private void requestMore() {
+      Flow.Subscription sub = subscription;
+      if (sub != null && owed >= DEMAND / 2 && pendingBytes < bufferBytes / 2 && !finishing) {
+        int n = owed;
+        owed = 0;
+        sub.request(n);
+      }
+    }
+
+    /** The timer's look at this stream. */
+    synchronized void tick(long now) {
+      if (done) {
+        return;
+      }
+      if (pendingBytes >= bufferBytes / 2 && now - lastProgress >= stallNanos) {
+        drop("nothing was written for " + Duration.ofNanos(stallNanos) + " with its buffer full");
+        return;
+      }
+      if (finishing) {
+        return;
+      }
+      if (now - nextPing >= 0) {
+        nextPing = now + pingNanos;
+        if (pending.isEmpty()) {
+          enqueue("event: ping\ndata: {\"timestamp\":" + System.currentTimeMillis() + "}\n\n");
+        }
+      }
+      if (now - idleDeadline >= 0 && pending.isEmpty()) {
+        enqueue("data: [DONE]\n\n");
+        finish();
+      }
+    }
+
+    /** The session is closed: session-closed and the end, once this reader has every record. */
+    synchronized void sessionClosed(Session s, long last) {
+      if (done || finishing) {
+        return;
+      }
+      if (lastSent < last) {
+        closeSeen = true;
+        return;
+      }
+      writeClosed(s, last);
+      finish();
+    }
+
+    /** X-Peek-Settled on a settled session: what is left, then the close notice if closed. */
+    private void endSettled() {
+      try {
+        Session s = chat.session(sessionId);
+        if (!s.isActive(now())) {
+          writeClosed(s, chat.lastEventId(sessionId, StreamKind.OUT));
+        }
+      } catch (DurableChatException e) {
+        LOG.debug("session [{}] out: status check failed: {}", sessionId, e.getMessage());
+      }
+      finish();
+    }
+
+    // ---------------------------------------------------------------- the tail's signals
+
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      synchronized (this) {
+        this.subscription = subscription;
+        if (finishing) {
+          subscription.cancel();
+          return;
+        }
+      }
+      subscription.request(DEMAND);
+    }
+
+    @Override
+    public void onNext(TailItem<OutEvent> item) {
+      synchronized (this) {
+        owed++;
+        if (finishing) {
+          return;
+        }
+        if (writeRecords(List.of(item))) {
+          idleDeadline = System.nanoTime() + timeoutNanos;
+          if (lastSent >= until) {
+            endSettled();
             return;
           }
+          if (closeSeen) {
+            wake(sessionId);
+          }
         }
-        if (now - idleDeadline >= 0 && queue.isEmpty()) {
-          write("data: [DONE]\n\n");
+        requestMore();
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      synchronized (this) {
+        if (finishing) {
           return;
         }
+        String message =
+            error instanceof DurableChatException && error.getMessage() != null
+                ? error.getMessage()
+                : "stream failed";
+        enqueue(
+            "event: error\ndata: "
+                + Json.write(JsonObject.builder().put("error", message).build())
+                + "\n\n");
+        finish();
       }
     }
 
-    /** If the session is closed and this reader has every record, sends session-closed. */
-    private boolean closedAndSeen() throws IOException {
-      Session s = chat.session(sessionId);
-      if (s.isActive(now())) {
-        return false;
-      }
-      if (lastSent < chat.lastEventId(sessionId, StreamKind.OUT)) {
-        closeSeen = true;
-        return false;
-      }
-      writeClosed(s);
-      return true;
+    @Override
+    public void onComplete() {
+      finish();
     }
 
-    private void requestMore(int consumed) {
-      sinceRequest += consumed;
-      Flow.Subscription sub = subscription;
-      if (sub != null && sinceRequest >= DEMAND / 2) {
-        sub.request(sinceRequest);
-        sinceRequest = 0;
-      }
-    }
+    // ---------------------------------------------------------------- frames
 
-    /** Writes one batch frame; false if it held no record (only trim notices). */
-    private boolean writeBatch(List<Object> items) throws IOException {
+    /** Writes the stored records and tail items as one batch frame; false if none was new. */
+    private boolean writeRecords(List<?> items) {
       var records = new ArrayList<JsonValue>(items.size());
       long lastTimestamp = 0;
       for (Object item : items) {
-        if (item instanceof TailItem.Event<?> e) {
-          @SuppressWarnings("unchecked")
-          StreamRecord<OutEvent> r = (StreamRecord<OutEvent>) e.record();
-          if (r.eventId() <= lastSent) {
-            continue; // never repeat a record (invariant 4)
-          }
-          records.add(wireRecord(r));
-          lastSent = r.eventId();
-          lastTimestamp = r.createdAt().toEpochMilli();
+        StreamRecord<?> r = null;
+        if (item instanceof StreamRecord<?> stored) {
+          r = stored;
+        } else if (item instanceof TailItem.Event<?> e) {
+          r = e.record();
         } else if (item instanceof TailItem.Moved<?> m) {
           // H5: the bookmark was trimmed; the client resumes at the first kept record.
           LOG.debug(
@@ -350,6 +947,14 @@ final class OutStreams {
               m.fromEventId(),
               m.toEventId());
         }
+        if (r == null || r.eventId() <= lastSent || r.eventId() > until) {
+          continue; // never repeat a record (invariant 4)
+        }
+        @SuppressWarnings("unchecked")
+        StreamRecord<OutEvent> out = (StreamRecord<OutEvent>) r;
+        records.add(wireRecord(out, sessionId, tokenKey));
+        lastSent = r.eventId();
+        lastTimestamp = r.createdAt().toEpochMilli();
       }
       if (records.isEmpty()) {
         return false;
@@ -358,7 +963,7 @@ final class OutStreams {
       return true;
     }
 
-    private void writeFrame(List<JsonValue> records, long lastTimestamp) throws IOException {
+    private void writeFrame(List<JsonValue> records, long lastTimestamp) {
       JsonObject data =
           JsonObject.builder()
               .put("records", JsonArray.of(records))
@@ -369,16 +974,16 @@ final class OutStreams {
                       .put("timestamp", Math.max(lastTimestamp, System.currentTimeMillis()))
                       .build())
               .build();
-      write("event: batch\ndata: " + Json.write(data) + "\n\n");
+      enqueue(frame(data));
     }
 
-    /** The synthesized session-closed control record: our out stream stores none (HTTP.md §1). */
-    private void writeClosed(Session s) throws IOException {
+    /** The synthesized session-closed control record: the out stream stores none. */
+    private void writeClosed(Session s, long last) {
       String reason =
           s.closedReason() != null ? s.closedReason() : s.closedAt() == null ? "expired" : "closed";
       // One past the last stored record, the same on every connection: no stored record can take
       // it, since a closed session takes no more appends.
-      long seq = chat.lastEventId(sessionId, StreamKind.OUT) + 1;
+      long seq = last + 1;
       long now = System.currentTimeMillis();
       JsonObject record =
           JsonObject.builder()
@@ -394,79 +999,37 @@ final class OutStreams {
       lastSent = Math.max(lastSent, seq);
       writeFrame(List.of(record), now);
     }
+  }
 
-    private JsonObject wireRecord(StreamRecord<OutEvent> r) {
-      var b =
-          JsonObject.builder()
-              .put("seq_num", r.eventId())
-              .put("timestamp", r.createdAt().toEpochMilli());
-      OutEvent event = r.event();
-      if (event instanceof OutEvent.Chunk c) {
-        // The clients drop a record whose id they saw before: a chunk without a part id gets one
-        // that is stable across reconnects (the session and the event id).
-        String id = c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
-        String body =
-            Json.write(JsonObject.builder().put("data", c.chunk().json()).put("id", id).build());
-        return b.put("headers", JsonArray.of()).put("body", body).build();
-      }
-      var headers = new ArrayList<JsonValue>();
-      if (event instanceof OutEvent.TurnComplete tc) {
-        headers.add(header("trigger-control", "turn-complete"));
-        headers.add(header("session-in-event-id", Long.toString(tc.lastDispatchedInEventId())));
-        headers.add(header("public-access-token", tokens.mint(tokenKey)));
-      } else if (event instanceof OutEvent.UpgradeRequired) {
-        headers.add(header("trigger-control", "upgrade-required"));
-      }
-      return b.put("headers", JsonArray.of(headers)).put("body", "").build();
+  /** One out record as the wire's record object. */
+  private JsonObject wireRecord(StreamRecord<OutEvent> r, String sessionId, String tokenKey) {
+    var b =
+        JsonObject.builder()
+            .put("seq_num", r.eventId())
+            .put("timestamp", r.createdAt().toEpochMilli());
+    OutEvent event = r.event();
+    if (event instanceof OutEvent.Chunk c) {
+      // The clients drop a record whose id they saw before: a chunk without a part id gets one
+      // that is stable across reconnects (the session and the event id).
+      String id = c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
+      String body =
+          Json.write(JsonObject.builder().put("data", c.chunk().json()).put("id", id).build());
+      return b.put("headers", JsonArray.of()).put("body", body).build();
     }
+    var headers = new ArrayList<JsonValue>();
+    if (event instanceof OutEvent.TurnComplete tc) {
+      headers.add(header("trigger-control", "turn-complete"));
+      headers.add(header("session-in-event-id", Long.toString(tc.lastDispatchedInEventId())));
+      headers.add(header("public-access-token", tokens.mint(tokenKey)));
+    } else if (event instanceof OutEvent.UpgradeRequired) {
+      headers.add(header("trigger-control", "upgrade-required"));
+    }
+    return b.put("headers", JsonArray.of(headers)).put("body", "").build();
+  }
 
-    private void writePing() throws IOException {
-      write("event: ping\ndata: {\"timestamp\":" + System.currentTimeMillis() + "}\n\n");
-    }
-
-    private void writeError(Throwable error) throws IOException {
-      String message =
-          error instanceof DurableChatException && error.getMessage() != null
-              ? error.getMessage()
-              : "stream failed";
-      write(
-          "event: error\ndata: "
-              + Json.write(JsonObject.builder().put("error", message).build())
-              + "\n\n");
-    }
-
-    private void write(String text) throws IOException {
-      out.write(text.getBytes(StandardCharsets.UTF_8));
-      out.flush();
-    }
-
-    void cancel() {
-      Flow.Subscription sub = subscription;
-      if (sub != null) {
-        sub.cancel();
-      }
-    }
-
-    @Override
-    public void onSubscribe(Flow.Subscription subscription) {
-      this.subscription = subscription;
-      subscription.request(DEMAND);
-    }
-
-    @Override
-    public void onNext(TailItem<OutEvent> item) {
-      queue.offer(item);
-    }
-
-    @Override
-    public void onError(Throwable throwable) {
-      queue.offer(new Failed(throwable));
-    }
-
-    @Override
-    public void onComplete() {
-      queue.offer(STOP);
-    }
+  /** A batch frame's text. */
+  private static String frame(JsonObject data) {
+    return "event: batch\ndata: " + Json.write(data) + "\n\n";
   }
 
   private static JsonArray header(String name, String value) {

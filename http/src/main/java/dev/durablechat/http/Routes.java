@@ -1,6 +1,5 @@
 package dev.durablechat.http;
 
-import com.sun.net.httpserver.HttpExchange;
 import dev.durablechat.agent.AgentRuntime;
 import dev.durablechat.agent.StartedSession;
 import dev.durablechat.api.DurableChatException;
@@ -40,13 +39,17 @@ final class Routes {
   private final DurableChat chat;
   private final Tokens tokens;
   private final int maxAppendBytes;
-  private final OutStreams streams;
+  private @Nullable OutStreams streams;
 
-  Routes(AgentRuntime runtime, Tokens tokens, int maxAppendBytes, OutStreams streams) {
+  Routes(AgentRuntime runtime, Tokens tokens, int maxAppendBytes) {
     this.runtime = runtime;
     this.chat = runtime.chat();
     this.tokens = tokens;
     this.maxAppendBytes = maxAppendBytes;
+  }
+
+  /** Set once at start (the routes and the streams know each other). */
+  void streams(OutStreams streams) {
     this.streams = streams;
   }
 
@@ -109,8 +112,8 @@ final class Routes {
 
   // ------------------------------------------------------------------ in/append
 
-  /** {@code POST /realtime/v1/sessions/{id}/in/append} (HTTP.md §2, W2–W5). */
-  void append(HttpExchange exchange, Principal principal, String address) throws IOException {
+  /** {@code POST /realtime/v1/sessions/{id}/in/append} (http.md §2, W2–W5). */
+  Reply append(Exchange exchange, Principal principal, String address) throws IOException {
     Session session = authorize(principal, address, "write");
     Exchanges.requireJson(exchange);
     byte[] body = Exchanges.body(exchange, maxAppendBytes);
@@ -145,7 +148,7 @@ final class Routes {
     if (!appended.duplicate()) {
       answer.put("seq", appended.eventId());
     }
-    Exchanges.json(exchange, 200, answer.build());
+    return Reply.json(exchange, 200, answer.build());
   }
 
   private @Nullable String closedReason(String address) {
@@ -161,8 +164,8 @@ final class Routes {
 
   // ------------------------------------------------------------------ sessions
 
-  /** {@code POST /api/v1/sessions} (HTTP.md §3, S1, S5, S9). */
-  void create(HttpExchange exchange, Principal principal) throws IOException {
+  /** {@code POST /api/v1/sessions} (http.md §3, S1, S5, S9). */
+  Reply create(Exchange exchange, Principal principal) throws IOException {
     requireSecret(principal, "POST /api/v1/sessions");
     Exchanges.requireJson(exchange);
     JsonObject body = Exchanges.parseObject(Exchanges.body(exchange, maxAppendBytes), "session");
@@ -238,11 +241,11 @@ final class Routes {
             .with("runId", JsonValue.of(started.runId()))
             .with("publicAccessToken", JsonValue.of(tokens.mint(tokenKey(session))))
             .with("isCached", JsonValue.of(!created));
-    Exchanges.json(exchange, created ? 201 : 200, item);
+    return Reply.json(exchange, created ? 201 : 200, item);
   }
 
   /** {@code POST /api/v1/sessions/{id}/close} (S4): the first reason wins; idempotent. */
-  void close(HttpExchange exchange, Principal principal, String address) throws IOException {
+  Reply close(Exchange exchange, Principal principal, String address) throws IOException {
     requireSecret(principal, "POST /api/v1/sessions/{id}/close");
     byte[] raw = Exchanges.body(exchange, maxAppendBytes);
     String reason = null;
@@ -257,15 +260,18 @@ final class Routes {
     } catch (DurableChatException e) {
       throw Errors.map(e, null);
     }
-    streams.wake(closed.friendlyId());
-    Exchanges.json(exchange, 200, sessionItem(closed, "chat.agent"));
+    OutStreams s = streams;
+    if (s != null) {
+      s.wake(closed.friendlyId());
+    }
+    return Reply.json(exchange, 200, sessionItem(closed, "chat.agent"));
   }
 
   /** {@code POST /api/v1/auth/jwt/claims}: what the SDK signs its own public tokens with. */
-  void claims(HttpExchange exchange, Principal principal) throws IOException {
+  Reply claims(Exchange exchange, Principal principal) throws IOException {
     requireSecret(principal, "POST /api/v1/auth/jwt/claims");
     Exchanges.body(exchange, maxAppendBytes);
-    Exchanges.json(
+    return Reply.json(
         exchange,
         200,
         JsonObject.builder().put("sub", tokens.environmentId()).put("pub", true).build());

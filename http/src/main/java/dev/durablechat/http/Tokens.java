@@ -20,7 +20,7 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Session tokens (PROTOCOL T1, T2; HTTP.md "Tokens"): HS256 JWTs signed with a secret key's UTF-8
+ * Session tokens (PROTOCOL T1, T2; http.md "Tokens"): HS256 JWTs signed with a secret key's UTF-8
  * bytes, in the shape the SDK's {@code auth.createPublicToken} makes, so tokens minted here and
  * tokens the SDK mints with the same secret both verify. The first key signs; every key verifies
  * (rotation). A secret key presented as the bearer itself is the server-side credential.

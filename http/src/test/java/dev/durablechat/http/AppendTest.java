@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-@DisplayName("POST /realtime/v1/sessions/{id}/in/append (HTTP.md §2)")
+@DisplayName("POST /realtime/v1/sessions/{id}/in/append (http.md §2)")
 class AppendTest {
   private final HttpFixture f = new HttpFixture();
   private String token;

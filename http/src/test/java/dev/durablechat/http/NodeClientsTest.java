@@ -48,7 +48,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The published clients of {@code @trigger.dev/sdk} 4.8.3 ({@code TriggerChatTransport} with the AI
  * SDK's {@code readUIMessageStream}, and {@code AgentChat}), unchanged, against an {@link
- * HttpAdapter} over an agent runtime on the memory backend (HTTP.md). The scenarios live in {@code
+ * HttpAdapter} over an agent runtime on the memory backend (http.md). The scenarios live in {@code
  * clients/transport.mjs} and {@code clients/agent-chat.mjs}; each script runs once for all its
  * scenarios and prints one JSON line per scenario. Each test here checks one scenario's outcome and
  * what the server stored meanwhile.

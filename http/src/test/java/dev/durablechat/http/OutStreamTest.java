@@ -15,7 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-@DisplayName("GET /realtime/v1/sessions/{id}/out (HTTP.md §1)")
+@DisplayName("GET /realtime/v1/sessions/{id}/out (http.md §1)")
 class OutStreamTest {
   private final HttpFixture f = new HttpFixture(b -> b.pingInterval(Duration.ofMillis(200)));
 

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-@DisplayName("POST /api/v1/sessions, /close, /auth/jwt/claims, preflight and CORS (HTTP.md §3)")
+@DisplayName("POST /api/v1/sessions, /close, /auth/jwt/claims, preflight and CORS (http.md §3)")
 class SessionsRouteTest {
   private static final List<String> KEYS =
       List.of(
@@ -307,11 +307,17 @@ class SessionsRouteTest {
             b ->
                 b.route(
                     "/chat",
-                    exchange -> {
-                      byte[] page =
-                          "<html>chat</html>".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                      exchange.sendResponseHeaders(200, page.length);
-                      exchange.getResponseBody().write(page);
+                    new jakarta.servlet.http.HttpServlet() {
+                      private static final long serialVersionUID = 1L;
+
+                      @Override
+                      protected void doGet(
+                          jakarta.servlet.http.HttpServletRequest req,
+                          jakarta.servlet.http.HttpServletResponse resp)
+                          throws java.io.IOException {
+                        resp.setContentType("text/html");
+                        resp.getWriter().write("<html>chat</html>");
+                      }
                     }))) {
       Reply r = g.send(HttpRequest.newBuilder(g.uri("/chat")).GET());
       assertThat(r.status()).isEqualTo(200);

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-@DisplayName("Session tokens (PROTOCOL T1, T2; HTTP.md Tokens)")
+@DisplayName("Session tokens (PROTOCOL T1, T2; http.md Tokens)")
 class TokenTest {
   private final AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
   private final Clock clock =
@@ -170,7 +170,7 @@ class TokenTest {
 
   @Test
   @DisplayName(
-      "HTTP.md Tokens: a token the SDK signs itself with the secret verifies, and so does one signed with a rotated-out key")
+      "http.md Tokens: a token the SDK signs itself with the secret verifies, and so does one signed with a rotated-out key")
   void sdkAndRotation() {
     assertThat(
             f.append(

@@ -32,17 +32,31 @@ import java.util.Map;
  * JsonValue} types (no tree model in between), numbers keep their literal text, and unknown fields
  * are kept because every member is (PROTOCOL F6). Not public API.
  *
- * <p>Writing uses {@link Json#write}, which escapes the way JavaScript's {@code JSON.stringify}
- * does (lowercase {@code \u001f}, lone surrogates escaped). Jackson's generator differs on both
- * (uppercase hex; a lone surrogate fails on UTF-8 output) and, measured with {@code
- * JsonCodecSpeedCheck} on chat-sized records, was not faster than the StringBuilder writer plus one
- * {@code getBytes}, so it is not used for output.
+ * <p>Text is written by {@link Json#write}, which escapes the way JavaScript's {@code
+ * JSON.stringify} does (lowercase {@code \u001f}, lone surrogates escaped); {@link #writeBytes}
+ * uses Jackson's generator, configured below to write the same bytes. Measured with {@code
+ * JsonCodecSpeedCheck} on chat-sized records, the generator was not faster than the StringBuilder
+ * writer plus one {@code getBytes}, so text output does not go through it.
+ *
+ * <p>This reader and the api's {@link Json} accept and refuse exactly the same texts and read them
+ * as equal values ({@code JsonAgreementTest} checks generated documents): the same depth and number
+ * limits, lone surrogates kept as UTF-16 code units as {@code JSON.parse} keeps them, and no byte
+ * order mark. Only jackson-core is used: the values bind straight from the token stream, so
+ * jackson-databind would bring nothing but weight.
  */
 public final class JsonCodec {
   private static final JsonFactory FACTORY =
       JsonFactory.builder()
+          // The same limits as the api's reader, so that both read exactly the same documents:
+          // its depth and number digits; no limit of its own on strings and names, whose size the
+          // input already bounds (an append is capped before it is parsed).
           .streamReadConstraints(
-              StreamReadConstraints.builder().maxNestingDepth(Json.MAX_DEPTH).build())
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(Json.MAX_DEPTH)
+                  .maxNumberLength(Json.MAX_NUMBER_DIGITS)
+                  .maxStringLength(Integer.MAX_VALUE)
+                  .maxNameLength(Integer.MAX_VALUE)
+                  .build())
           // Offsets in error messages name the body; a snippet of it would echo client data.
           .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
           // With these two, the generator's output is byte for byte JSON.stringify's: a surrogate
@@ -59,6 +73,14 @@ public final class JsonCodec {
    * @throws InvalidPayloadException naming the byte offset and what was wrong
    */
   public static JsonValue parse(byte[] utf8) {
+    if (utf8.length >= 3
+        && utf8[0] == (byte) 0xEF
+        && utf8[1] == (byte) 0xBB
+        && utf8[2] == (byte) 0xBF) {
+      // Jackson skips a UTF-8 byte order mark; JSON.parse and the api's reader refuse it.
+      throw new InvalidPayloadException(
+          "invalid json at offset 0: expected a value, found a byte order mark");
+    }
     try (JsonParser parser = FACTORY.createParser(utf8)) {
       return parseWhole(parser);
     } catch (JsonProcessingException e) {

@@ -12,7 +12,7 @@ import java.util.Set;
 
 /**
  * Everything that differs between the databases we support; the rest of the module speaks one SQL
- * dialect that H2 2.x (in any mode) and PostgreSQL 15 both accept (RECIPES: no {@code RETURNING},
+ * dialect that H2 2.x (in any mode) and PostgreSQL 15 both accept (checked: no {@code RETURNING},
  * no {@code ON CONFLICT (col)}, no {@code TIMESTAMPTZ} alias).
  */
 abstract class Dialect {

@@ -31,7 +31,7 @@ class H2SessionStoreTest extends SessionStoreContract {
     H2Files.delete(dir);
   }
 
-  /** A throwaway H2 file per test class, in PostgreSQL mode as RECIPES recommends. */
+  /** A throwaway H2 file per test class, in PostgreSQL mode, as the contributing notes say. */
   static final class H2Files {
     private H2Files() {}
 

@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Two {@link DurableChat} engines in one environment, each on its own session store over its own
  * connection pool, against one PostgreSQL database: two "nodes". The engine's guarantees must hold
- * across them exactly as within one (DESIGN "Scale-out"). {@link PostgresNodesTest} runs the same
+ * across them exactly as within one (design "Scale-out"). {@link PostgresNodesTest} runs the same
  * races one level down, on the stores alone.
  */
 @DisplayName("two engines on one PostgreSQL behave as one engine")

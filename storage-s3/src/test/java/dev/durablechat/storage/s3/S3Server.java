@@ -101,7 +101,7 @@ final class S3Server implements AutoCloseable {
         "OBJECT_STORE_BUCKET", bucket);
   }
 
-  /** A client the test owns, as a user would build one (RECIPES.md). */
+  /** A client the test owns, as a user would build one (see docs/contributing-notes.md). */
   S3Client client() {
     return S3Client.builder()
         .endpointOverride(endpoint())

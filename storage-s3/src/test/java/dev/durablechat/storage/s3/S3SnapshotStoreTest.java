@@ -38,7 +38,7 @@ class S3SnapshotStoreTest extends SnapshotStoreContract {
   }
 
   /**
-   * s3proxy checks conditional PUTs one at a time, not atomically under contention (RECIPES.md).
+   * s3proxy checks conditional PUTs one at a time, not atomically under contention (docs notes).
    */
   @Override
   protected boolean atomicConditionalWritesUnderContention() {

@@ -53,7 +53,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The contract every {@link SessionStore} keeps: the SPI javadoc and DESIGN invariants 1–7, with
+ * The contract every {@link SessionStore} keeps: the SPI javadoc and invariants 1–7 (docs/), with
  * real concurrency. A backend's test extends this class and says how to open the store:
  *
  * <pre>{@code

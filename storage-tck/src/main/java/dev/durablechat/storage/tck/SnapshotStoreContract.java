@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The contract every {@link SnapshotStore} keeps: the SPI javadoc and DESIGN invariant 8 (a
+ * The contract every {@link SnapshotStore} keeps: the SPI javadoc and invariant 8 of protocol.md (a
  * snapshot's watermark never moves backwards; a stale writer is rejected). A backend's test extends
  * this class and says how to open the store:
  *

@@ -1,7 +1,7 @@
 /**
  * The storage contract kit: abstract JUnit 5 classes that every backend's tests extend in a few
  * lines. {@link dev.durablechat.storage.tck.SessionStoreContract} checks the {@link
- * dev.durablechat.api.spi.SessionStore} javadoc and DESIGN invariants 1–7; {@link
+ * dev.durablechat.api.spi.SessionStore} javadoc and invariants 1–7 of protocol.md; {@link
  * dev.durablechat.storage.tck.SnapshotStoreContract} checks the {@link
  * dev.durablechat.api.spi.SnapshotStore} javadoc and invariant 8.
  *

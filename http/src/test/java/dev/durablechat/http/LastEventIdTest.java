@@ -1,4 +1,4 @@
-package dev.durablechat.core;
+package dev.durablechat.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,6 +27,6 @@ class LastEventIdTest {
         "1.5, 0"
       })
   void parses(String header, long expected) {
-    assertThat(DurableChat.parseLastEventId(header)).isEqualTo(expected);
+    assertThat(OutStreams.parseLastEventId(header)).isEqualTo(expected);
   }
 }

@@ -1,0 +1,719 @@
+package dev.durablechat.benchmarks;
+
+import dev.durablechat.agent.AgentRuntime;
+import dev.durablechat.agent.ChatAgent;
+import dev.durablechat.api.Environment;
+import dev.durablechat.core.DurableChat;
+import dev.durablechat.http.HttpAdapter;
+import dev.durablechat.storage.memory.MemorySessionStore;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * SSE scale and latency of {@code serve}'s HTTP binding (the sessions servlet on embedded Jetty),
+ * measured from outside, over loopback. Not JMH, not a unit test: a main that prints figures.
+ *
+ * <p>The server runs in a child JVM ({@code -Xmx1g}: the heap cap is the claim), on the memory
+ * store, with an agent {@code load} that answers {@code chunks:N:MS} with N text deltas MS apart,
+ * each carrying {@code t=<System.nanoTime()>} taken just before it is written. {@code nanoTime} is
+ * the system's monotonic clock on Linux, shared by both processes, so the client subtracts it from
+ * its own read time. The same child runs a bare Jetty SSE echo (an async servlet that writes a
+ * frame of the same size to its subscribers with the same non-blocking writes) for the baseline.
+ *
+ * <ol>
+ *   <li>{@code connect}: N readers (default 10,000) open {@code out} of one session at once; the
+ *       time until every one has its {@code 200}.
+ *   <li>{@code fan-out}: 20 chunks, 200 ms apart; for each chunk and reader, the time from the
+ *       agent's write to the reader's read: p50/p99/max over all of them.
+ *   <li>{@code single}: one reader of another session, 200 chunks 20 ms apart, against one reader
+ *       of the echo, 200 frames 20 ms apart; two rounds each, interleaved.
+ *   <li>{@code heap}: the child's heap after a GC with every reader connected, and the peak.
+ * </ol>
+ *
+ * <pre>
+ * ulimit -n 20000   # each process holds one socket per reader, plus the JDK's own
+ * java -cp benchmarks/target/benchmarks.jar dev.durablechat.benchmarks.SseLoad [readers]
+ * </pre>
+ */
+public final class SseLoad {
+  private static final String SECRET = "bench_secret_key";
+  private static final int FANOUT_CHUNKS = 20;
+  private static final int FANOUT_INTERVAL_MS = 200;
+  private static final int SINGLE_CHUNKS = 200;
+  private static final int SINGLE_INTERVAL_MS = 20;
+
+  private SseLoad() {}
+
+  /** {@code SseLoad [readers]} drives; {@code SseLoad server} is the child. */
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("server")) {
+      Child.run();
+      return;
+    }
+    int readers = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
+    new Driver(readers).run();
+  }
+
+  // ------------------------------------------------------------------ the driver
+
+  private static final class Driver {
+    final int readers;
+    final PrintStream out = System.out;
+    Process child;
+    BufferedReader childOut;
+    PrintStream childIn;
+    URI base;
+    URI echo;
+
+    Driver(int readers) {
+      this.readers = readers;
+    }
+
+    void run() throws Exception {
+      out.printf(Locale.ROOT, "SseLoad: %d readers; load average %s%n", readers, loadAverage());
+      String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      child =
+          new ProcessBuilder(
+                  java,
+                  "-Xmx1g",
+                  "-Xms1g",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  SseLoad.class.getName(),
+                  "server")
+              .redirectError(ProcessBuilder.Redirect.INHERIT)
+              .start();
+      childOut =
+          new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+      childIn = new PrintStream(child.getOutputStream(), true, StandardCharsets.UTF_8);
+      try {
+        String[] ports = expect("ports").split(" ");
+        base = URI.create("http://127.0.0.1:" + ports[1]);
+        echo = URI.create("http://127.0.0.1:" + ports[2]);
+        measure();
+      } finally {
+        childIn.println("quit");
+        if (!child.waitFor(10, TimeUnit.SECONDS)) {
+          child.destroyForcibly();
+        }
+      }
+    }
+
+    private String expect(String prefix) throws IOException {
+      String line;
+      while ((line = childOut.readLine()) != null) {
+        if (line.startsWith(prefix + " ")) {
+          return line;
+        }
+        out.println("  child: " + line);
+      }
+      throw new IllegalStateException("the server child exited");
+    }
+
+    private void measure() throws Exception {
+      HttpClient http = HttpClient.newHttpClient();
+      create(http, "fan");
+      create(http, "single");
+
+      // 1. connect
+      var fan = new Readers(base, "/realtime/v1/sessions/fan/out", readers, 2);
+      long start = System.nanoTime();
+      fan.connect();
+      boolean all = fan.awaitOk(Duration.ofSeconds(60));
+      long connectNanos = System.nanoTime() - start;
+      out.printf(
+          Locale.ROOT,
+          "connect: %d of %d readers had 200 after %.2f s (target: all within 10 s)%s%n",
+          fan.ok.get(),
+          readers,
+          connectNanos / 1e9,
+          all ? "" : "  FAILED: " + fan.failed.get() + " failed");
+
+      childIn.println("heap");
+      out.println("heap (all readers connected): " + expect("heap").substring(5));
+
+      // 2. fan-out
+      append(http, "fan", "chunks:" + FANOUT_CHUNKS + ":" + FANOUT_INTERVAL_MS);
+      fan.awaitSamples((long) FANOUT_CHUNKS * readers, Duration.ofSeconds(120));
+      out.println(
+          "fan-out: chunk write -> read by each of "
+              + readers
+              + " readers ("
+              + FANOUT_CHUNKS
+              + " chunks): "
+              + fan.summary()
+              + " (target: p99 <= 100 ms)");
+      childIn.println("heap");
+      out.println("heap (after fan-out): " + expect("heap").substring(5));
+
+      // 4. every reader disconnects at once; the server lets each go and keeps serving
+      long closeStart = System.nanoTime();
+      fan.close();
+      long open = readers;
+      while (open > 0 && System.nanoTime() - closeStart < TimeUnit.SECONDS.toNanos(120)) {
+        childIn.println("streams");
+        open = Long.parseLong(expect("streams").substring(8).trim());
+        if (open > 0) {
+          Thread.sleep(100); // the driver polling the child, not a test
+        }
+      }
+      out.printf(
+          Locale.ROOT,
+          "disconnect: %d readers closed at once; %d streams still open on the server after %.1f s%n",
+          readers,
+          open,
+          (System.nanoTime() - closeStart) / 1e9);
+
+      // 3. single reader vs bare Jetty echo, interleaved
+      var ours = new ArrayList<Long>();
+      var bare = new ArrayList<Long>();
+      for (int round = 0; round < 2; round++) {
+        var e = new Readers(echo, "/echo", 1, 1);
+        e.connect();
+        e.awaitOk(Duration.ofSeconds(10));
+        childIn.println("echo " + SINGLE_CHUNKS + " " + SINGLE_INTERVAL_MS);
+        e.awaitSamples(SINGLE_CHUNKS, Duration.ofSeconds(60));
+        bare.addAll(e.samples());
+        e.close();
+
+        var s = new Readers(base, "/realtime/v1/sessions/single/out", 1, 1);
+        s.connect();
+        s.awaitOk(Duration.ofSeconds(10));
+        append(http, "single", "chunks:" + SINGLE_CHUNKS + ":" + SINGLE_INTERVAL_MS);
+        s.awaitSamples(SINGLE_CHUNKS, Duration.ofSeconds(60));
+        ours.addAll(s.samples());
+        s.close();
+      }
+      double ratio = percentile(ours, 50) / (double) percentile(bare, 50);
+      out.println("single reader, durablechat: " + summary(ours));
+      out.println("single reader, bare Jetty echo: " + summary(bare));
+      out.printf(
+          Locale.ROOT, "single reader p50 ratio durablechat/bare: %.2f (target <= 2)%n", ratio);
+      childIn.println("peak");
+      out.println("heap peak: " + expect("peak").substring(5));
+      out.println("load average at the end: " + loadAverage());
+    }
+
+    private void create(HttpClient http, String chatId) throws Exception {
+      post(
+          http,
+          "/api/v1/sessions",
+          "{\"type\":\"chat.agent\",\"externalId\":\""
+              + chatId
+              + "\",\"taskIdentifier\":\"load\",\"triggerConfig\":{\"basePayload\":{\"chatId\":\""
+              + chatId
+              + "\",\"messages\":[]}}}");
+    }
+
+    private void append(HttpClient http, String chatId, String text) throws Exception {
+      post(
+          http,
+          "/realtime/v1/sessions/" + chatId + "/in/append",
+          "{\"kind\":\"message\",\"payload\":{\"message\":{\"id\":\"m"
+              + System.nanoTime()
+              + "\",\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"text\":\""
+              + text
+              + "\"}]},\"chatId\":\""
+              + chatId
+              + "\",\"trigger\":\"submit-message\"}}");
+    }
+
+    private void post(HttpClient http, String path, String body) throws Exception {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(base.resolve(path))
+                  .header("Authorization", "Bearer " + SECRET)
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() >= 300) {
+        throw new IllegalStateException(path + " answered " + r.statusCode() + ": " + r.body());
+      }
+    }
+  }
+
+  private static String loadAverage() {
+    try {
+      return java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim();
+    } catch (IOException e) {
+      return String.format(
+          Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+  }
+
+  static long percentile(List<Long> samples, double p) {
+    long[] sorted = samples.stream().mapToLong(Long::longValue).toArray();
+    Arrays.sort(sorted);
+    if (sorted.length == 0) {
+      return -1;
+    }
+    int i = (int) Math.min(sorted.length - 1, Math.ceil(p / 100.0 * sorted.length) - 1);
+    return sorted[Math.max(0, i)];
+  }
+
+  static String summary(List<Long> samples) {
+    return String.format(
+        Locale.ROOT,
+        "n=%d p50=%.2f ms p99=%.2f ms max=%.2f ms",
+        samples.size(),
+        percentile(samples, 50) / 1e6,
+        percentile(samples, 99) / 1e6,
+        percentile(samples, 100) / 1e6);
+  }
+
+  // ------------------------------------------------------------------ SSE readers over NIO
+
+  /**
+   * N raw SSE connections on a few selector threads: each sends one GET, checks the status line,
+   * then scans what arrives for {@code t=<nanos>} markers and records now minus the marker.
+   */
+  private static final class Readers implements AutoCloseable {
+    final URI base;
+    final String path;
+    final int n;
+    final Selector[] selectors;
+    final Thread[] threads;
+    final AtomicInteger ok = new AtomicInteger();
+    final AtomicInteger failed = new AtomicInteger();
+    final AtomicInteger sampleCount = new AtomicInteger();
+    final ConcurrentLinkedQueue<long[]> sampleChunks = new ConcurrentLinkedQueue<>();
+    final List<SocketChannel> channels = new CopyOnWriteArrayList<>();
+    final CountDownLatch allOk;
+    volatile boolean closed;
+
+    Readers(URI base, String path, int n, int threads) throws IOException {
+      this.base = base;
+      this.path = path;
+      this.n = n;
+      this.allOk = new CountDownLatch(n);
+      this.selectors = new Selector[threads];
+      this.threads = new Thread[threads];
+      for (int i = 0; i < threads; i++) {
+        selectors[i] = Selector.open();
+        int k = i;
+        this.threads[i] = new Thread(() -> loop(selectors[k]), "sse-reader-" + i);
+        this.threads[i].setDaemon(true);
+        this.threads[i].start();
+      }
+    }
+
+    void connect() throws IOException {
+      byte[] request =
+          ("GET "
+                  + path
+                  + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                  + "Authorization: Bearer "
+                  + SECRET
+                  + "\r\nTimeout-Seconds: 600\r\nX-Trigger-Stream-Start: latest\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII);
+      var address = new InetSocketAddress(base.getHost(), base.getPort());
+      for (int i = 0; i < n; i++) {
+        SocketChannel ch = SocketChannel.open();
+        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        ch.configureBlocking(true);
+        ch.connect(address);
+        ch.write(ByteBuffer.wrap(request));
+        ch.configureBlocking(false);
+        channels.add(ch);
+        Selector s = selectors[i % selectors.length];
+        var conn = new Conn();
+        s.wakeup();
+        synchronized (this) {
+          pendingRegistrations.add(new Object[] {s, ch, conn});
+        }
+        s.wakeup();
+      }
+    }
+
+    private final ArrayDeque<Object[]> pendingRegistrations = new ArrayDeque<>();
+
+    private void registerPending(Selector selector) throws IOException {
+      synchronized (this) {
+        for (var it = pendingRegistrations.iterator(); it.hasNext(); ) {
+          Object[] r = it.next();
+          if (r[0] == selector) {
+            ((SocketChannel) r[1]).register(selector, SelectionKey.OP_READ, r[2]);
+            it.remove();
+          }
+        }
+      }
+    }
+
+    boolean awaitOk(Duration timeout) throws InterruptedException {
+      return allOk.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && failed.get() == 0;
+    }
+
+    void awaitSamples(long count, Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (sampleCount.get() < count && System.nanoTime() < deadline) {
+        Thread.sleep(20); // a driver polling its own counter, not a test
+      }
+    }
+
+    List<Long> samples() {
+      var all = new ArrayList<Long>();
+      for (long[] chunk : sampleChunks) {
+        for (long v : chunk) {
+          all.add(v);
+        }
+      }
+      return all;
+    }
+
+    String summary() {
+      return SseLoad.summary(samples());
+    }
+
+    private void loop(Selector selector) {
+      ByteBuffer buffer = ByteBuffer.allocateDirect(64 * 1024);
+      byte[] bytes = new byte[64 * 1024];
+      long[] local = new long[1024];
+      int localCount = 0;
+      while (!closed) {
+        try {
+          selector.select(50);
+          registerPending(selector);
+          long now = System.nanoTime();
+          for (var it = selector.selectedKeys().iterator(); it.hasNext(); ) {
+            SelectionKey key = it.next();
+            it.remove();
+            var ch = (SocketChannel) key.channel();
+            var conn = (Conn) key.attachment();
+            buffer.clear();
+            int read;
+            try {
+              read = ch.read(buffer);
+            } catch (IOException e) {
+              read = -1;
+            }
+            if (read < 0) {
+              key.cancel();
+              ch.close();
+              if (!conn.ok) {
+                failed.incrementAndGet();
+                allOk.countDown();
+              }
+              continue;
+            }
+            buffer.flip();
+            buffer.get(bytes, 0, read);
+            if (!conn.ok && !conn.failed) {
+              String head = new String(bytes, 0, Math.min(read, 16), StandardCharsets.US_ASCII);
+              if (head.startsWith("HTTP/1.1 200")) {
+                conn.ok = true;
+                ok.incrementAndGet();
+              } else {
+                conn.failed = true;
+                failed.incrementAndGet();
+              }
+              allOk.countDown();
+            }
+            // t=<digits>: markers never split across reads in practice (frames are small and
+            // flushed whole); a split one is skipped, not misread.
+            for (int i = 0; i + 2 < read; i++) {
+              if (bytes[i] == 't'
+                  && bytes[i + 1] == '='
+                  && bytes[i + 2] >= '0'
+                  && bytes[i + 2] <= '9') {
+                long t = 0;
+                int j = i + 2;
+                while (j < read && bytes[j] >= '0' && bytes[j] <= '9') {
+                  t = t * 10 + (bytes[j] - '0');
+                  j++;
+                }
+                if (j < read && bytes[j] == ';') {
+                  local[localCount++] = now - t;
+                  if (localCount == local.length) {
+                    sampleChunks.add(local);
+                    sampleCount.addAndGet(localCount);
+                    local = new long[1024];
+                    localCount = 0;
+                  }
+                }
+                i = j;
+              }
+            }
+          }
+          if (localCount > 0) {
+            sampleChunks.add(Arrays.copyOf(local, localCount));
+            sampleCount.addAndGet(localCount);
+            localCount = 0;
+          }
+        } catch (IOException e) {
+          return;
+        }
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      closed = true;
+      for (Selector s : selectors) {
+        s.wakeup();
+      }
+      for (Thread t : threads) {
+        try {
+          t.join(5_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      // A channel registered with a selector is only really closed (its socket released) once its
+      // key is deregistered: close the selectors first, then the channels.
+      for (Selector s : selectors) {
+        s.close();
+      }
+      for (SocketChannel ch : channels) {
+        ch.close();
+      }
+    }
+
+    private static final class Conn {
+      boolean ok;
+      boolean failed;
+    }
+  }
+
+  // ------------------------------------------------------------------ the server child
+
+  private static final class Child {
+    static void run() throws Exception {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+      var store = new MemorySessionStore();
+      DurableChat chat =
+          DurableChat.builder()
+              .environment(new Environment("bench", "load"))
+              .sessionStore(store)
+              .build();
+      AgentRuntime runtime =
+          AgentRuntime.builder(chat)
+              .register(
+                  ChatAgent.builder("load")
+                      .idleTimeout(Duration.ofMinutes(10))
+                      .run(
+                          (turn, out) -> {
+                            String[] spec =
+                                turn.message() == null
+                                    ? new String[0]
+                                    : turn.message().text().split(":");
+                            if (spec.length != 3 || !spec[0].equals("chunks")) {
+                              out.text("say chunks:N:MS");
+                              return;
+                            }
+                            int n = Integer.parseInt(spec[1]);
+                            long pause = Long.parseLong(spec[2]);
+                            String id = out.textStart();
+                            for (int i = 0; i < n; i++) {
+                              sleep(pause);
+                              out.textDelta(id, "t=" + System.nanoTime() + ";" + PAD);
+                              out.flush();
+                            }
+                            out.textEnd(id);
+                          })
+                      .build())
+              .build();
+      HttpAdapter http =
+          HttpAdapter.builder(runtime).port(0).secretKeys(SECRET).backlog(4096).start();
+
+      var echo = new EchoServlet();
+      var pool = new QueuedThreadPool(200, 4);
+      pool.setDaemon(true);
+      Server bare = new Server(pool);
+      var connector = new ServerConnector(bare, 1, 1);
+      connector.setHost("127.0.0.1");
+      connector.setPort(0);
+      bare.addConnector(connector);
+      var context = new ServletContextHandler();
+      var holder = new ServletHolder(echo);
+      holder.setAsyncSupported(true);
+      context.addServlet(holder, "/echo");
+      bare.setHandler(context);
+      bare.start();
+
+      System.out.println("ports " + http.port() + " " + connector.getLocalPort());
+      var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      String line;
+      while ((line = in.readLine()) != null && !line.equals("quit")) {
+        String[] cmd = line.split(" ");
+        switch (cmd[0]) {
+          case "heap" -> {
+            System.gc();
+            long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            System.out.printf(
+                Locale.ROOT,
+                "heap %.0f MiB used after GC (max %d MiB); %d open streams%n",
+                used / 1048576.0,
+                Runtime.getRuntime().maxMemory() / 1048576,
+                http.servlet().openStreams());
+          }
+          case "streams" -> System.out.println("streams " + http.servlet().openStreams());
+          case "peak" -> {
+            long peak = 0;
+            for (MemoryPoolMXBean pool2 : ManagementFactory.getMemoryPoolMXBeans()) {
+              if (pool2.getType() == MemoryType.HEAP) {
+                peak += pool2.getPeakUsage().getUsed();
+              }
+            }
+            System.out.printf(
+                Locale.ROOT, "peak %.0f MiB (sum of heap pools' peaks)%n", peak / 1048576.0);
+          }
+          case "echo" -> {
+            int n = Integer.parseInt(cmd[1]);
+            long pause = Long.parseLong(cmd[2]);
+            for (int i = 0; i < n; i++) {
+              sleep(pause);
+              echo.publish(System.nanoTime());
+            }
+          }
+          default -> System.out.println("unknown " + line);
+        }
+      }
+      http.close();
+      bare.stop();
+      runtime.close();
+      chat.close();
+      System.exit(0);
+    }
+
+    private static void sleep(long ms) {
+      try {
+        Thread.sleep(ms); // the benchmark's pacing
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Text that brings a delta's frame to about the size of a typical model token delta's. */
+  private static final String PAD = " lorem ipsum";
+
+  /**
+   * The baseline: an async servlet that holds SSE subscribers and writes each published frame to
+   * them with non-blocking writes, nothing else (no store, no tail, no JSON encoding of records).
+   */
+  private static final class EchoServlet extends HttpServlet {
+    private static final long serialVersionUID = 1L;
+    private final transient List<Sub> subs = new CopyOnWriteArrayList<>();
+
+    @Override
+    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+      resp.setStatus(200);
+      resp.setHeader("Content-Type", "text/event-stream");
+      resp.setHeader("Cache-Control", "no-cache");
+      AsyncContext async = req.startAsync();
+      async.setTimeout(0);
+      ServletOutputStream out = resp.getOutputStream();
+      var sub = new Sub(out);
+      out.setWriteListener(
+          new WriteListener() {
+            @Override
+            public void onWritePossible() {
+              sub.drain();
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              subs.remove(sub);
+              async.complete();
+            }
+          });
+      subs.add(sub);
+    }
+
+    void publish(long nanos) {
+      String body =
+          "{\\\"data\\\":{\\\"type\\\":\\\"text-delta\\\",\\\"id\\\":\\\"t0\\\",\\\"delta\\\":\\\"t="
+              + nanos
+              + ";"
+              + PAD
+              + "\\\"},\\\"id\\\":\\\"p0\\\"}";
+      byte[] frame =
+          ("event: batch\ndata: {\"records\":[{\"seq_num\":1,\"timestamp\":"
+                  + System.currentTimeMillis()
+                  + ",\"headers\":[],\"body\":\""
+                  + body
+                  + "\"}],\"tail\":{\"seq_num\":2,\"timestamp\":"
+                  + System.currentTimeMillis()
+                  + "}}\n\n")
+              .getBytes(StandardCharsets.UTF_8);
+      for (Sub s : subs) {
+        s.offer(frame);
+      }
+    }
+
+    private static final class Sub {
+      final ServletOutputStream out;
+      final ArrayDeque<byte[]> pending = new ArrayDeque<>();
+      boolean needsFlush = true;
+
+      Sub(ServletOutputStream out) {
+        this.out = out;
+      }
+
+      synchronized void offer(byte[] frame) {
+        pending.add(frame);
+        drain();
+      }
+
+      synchronized void drain() {
+        try {
+          while (out.isReady()) {
+            byte[] next = pending.poll();
+            if (next == null) {
+              if (needsFlush) {
+                needsFlush = false;
+                out.flush();
+                continue;
+              }
+              return;
+            }
+            out.write(next);
+            needsFlush = true;
+          }
+        } catch (IOException e) {
+          pending.clear();
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package dev.durablechat.http;
+
+import dev.durablechat.api.DurableChatException;
+import dev.durablechat.http.Tokens.Principal;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Sessions routes, independent of any server: a request in, either a whole {@link Reply} or an
+ * open {@link OutStreams.Stream} out. Every refusal is a JSON answer with CORS headers; the server
+ * binding only moves bytes.
+ */
+final class Router {
+  private static final Logger LOG = LoggerFactory.getLogger(Router.class);
+
+  private static final String SESSIONS = "/realtime/v1/sessions/";
+  private static final String API_SESSIONS = "/api/v1/sessions";
+
+  private final Tokens tokens;
+  private final Routes routes;
+  private final OutStreams streams;
+  private final long maxHeaderBytes;
+
+  Router(Tokens tokens, Routes routes, OutStreams streams, long maxHeaderBytes) {
+    this.tokens = tokens;
+    this.routes = routes;
+    this.streams = streams;
+    this.maxHeaderBytes = maxHeaderBytes;
+  }
+
+  /** What the router answers: a whole reply, or an open SSE stream. */
+  sealed interface Answer permits Whole, Streaming {}
+
+  /** A whole reply. */
+  record Whole(Reply reply) implements Answer {}
+
+  /** An open out stream; its headers go first. */
+  record Streaming(OutStreams.Stream stream) implements Answer {}
+
+  /** Routes one request; never throws. */
+  Answer handle(Exchange exchange) {
+    try {
+      try {
+        return route(exchange);
+      } catch (HttpError e) {
+        Exchanges.drain(exchange);
+        return new Whole(Reply.error(exchange, e));
+      } catch (DurableChatException e) {
+        HttpError mapped = Errors.map(e, null);
+        if (mapped.status() >= 500) {
+          LOG.warn("{} {} failed: {}", exchange.method(), exchange.rawPath(), e.getMessage());
+        }
+        Exchanges.drain(exchange);
+        return new Whole(Reply.error(exchange, mapped));
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.error("{} {} failed", exchange.method(), exchange.rawPath(), e);
+      return new Whole(Reply.error(exchange, HttpError.of(500, "internal", "internal error")));
+    }
+  }
+
+  private Answer route(Exchange exchange) throws IOException {
+    String method = exchange.method();
+    if (exchange.headerBytes() > maxHeaderBytes) {
+      throw HttpError.of(
+              431,
+              "request_header_fields_too_large",
+              "request headers are "
+                  + exchange.headerBytes()
+                  + " bytes, over the limit of "
+                  + maxHeaderBytes
+                  + " bytes")
+          .with("limit", dev.durablechat.api.JsonValue.of(maxHeaderBytes));
+    }
+    if ("OPTIONS".equals(method)) {
+      return new Whole(Exchanges.preflight(exchange));
+    }
+    String path = exchange.rawPath();
+    if (path.startsWith(SESSIONS)) {
+      String rest = path.substring(SESSIONS.length());
+      int slash = rest.indexOf('/');
+      if (slash > 0) {
+        String address = Exchanges.decodeSegment(rest.substring(0, slash));
+        String tail = rest.substring(slash);
+        if (tail.equals("/out")) {
+          requireMethod(method, "GET", path);
+          return new Streaming(streams.open(exchange, principal(exchange), address));
+        }
+        if (tail.equals("/in/append")) {
+          requireMethod(method, "POST", path);
+          return new Whole(routes.append(exchange, principal(exchange), address));
+        }
+      }
+    } else if (path.equals(API_SESSIONS) || path.equals(API_SESSIONS + "/")) {
+      requireMethod(method, "POST", path);
+      return new Whole(routes.create(exchange, principal(exchange)));
+    } else if (path.startsWith(API_SESSIONS + "/") && path.endsWith("/close")) {
+      String segment = path.substring(API_SESSIONS.length() + 1, path.length() - "/close".length());
+      if (!segment.isEmpty() && segment.indexOf('/') < 0) {
+        requireMethod(method, "POST", path);
+        return new Whole(
+            routes.close(exchange, principal(exchange), Exchanges.decodeSegment(segment)));
+      }
+    } else if (path.equals("/api/v1/auth/jwt/claims")) {
+      requireMethod(method, "POST", path);
+      return new Whole(routes.claims(exchange, principal(exchange)));
+    }
+    throw HttpError.of(404, "not_found", "no route for [" + method + " " + path + "]");
+  }
+
+  private Principal principal(Exchange exchange) {
+    return tokens.authenticate(exchange.header("Authorization"));
+  }
+
+  private static void requireMethod(String method, String expected, String path) {
+    if (!expected.equals(method)) {
+      throw HttpError.of(
+              405,
+              "method_not_allowed",
+              "route [" + path + "] takes [" + expected + "], got [" + method + "]")
+          .header("Allow", expected + ", OPTIONS");
+    }
+  }
+}

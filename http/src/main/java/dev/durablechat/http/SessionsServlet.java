@@ -1,0 +1,412 @@
+package dev.durablechat.http;
+
+import dev.durablechat.agent.AgentRuntime;
+import dev.durablechat.api.Environment;
+import dev.durablechat.api.Session;
+import dev.durablechat.core.DurableChat;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletMapping;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.MappingMatch;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Sessions routes of an {@link AgentRuntime} as a Jakarta Servlet 6.0 servlet, for the server
+ * you already run (Jetty, Tomcat, Undertow, Spring MVC's embedded container): the {@code out}
+ * stream as SSE, {@code in/append}, session create and close, and token claims, speaking the
+ * Sessions wire protocol (v2) of the published chat clients, with CORS on every response.
+ *
+ * <p>Mount it with async support on, at the root of a path prefix, e.g. on Jetty 12:
+ *
+ * <pre>{@code
+ * SessionsServlet sessions = SessionsServlet.builder(runtime).secretKeys(secret).build();
+ * ServletHolder holder = new ServletHolder(sessions);
+ * holder.setAsyncSupported(true);
+ * context.addServlet(holder, "/chat/*"); // the clients' baseURL is then http://host:port/chat
+ * }</pre>
+ *
+ * <p>or with {@code ServletContext.addServlet("sessions", sessions)} and {@code
+ * setAsyncSupported(true)} on the registration. {@link HttpAdapter} runs it on an embedded Jetty of
+ * its own.
+ *
+ * <p>Threads: an open {@code out} stream holds no thread. Its records are written with non-blocking
+ * I/O ({@link WriteListener}) from a bounded per-reader buffer; a reader that stops reading is
+ * dropped with a log line once its buffer stays full (see {@link Builder#readerBufferBytes}). The
+ * request/response routes run on the container's request thread. {@link #destroy()} ends the open
+ * streams; the runtime and the engine stay open.
+ */
+public final class SessionsServlet extends HttpServlet {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(SessionsServlet.class);
+
+  private final transient DurableChat chat;
+  private final transient Tokens tokens;
+  private final transient OutStreams streams;
+  private final transient Router router;
+
+  private SessionsServlet(Builder b) {
+    this.chat = b.runtime.chat();
+    Environment env = chat.environment();
+    String envId =
+        b.environmentId != null ? b.environmentId : "env_" + env.projectRef() + "_" + env.envSlug();
+    this.tokens = new Tokens(b.secretKeys, envId, b.tokenTtl, b.clock);
+    Routes routes = new Routes(b.runtime, tokens, chat.maxAppendBytes());
+    this.streams =
+        new OutStreams(
+            chat,
+            routes,
+            tokens,
+            b.pingInterval,
+            b.statusInterval,
+            b.stalledReaderTimeout,
+            b.readerBufferBytes,
+            b.clock);
+    routes.streams(streams);
+    this.router = new Router(tokens, routes, streams, b.maxHeaderBytes);
+  }
+
+  /** A builder over the runtime; its engine ({@link AgentRuntime#chat()}) is served. */
+  public static Builder builder(AgentRuntime runtime) {
+    return new Builder(runtime);
+  }
+
+  /**
+   * A session token (T1: read and write scopes, the builder's time to live) for the session at the
+   * address (its external id or friendly id, S3).
+   *
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no session there
+   */
+  public String mintSessionToken(String sessionAddress) {
+    Session session = chat.session(sessionAddress);
+    return tokens.mint(Routes.tokenKey(session));
+  }
+
+  /** How many {@code out} streams are open now. */
+  public int openStreams() {
+    return streams.openCount();
+  }
+
+  /** Ends the open streams (without {@code [DONE]}: the clients reconnect elsewhere). */
+  @Override
+  public void destroy() {
+    streams.closeAll();
+  }
+
+  @Override
+  protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+    ServletExchange exchange = new ServletExchange(req);
+    Router.Answer answer = router.handle(exchange);
+    if (answer instanceof Router.Whole whole) {
+      write(resp, whole.reply());
+    } else if (answer instanceof Router.Streaming streaming) {
+      stream(req, resp, streaming.stream());
+    }
+  }
+
+  private static void write(HttpServletResponse resp, Reply reply) throws IOException {
+    resp.setStatus(reply.status());
+    reply.headers().forEach(resp::setHeader);
+    if (reply.body().length == 0) {
+      return;
+    }
+    resp.setContentLength(reply.body().length);
+    try (OutputStream out = resp.getOutputStream()) {
+      out.write(reply.body());
+    }
+  }
+
+  private void stream(HttpServletRequest req, HttpServletResponse resp, OutStreams.Stream stream)
+      throws IOException {
+    if (!req.isAsyncSupported()) {
+      stream.finish();
+      LOG.error(
+          "session out streams need async support: register the servlet with"
+              + " setAsyncSupported(true)");
+      write(
+          resp,
+          Reply.error(
+              new ServletExchange(req),
+              HttpError.of(500, "internal", "the servlet is mounted without async support")));
+      return;
+    }
+    resp.setStatus(200);
+    stream.headers().forEach(resp::setHeader);
+    AsyncContext async = req.startAsync();
+    async.setTimeout(0); // the stream ends itself (Timeout-Seconds), not the container
+    ServletOutputStream out = resp.getOutputStream();
+    var sink = new ServletSink(async, out);
+    async.addListener(
+        new AsyncListener() {
+          @Override
+          public void onComplete(AsyncEvent event) {
+            stream.onConnectionError(new IOException("response completed"));
+          }
+
+          @Override
+          public void onTimeout(AsyncEvent event) {
+            stream.onConnectionError(new IOException("async timeout"));
+          }
+
+          @Override
+          public void onError(AsyncEvent event) {
+            Throwable t = event.getThrowable();
+            stream.onConnectionError(t != null ? t : new IOException("connection error"));
+          }
+
+          @Override
+          public void onStartAsync(AsyncEvent event) {}
+        });
+    out.setWriteListener(
+        new WriteListener() {
+          @Override
+          public void onWritePossible() {
+            stream.onWritable();
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            stream.onConnectionError(t);
+          }
+        });
+    stream.attach(sink);
+  }
+
+  /** The servlet's response as a stream's sink: non-blocking writes. */
+  private static final class ServletSink implements OutStreams.Sink {
+    private final AsyncContext async;
+    private final ServletOutputStream out;
+    private boolean ended;
+
+    ServletSink(AsyncContext async, ServletOutputStream out) {
+      this.async = async;
+      this.out = out;
+    }
+
+    @Override
+    public boolean ready() {
+      return !ended && out.isReady();
+    }
+
+    @Override
+    public void write(byte[] bytes) throws IOException {
+      out.write(bytes);
+    }
+
+    @Override
+    public void flush() throws IOException {
+      out.flush();
+    }
+
+    @Override
+    public void complete() {
+      end();
+    }
+
+    @Override
+    public void abort() {
+      // The servlet API has no portable abort: completing releases the request at once; the
+      // container closes the connection when its unsent write times out.
+      end();
+    }
+
+    private void end() {
+      if (!ended) {
+        ended = true;
+        try {
+          async.complete();
+        } catch (IllegalStateException e) {
+          // completed already (the connection failed first)
+        }
+      }
+    }
+  }
+
+  /** A servlet request as the router sees it. */
+  private static final class ServletExchange implements Exchange {
+    private final HttpServletRequest req;
+
+    ServletExchange(HttpServletRequest req) {
+      this.req = req;
+    }
+
+    @Override
+    public String method() {
+      return req.getMethod();
+    }
+
+    @Override
+    public String rawPath() {
+      String uri = req.getRequestURI();
+      String context = req.getContextPath();
+      String path =
+          context != null && uri.startsWith(context) ? uri.substring(context.length()) : uri;
+      HttpServletMapping mapping = req.getHttpServletMapping();
+      if (mapping != null && mapping.getMappingMatch() == MappingMatch.PATH) {
+        String pattern = mapping.getPattern(); // "/prefix/*"
+        String prefix = pattern.substring(0, pattern.length() - 2);
+        if (path.startsWith(prefix)) {
+          path = path.substring(prefix.length());
+        }
+      }
+      return path.isEmpty() ? "/" : path;
+    }
+
+    @Override
+    public @Nullable String header(String name) {
+      return req.getHeader(name);
+    }
+
+    @Override
+    public long headerBytes() {
+      long total = 0;
+      Enumeration<String> names = req.getHeaderNames();
+      while (names.hasMoreElements()) {
+        String name = names.nextElement();
+        Enumeration<String> values = req.getHeaders(name);
+        while (values.hasMoreElements()) {
+          total += name.length() + values.nextElement().length() + 4; // ": " and CRLF
+        }
+      }
+      return total;
+    }
+
+    @Override
+    public InputStream body() throws IOException {
+      return req.getInputStream();
+    }
+  }
+
+  /** Builds a {@link SessionsServlet}. {@link #secretKeys} is required. */
+  public static final class Builder {
+    final AgentRuntime runtime;
+    final List<String> secretKeys = new ArrayList<>();
+    Duration tokenTtl = Duration.ofHours(1);
+    Clock clock = Clock.systemUTC();
+    @Nullable String environmentId;
+    Duration pingInterval = Duration.ofSeconds(15);
+    Duration statusInterval = Duration.ofSeconds(1);
+    Duration stalledReaderTimeout = Duration.ofSeconds(30);
+    int readerBufferBytes = 1024 * 1024;
+    long maxHeaderBytes = 16 * 1024;
+
+    private Builder(AgentRuntime runtime) {
+      this.runtime = Objects.requireNonNull(runtime, "runtime must not be null");
+    }
+
+    /**
+     * The environment's secret keys (required): the first signs new tokens; every one verifies
+     * tokens and is accepted as a bearer (key rotation).
+     */
+    public Builder secretKeys(String... keys) {
+      for (String key : keys) {
+        if (key == null || key.isBlank()) {
+          throw new IllegalArgumentException("a secret key must not be blank");
+        }
+        secretKeys.add(key);
+      }
+      return this;
+    }
+
+    /** How long a minted session token lives (T1); default one hour. */
+    public Builder tokenTtl(Duration ttl) {
+      this.tokenTtl = positive(ttl, "token ttl");
+      return this;
+    }
+
+    /** The clock for token times and session status; default UTC system clock. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock must not be null");
+      return this;
+    }
+
+    /**
+     * The environment id: the {@code sub} of tokens and of {@code /api/v1/auth/jwt/claims}; default
+     * {@code env_<projectRef>_<envSlug>}.
+     */
+    public Builder environmentId(String environmentId) {
+      this.environmentId = Objects.requireNonNull(environmentId, "environment id must not be null");
+      return this;
+    }
+
+    /** How often an idle SSE stream sends {@code event: ping}; default 15 s. */
+    public Builder pingInterval(Duration pingInterval) {
+      this.pingInterval = positive(pingInterval, "ping interval");
+      return this;
+    }
+
+    /**
+     * How often the status of a session with open readers is read (one read per session, however
+     * many readers), so that a session closed or expired elsewhere ends its readers; default 1 s.
+     */
+    public Builder statusInterval(Duration statusInterval) {
+      this.statusInterval = positive(statusInterval, "status interval");
+      return this;
+    }
+
+    /**
+     * The most bytes buffered for one SSE reader; default 1 MiB. Past half of it, no more records
+     * are read for that reader until it catches up; a reader whose buffer overflows, or stays over
+     * half full with nothing written for {@link #stalledReaderTimeout}, is dropped with a log line.
+     */
+    public Builder readerBufferBytes(int bytes) {
+      if (bytes < 4096) {
+        throw new IllegalArgumentException(
+            "reader buffer must be at least 4096 bytes, got [" + bytes + "]");
+      }
+      this.readerBufferBytes = bytes;
+      return this;
+    }
+
+    /** How long a reader's full buffer may see no write before it is dropped; default 30 s. */
+    public Builder stalledReaderTimeout(Duration timeout) {
+      this.stalledReaderTimeout = positive(timeout, "stalled reader timeout");
+      return this;
+    }
+
+    /**
+     * The largest request header block answered (431 with a JSON body past it); default 16 KiB. The
+     * container's own limit applies first (Jetty's default is 8 KiB; {@link HttpAdapter} sets it
+     * above this one).
+     */
+    public Builder maxHeaderBytes(long bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException(
+            "max header bytes must be at least 1024, got [" + bytes + "]");
+      }
+      this.maxHeaderBytes = bytes;
+      return this;
+    }
+
+    /** The servlet, ready to mount. */
+    public SessionsServlet build() {
+      if (secretKeys.isEmpty()) {
+        throw new IllegalStateException("sessions servlet needs secretKeys(String...)");
+      }
+      return new SessionsServlet(this);
+    }
+
+    private static Duration positive(Duration d, String what) {
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(what + " [" + d + "] must be positive");
+      }
+      return d;
+    }
+  }
+}
