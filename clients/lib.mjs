@@ -158,6 +158,7 @@ export function recordingFetch({ cut } = {}) {
     requests.push(record);
     const response = await fetch(url, init);
     record.status = response.status;
+    record.settled = response.headers.get("x-session-settled");
     const plan = cut ? cut(String(url), init) : undefined;
     if (!plan || !response.body) return response;
     record.cut = plan;
@@ -211,6 +212,21 @@ function cutAfterFrames(body, { frames, mode }) {
       return reader.cancel(reason);
     },
   });
+}
+
+/**
+ * Polls `probe` (sync or async) until it returns a truthy value, and returns that value; fails
+ * after `timeoutMs`. The one way scenarios wait: for something they can observe, never for a
+ * fixed time.
+ */
+export async function waitUntil(probe, what, { timeoutMs = 30_000, everyMs = 20 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new AssertionFailed(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   types,
   recordingFetch,
   runScenarios,
+  waitUntil,
 } from "./lib.mjs";
 
 /** A session token minted the way apps do it: the SDK signs claims from /api/v1/auth/jwt/claims. */
@@ -174,12 +175,13 @@ const scenarios = {
     check(partial.length > 0, "read nothing before the reload");
 
     const done = t2.getSession(id);
-    const t3 = transport({ agent: env.slowAgent, sessions: { [id]: { publicAccessToken: done.publicAccessToken, lastEventId: done.lastEventId } } });
-    const before = Date.now();
+    const f3 = recordingFetch();
+    const t3 = transport({ agent: env.slowAgent, fetch: f3, sessions: { [id]: { publicAccessToken: done.publicAccessToken, lastEventId: done.lastEventId } } });
     const idle = await t3.reconnectToStream({ chatId: id });
     const rest = idle ? await readChunks(idle, { timeoutMs: 15_000 }) : [];
     checkEqual(types(rest), "", "chunks resumed after a reload at the end of a finished turn");
-    check(Date.now() - before < 10_000, `a settled resume took ${Date.now() - before} ms (X-Session-Settled missing?)`);
+    // Settled at once, not after a stream window: one out request, whose answer said so.
+    checkEqual(outRequests(f3).map((r) => [r.status, r.settled]), [[200, "true"]], "out requests of a settled resume (status, X-Session-Settled)");
   },
 
   /** Stop mid-reply: the stream ends with a partial reply; the next message gets its whole reply. */
@@ -257,7 +259,14 @@ const scenarios = {
     });
     await turn(t, id, "quick");
     check(t.getSession(id).publicAccessToken !== shortLived, "the turn-complete did not replace the token");
-    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt * 1000 - Date.now()) + 1_500));
+    // Until the server itself refuses the short-lived token (its clock and leeway decide).
+    await waitUntil(async () => {
+      const r = await fetch(`${env.baseURL}/realtime/v1/sessions/${encodeURIComponent(id)}/out`, {
+        headers: { Authorization: `Bearer ${shortLived}`, "X-Peek-Settled": "true" },
+      });
+      await r.body?.cancel();
+      return r.status === 401;
+    }, "the server to refuse the expired short-lived token");
     await turn(t, id, "after the short token expired");
     checkEqual(refreshes, 0, "accessToken calls");
     checkEqual(appendRequests(f).map((r) => r.status), [200, 200], "in/append statuses");
@@ -366,13 +375,23 @@ const scenarios = {
     await turn(driver, id, "one");
     const token = driver.getSession(id).publicAccessToken;
     const cursor = driver.getSession(id).lastEventId;
-    const watcher = transport({ agent: env.slowAgent, watch: true, sessions: { [id]: { publicAccessToken: token, lastEventId: cursor } } });
+    const wf = recordingFetch();
+    const watcher = transport({ agent: env.slowAgent, watch: true, fetch: wf, sessions: { [id]: { publicAccessToken: token, lastEventId: cursor } } });
     const stream = await watcher.reconnectToStream({ chatId: id });
     check(stream, "watch-mode reconnectToStream returned null");
-    const reading = readChunks(stream, { timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 1_500));
+    let watcherFinishes = 0;
+    const reading = readChunks(stream, {
+      timeoutMs: 30_000,
+      stop: (c) => {
+        if (c.type === "finish") watcherFinishes++;
+        return false;
+      },
+    });
+    // The standing subscription is open before turn two, and has shown turn two live before
+    // turn three is sent: markers the watcher reports, not pauses.
+    await waitUntil(() => outRequests(wf).some((r) => r.status === 200), "the watcher's subscription");
     await turn(driver, id, "two");
-    await new Promise((r) => setTimeout(r, 1_500));
+    await waitUntil(() => watcherFinishes >= 1, "the watcher to show turn two");
     await turn(driver, id, "three");
     await sessions.close(id, { reason: "watched" });
     const chunks = await reading;
@@ -384,12 +403,18 @@ const scenarios = {
     checkEqual(watcher.sessionClosedReason(id), "watched", "watcher's sessionClosedReason");
   },
 
-  /** The run ended on idle between two turns: the next send starts a new run (S7) on the same session. */
+  /**
+   * The run ended on idle between two turns: the session gets a new run (S7) and the next turn is
+   * answered. A session start names the run serving the session: the first run's id until it has
+   * idled out, then the continuation's (the start ensures one), which is the marker waited for.
+   */
   async "after-idle"() {
     const id = chatId("after-idle");
+    const start = startSessionFor(env.sleepyAgent);
+    const { runId: napping } = await start({ chatId: id });
     const t = transport({ agent: env.sleepyAgent });
     await turn(t, id, "before the nap");
-    await new Promise((r) => setTimeout(r, 1_500));
+    await waitUntil(async () => (await start({ chatId: id })).runId !== napping, `run [${napping}] to idle out`);
     await turn(t, id, "after the nap");
   },
 

@@ -428,8 +428,11 @@ public final class AgentRuntime implements AutoCloseable {
       loop.markRetired();
       running.remove(loop.sessionId, loop);
       // Another node may have appended while this run still looked alive to it (it then leaves
-      // the message to this run): now that the run has ended, answer such a message here.
-      if (chat.lastEventId(loop.sessionId, StreamKind.IN) > received) {
+      // the message to this run): now that the run has ended, answer such a message here. Compare
+      // with `received` as read above, not the loop's count now: this run's tail may have
+      // delivered the record meanwhile, into a queue that nobody reads any more.
+      if (chat.lastEventId(loop.sessionId, StreamKind.IN) > received
+          && hasBacklog(loop.sessionId)) {
         try {
           ensureRunning(loop.sessionId, RunReason.INITIAL);
         } catch (RuntimeException e) {

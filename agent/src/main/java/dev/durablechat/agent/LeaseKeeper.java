@@ -7,10 +7,9 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -33,7 +32,7 @@ final class LeaseKeeper {
   private final boolean leases;
   private final BooleanSupplier closing;
   private final Consumer<String> lookAgain;
-  private final ScheduledExecutorService timer;
+  private final ScheduledThreadPoolExecutor timer;
   private final Map<String, ScheduledFuture<?>> watches = new ConcurrentHashMap<>();
 
   /**
@@ -53,12 +52,15 @@ final class LeaseKeeper {
     this.closing = closing;
     this.lookAgain = lookAgain;
     this.timer =
-        Executors.newSingleThreadScheduledExecutor(
+        new ScheduledThreadPoolExecutor(
+            1,
             r -> {
               Thread t = new Thread(r, "durablechat-agent-lease");
               t.setDaemon(true);
               return t;
             });
+    // close() lets a renewal under way finish and drops the watches still waiting.
+    timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     if (leases) {
       long every = Math.max(1, lease.toMillis() / 3);
       timer.scheduleWithFixedDelay(() -> renew(loops.get()), every, every, TimeUnit.MILLISECONDS);
@@ -157,6 +159,8 @@ final class LeaseKeeper {
 
   /** Stops renewing and watching. */
   void close() {
-    timer.shutdownNow();
+    // Not shutdownNow(): interrupting a renewal in the middle of its JDBC call makes an H2 file
+    // database close its file channel, and with it the database for the whole JVM.
+    timer.shutdown();
   }
 }

@@ -1,7 +1,5 @@
 package dev.durablechat.agent;
 
-import static org.assertj.core.api.Assertions.fail;
-
 import dev.durablechat.api.Environment;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.core.DurableChat;
@@ -10,6 +8,7 @@ import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
 
 /** An engine on a fresh memory store and a runtime with the given agents. */
 final class AgentFixture implements AutoCloseable {
@@ -49,18 +48,11 @@ final class AgentFixture implements AutoCloseable {
 
   /** Polls until the condition holds, failing after {@link #WAIT}. */
   static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("timed out after " + WAIT + " waiting for: " + what);
-      }
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        fail("interrupted waiting for: " + what);
-      }
-    }
+    Awaitility.await(what)
+        .atMost(WAIT)
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(5))
+        .until(condition::getAsBoolean);
   }
 
   @Override

@@ -29,8 +29,9 @@ import org.junit.jupiter.api.Test;
 @DisplayName("the agent runtime and the server-side chat client")
 class AgentRuntimeTest {
   private static final Duration IDLE = Duration.ofMillis(200);
-  // Tests that are not about idling keep runs alive on a slow, shared machine.
-  private static final Duration LONG_IDLE = Duration.ofSeconds(5);
+  // Tests that are not about idling keep runs alive however slow the machine: no test waits for
+  // it (closing the runtime ends the runs), so it may be far beyond any scheduling delay.
+  private static final Duration LONG_IDLE = Duration.ofMinutes(5);
   // A short lease for the tests of dead runs, so that their takeover comes soon.
   private static final Duration LEASE = Duration.ofMillis(500);
 
@@ -468,19 +469,23 @@ class AgentRuntimeTest {
 
   @Test
   @DisplayName("deferred work is awaited before onTurnComplete (L9)")
-  void deferredWork() {
+  void deferredWork() throws Exception {
     var order = new CopyOnWriteArrayList<String>();
+    var release = new java.util.concurrent.CountDownLatch(1);
     var executor = java.util.concurrent.Executors.newSingleThreadExecutor();
     ChatAgent<?> agent =
         ChatAgent.builder("defer")
             .idleTimeout(Duration.ofSeconds(5))
+            // Far beyond the test: the turn waits for the work, not for the timeout.
+            .deferTimeout(Duration.ofMinutes(5))
             .run(
                 (turn, out) -> {
                   turn.defer(
                       java.util.concurrent.CompletableFuture.runAsync(
                           () -> {
                             try {
-                              Thread.sleep(50);
+                              // The deferred work goes on until the test lets it finish.
+                              release.await();
                             } catch (InterruptedException e) {
                               Thread.currentThread().interrupt();
                             }
@@ -492,7 +497,11 @@ class AgentRuntimeTest {
             .onTurnComplete(t -> order.add("turnComplete"))
             .build();
     try (var f = new AgentFixture(agent)) {
+      // The reply ends on the turn-complete record, which is written before the deferred work
+      // is awaited: onTurnComplete is now waiting for the work the test still holds up.
       f.client("defer", "c1").sendMessage("hi").text(WAIT);
+      assertThat(order).as("before the deferred work finished").isEmpty();
+      release.countDown();
       await("onTurnComplete", () -> order.contains("turnComplete"));
       assertThat(order).containsExactly("deferred", "turnComplete");
     } finally {
@@ -509,7 +518,7 @@ class AgentRuntimeTest {
     var maxRunning = new AtomicInteger();
     ChatAgent<?> agent =
         ChatAgent.builder("one")
-            .idleTimeout(Duration.ofSeconds(5))
+            .idleTimeout(LONG_IDLE)
             .run(
                 (turn, out) -> {
                   maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);

@@ -64,6 +64,6 @@ final class CrashChild {
       client.sendMessage("m1");
     }
     // Serves the session (and streams m1's reply) until the test kills this process.
-    Thread.sleep(Long.MAX_VALUE);
+    Thread.currentThread().join();
   }
 }

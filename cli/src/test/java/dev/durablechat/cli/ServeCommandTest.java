@@ -1,6 +1,7 @@
 package dev.durablechat.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
@@ -252,16 +253,15 @@ class ServeCommandTest {
           post(serve.base.resolve("/realtime/v1/sessions/" + chatId + "/in/append"), body, token);
       assertThat(appended.statusCode()).as(appended.body()).isEqualTo(200);
 
-      List<JsonObject> items = List.of();
-      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      while (System.nanoTime() < deadline) {
-        items = historyItems(serve.base, chatId, null);
-        if (!items.isEmpty()
-            && "turn-complete".equals(string(items.get(items.size() - 1), "control"))) {
-          break;
-        }
-        Thread.sleep(50);
-      }
+      List<JsonObject> items =
+          await("the turn's history, ending on its turn-complete")
+              .atMost(Duration.ofSeconds(20))
+              .pollInterval(Duration.ofMillis(50))
+              .until(
+                  () -> historyItems(serve.base, chatId, null),
+                  list ->
+                      !list.isEmpty()
+                          && "turn-complete".equals(string(list.get(list.size() - 1), "control")));
       assertThat(items).isNotEmpty();
       assertThat(items.get(0).get("user")).isInstanceOf(JsonObject.class);
       assertThat(string((JsonObject) items.get(0).get("user"), "id")).isEqualTo("u1");

@@ -12,6 +12,7 @@ import dev.durablechat.storage.memory.MemorySessionStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
@@ -34,15 +35,23 @@ final class Fixture implements AutoCloseable {
   }
 
   Fixture(SessionStore store, int maxAppendBytes) {
+    this(store, maxAppendBytes, null);
+  }
+
+  /** With the executor that delivers live tails (null: the engine's own). */
+  Fixture(SessionStore store, int maxAppendBytes, @Nullable Executor tails) {
     this.store = store;
-    this.chat =
+    var builder =
         DurableChat.builder()
             .environment(ENV)
             .sessionStore(store)
             .clock(clock)
             .maxAppendBytes(maxAppendBytes)
-            .idGenerator(prefix -> prefix + "t" + counter.incrementAndGet())
-            .build();
+            .idGenerator(prefix -> prefix + "t" + counter.incrementAndGet());
+    if (tails != null) {
+      builder.executor(tails);
+    }
+    this.chat = builder.build();
   }
 
   Session newSession(String externalId) {

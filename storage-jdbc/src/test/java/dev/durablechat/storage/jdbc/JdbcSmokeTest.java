@@ -2,6 +2,7 @@ package dev.durablechat.storage.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.Environment;
@@ -24,6 +25,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -230,14 +232,12 @@ class JdbcSmokeTest {
       var calls = new java.util.concurrent.atomic.AtomicInteger();
       AutoCloseable handle = b.watch(id, StreamKind.OUT, calls::incrementAndGet);
       try {
-        Thread.sleep(300); // the first poll may call once: spurious calls are allowed
+        // A fresh store's first poll calls its watchers once (spurious calls are allowed): that
+        // call is the marker that polling has its baseline, so a later call is the append's.
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() >= 1);
         int before = calls.get();
         a.append(id, StreamKind.OUT, List.of(NewRecord.of("{}")), null, T0);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        while (calls.get() == before && System.nanoTime() < deadline) {
-          Thread.sleep(5);
-        }
-        assertThat(calls.get()).as("woken by polling").isGreaterThan(before);
+        await("woken by polling").atMost(Duration.ofSeconds(10)).until(() -> calls.get() > before);
       } finally {
         handle.close();
       }

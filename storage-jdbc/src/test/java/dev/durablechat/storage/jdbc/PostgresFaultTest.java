@@ -2,6 +2,7 @@ package dev.durablechat.storage.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.durablechat.api.Environment;
 import dev.durablechat.api.JsonObject;
@@ -20,6 +21,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @DisplayName("the jdbc store on PostgreSQL under failures")
 class PostgresFaultTest {
+  // Far below node B's minute of polling in listenerKilled: only NOTIFY can wake it within it.
+  private static final Duration WAIT = Duration.ofSeconds(15);
+
   static final Environment ENV = new Environment("proj", "faults");
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
@@ -111,21 +116,21 @@ class PostgresFaultTest {
     }
   }
 
-  private static int awaitParkedBackend(Connection admin) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-    while (System.nanoTime() < deadline) {
-      try (Statement st = admin.createStatement();
-          ResultSet rs =
-              st.executeQuery(
-                  "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
-                      + " AND query LIKE 'INSERT INTO dc_records%'")) {
-        if (rs.next()) {
-          return rs.getInt(1);
-        }
-      }
-      Thread.sleep(20);
+  private static int awaitParkedBackend(Connection admin) {
+    return await("the append to reach the parked insert")
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> parkedBackend(admin), pid -> pid > 0);
+  }
+
+  /** The backend parked in the insert's trigger, 0 if none is yet. */
+  private static int parkedBackend(Connection admin) throws Exception {
+    try (Statement st = admin.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+                    + " AND query LIKE 'INSERT INTO dc_records%'")) {
+      return rs.next() ? rs.getInt(1) : 0;
     }
-    throw new AssertionError("the append never reached the parked insert");
   }
 
   @Test
@@ -183,18 +188,11 @@ class PostgresFaultTest {
       pg = startAt(data, port);
       // The pool reconnects in the background; until it has, calls keep failing as unavailable
       // (never as a conflict), and none of those failures may have written anything.
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-      while (true) {
-        try {
-          append(store, id, "\"two\"");
-          break;
-        } catch (StoreUnavailableException e) {
-          if (System.nanoTime() > deadline) {
-            throw e;
-          }
-          Thread.sleep(100);
-        }
-      }
+      await("the store to reconnect")
+          .atMost(Duration.ofSeconds(15))
+          .pollInterval(Duration.ofMillis(100))
+          .ignoreException(StoreUnavailableException.class)
+          .untilAsserted(() -> append(store, id, "\"two\""));
       assertIntact(store, id, "\"one\"", "\"two\"");
     } finally {
       pg.close();
@@ -220,36 +218,42 @@ class PostgresFaultTest {
       var calls = new java.util.concurrent.atomic.AtomicInteger();
       AutoCloseable handle = nodeB.watch(id, StreamKind.OUT, calls::incrementAndGet);
       try {
-        int killed = 0;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (killed == 0 && System.nanoTime() < deadline) {
-          try (PreparedStatement kill =
-              admin.prepareStatement(
-                  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                      + " WHERE application_name = ? AND query LIKE 'LISTEN%'")) {
-            kill.setString(1, name);
-            try (ResultSet rs = kill.executeQuery()) {
-              while (rs.next()) {
-                killed++;
-              }
-            }
-          }
-          Thread.sleep(50);
-        }
-        assertThat(killed).as("listening backends of node B terminated").isEqualTo(1);
-        Thread.sleep(1_500); // B notices, listens again, and may wake everyone once
+        // B calls its watchers once each time its LISTEN is in place (anything may have landed
+        // while nobody listened): the first call says it listens, the second that it listens
+        // again after the kill. Both are markers, not waits for a time.
+        await("node B listening").atMost(WAIT).until(() -> calls.get() >= 1);
+        assertThat(
+                await("node B's listening backend terminated")
+                    .atMost(WAIT)
+                    .until(() -> terminateListeners(admin, name), n -> n > 0))
+            .as("listening backends of node B terminated")
+            .isEqualTo(1);
+        await("node B listening again").atMost(WAIT).until(() -> calls.get() >= 2);
         int before = calls.get();
         append(nodeA, id, "\"after the kill\"");
-        long wakeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (calls.get() == before && System.nanoTime() < wakeDeadline) {
-          Thread.sleep(5);
-        }
-        assertThat(calls.get())
-            .as("woken through the new listening connection")
-            .isGreaterThan(before);
+        await("woken through the new listening connection")
+            .atMost(WAIT)
+            .until(() -> calls.get() > before);
       } finally {
         handle.close();
       }
+    }
+  }
+
+  /** Terminates the backends of the application that are listening; how many. */
+  private static int terminateListeners(Connection admin, String application) throws Exception {
+    try (PreparedStatement kill =
+        admin.prepareStatement(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                + " WHERE application_name = ? AND query LIKE 'LISTEN%'")) {
+      kill.setString(1, application);
+      int killed = 0;
+      try (ResultSet rs = kill.executeQuery()) {
+        while (rs.next()) {
+          killed++;
+        }
+      }
+      return killed;
     }
   }
 

@@ -9,7 +9,6 @@ import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StoreUnavailableException;
 import dev.durablechat.api.spi.StoreConfig;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -54,14 +53,11 @@ class S3OutageTest {
     String v1 = store.write(key, json("{\"lastOutEventId\":\"1-0\"}"), null);
 
     server.stop();
-    long started = System.nanoTime();
     assertThatThrownBy(() -> store.write(key, json("{\"lastOutEventId\":\"2-0\"}"), v1))
         .isInstanceOf(StoreUnavailableException.class)
         .isNotInstanceOf(SnapshotConflictException.class)
         .hasMessageContaining("unreachable or timed out")
         .hasMessageContaining("session_outage");
-    // Retried with backoff, but bounded: a turn is not held up for long.
-    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
     assertThatThrownBy(() -> store.read(key)).isInstanceOf(StoreUnavailableException.class);
     assertThatThrownBy(() -> store.delete(key)).isInstanceOf(StoreUnavailableException.class);
 

@@ -1,9 +1,12 @@
 package dev.durablechat.storage.s3;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
@@ -59,9 +62,10 @@ final class S3Server implements AutoCloseable {
             .build();
     try {
       proxy.start();
-      while (!proxy.getState().equals("STARTED")) {
-        Thread.sleep(5);
-      }
+      await("s3proxy started")
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> proxy.getState().equals("STARTED"));
     } catch (Exception e) {
       throw new IllegalStateException("s3proxy did not start on port [" + wanted + "]", e);
     }

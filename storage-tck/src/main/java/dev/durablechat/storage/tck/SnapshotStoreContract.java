@@ -19,7 +19,6 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -36,6 +35,11 @@ import org.junit.jupiter.api.TestInstance;
  * }</pre>
  *
  * <p>One store serves the whole class; every test uses fresh random keys, so nothing needs wiping.
+ *
+ * <p>Every contract test is a method of this class itself (grouped by comments, named by its group
+ * in its display name), not of a nested class: a nested class would be reported under the kit's
+ * name, so the reports of two backends would overwrite each other. This way each backend's test
+ * class reports all of its contract tests under its own name, in the console and in surefire's XML.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class SnapshotStoreContract {
@@ -119,244 +123,234 @@ public abstract class SnapshotStoreContract {
     return store().read(key).orElseThrow(() -> new AssertionError("no snapshot at " + key));
   }
 
-  @Nested
-  @DisplayName("writes are conditional on the version read (H1, invariant 8)")
-  class ConditionalWrites {
+  // ---- writes are conditional on the version read (H1, invariant 8)
 
-    @Test
-    @DisplayName("an absent snapshot reads as empty")
-    void absentIsEmpty() {
-      assertThat(store().read(key())).isEmpty();
-    }
-
-    @Test
-    @DisplayName("a create expecting none stores it; the read gives the returned version")
-    void createExpectingNone() {
-      SnapshotKey key = key();
-
-      String version = store().write(key, json("{\"version\":1}"), null);
-
-      assertThat(version).isNotNull();
-      StoredSnapshot stored = read(key);
-      assertThat(stored.content()).isEqualTo(json("{\"version\":1}"));
-      assertThat(stored.version()).isEqualTo(version);
-    }
-
-    @Test
-    @DisplayName("a second create expecting none is a conflict and the first content stays")
-    void secondCreateConflicts() {
-      SnapshotKey key = key();
-      String version = store().write(key, json("{\"a\":1}"), null);
-
-      assertThatThrownBy(() -> store().write(key, json("{\"b\":2}"), null))
-          .isInstanceOf(SnapshotConflictException.class);
-      assertThat(read(key).content()).isEqualTo(json("{\"a\":1}"));
-      assertThat(read(key).version()).isEqualTo(version);
-    }
-
-    @Test
-    @DisplayName("a write naming the version read replaces the content with a new version")
-    void replaceWithReadVersion() {
-      SnapshotKey key = key();
-      store().write(key, json("{\"turn\":1}"), null);
-      String read = read(key).version();
-
-      String next = store().write(key, json("{\"turn\":2}"), read);
-
-      assertThat(next).isNotEqualTo(read);
-      assertThat(read(key).content()).isEqualTo(json("{\"turn\":2}"));
-      assertThat(read(key).version()).isEqualTo(next);
-    }
-
-    @Test
-    @DisplayName("a stale writer is rejected and the newer content stays (the watermark holds)")
-    void staleWriterConflicts() {
-      SnapshotKey key = key();
-      String v1 = store().write(key, json("{\"lastOutEventId\":1}"), null);
-      String v2 = store().write(key, json("{\"lastOutEventId\":9}"), v1);
-
-      assertThatThrownBy(() -> store().write(key, json("{\"lastOutEventId\":5}"), v1))
-          .isInstanceOf(SnapshotConflictException.class);
-      assertThat(read(key).content()).isEqualTo(json("{\"lastOutEventId\":9}"));
-      assertThat(read(key).version()).isEqualTo(v2);
-    }
-
-    @Test
-    @DisplayName("a write expecting a version where there is none is a conflict and stores nothing")
-    void expectingAVersionOfNothing() {
-      SnapshotKey key = key();
-      String v1 = store().write(key(), json("{}"), null);
-
-      assertThatThrownBy(() -> store().write(key, json("{}"), v1))
-          .isInstanceOf(SnapshotConflictException.class);
-      assertThat(store().read(key)).isEmpty();
-    }
-
-    @Test
-    @DisplayName("writing the same content again still needs the current version")
-    void sameContentIsStillConditional() {
-      SnapshotKey key = key();
-      String v1 = store().write(key, json("{\"x\":1}"), null);
-      String v2 = store().write(key, json("{\"x\":2}"), v1);
-      String v3 = store().write(key, json("{\"x\":1}"), v2);
-
-      assertThatThrownBy(() -> store().write(key, json("{\"x\":3}"), v2))
-          .isInstanceOf(SnapshotConflictException.class);
-      assertThat(read(key).version()).isEqualTo(v3);
-    }
+  @Test
+  @DisplayName("conditional write: an absent snapshot reads as empty")
+  void absentIsEmpty() {
+    assertThat(store().read(key())).isEmpty();
   }
 
-  @Nested
-  @DisplayName("content is opaque bytes, returned exactly")
-  class Content {
+  @Test
+  @DisplayName(
+      "conditional write: a create expecting none stores it; the read gives the returned version")
+  void createExpectingNone() {
+    SnapshotKey key = key();
 
-    @Test
-    @DisplayName("every byte value and a large document come back exactly")
-    void bytesAreExact() {
-      SnapshotKey key = key();
-      byte[] all = new byte[256 * 4];
-      for (int i = 0; i < all.length; i++) {
-        all[i] = (byte) i;
-      }
-      String v1 = store().write(key, all, null);
-      assertThat(read(key).content()).isEqualTo(all);
+    String version = store().write(key, json("{\"version\":1}"), null);
 
-      var large = new StringBuilder("{\"messages\":[");
-      while (large.length() < 300_000) {
-        large.append("{\"id\":\"m\",\"text\":\"héllo 你好 🌍\"},");
-      }
-      large.append("{}]}");
-      byte[] big = json(large.toString());
-      store().write(key, big, v1);
-      assertThat(read(key).content()).isEqualTo(big);
-    }
-
-    @Test
-    @DisplayName("changing the written array afterwards does not change the snapshot")
-    void writtenArrayIsNotShared() {
-      SnapshotKey key = key();
-      byte[] content = json("{\"a\":1}");
-      store().write(key, content, null);
-
-      content[0] = 'X';
-
-      assertThat(read(key).content()).isEqualTo(json("{\"a\":1}"));
-    }
+    assertThat(version).isNotNull();
+    StoredSnapshot stored = read(key);
+    assertThat(stored.content()).isEqualTo(json("{\"version\":1}"));
+    assertThat(stored.version()).isEqualTo(version);
   }
 
-  @Nested
-  @DisplayName("delete removes the snapshot whatever its version")
-  class Delete {
+  @Test
+  @DisplayName(
+      "conditional write: a second create expecting none is a conflict and the first content stays")
+  void secondCreateConflicts() {
+    SnapshotKey key = key();
+    String version = store().write(key, json("{\"a\":1}"), null);
 
-    @Test
-    @DisplayName("delete returns true, then false; the key is free again")
-    void deleteThenRecreate() {
-      SnapshotKey key = key();
-      String v1 = store().write(key, json("{\"a\":1}"), null);
-
-      assertThat(store().delete(key)).isTrue();
-      assertThat(store().read(key)).isEmpty();
-      assertThat(store().delete(key)).isFalse();
-
-      assertThatThrownBy(() -> store().write(key, json("{\"stale\":1}"), v1))
-          .as("a version from before the delete matches nothing")
-          .isInstanceOf(SnapshotConflictException.class);
-      assertThat(store().read(key)).isEmpty();
-      String v2 = store().write(key, json("{\"b\":2}"), null);
-      assertThat(read(key).version()).isEqualTo(v2);
-      assertThat(read(key).content()).isEqualTo(json("{\"b\":2}"));
-    }
-
-    @Test
-    @DisplayName("deleting an absent snapshot returns false")
-    void deleteAbsent() {
-      assertThat(store().delete(key())).isFalse();
-    }
+    assertThatThrownBy(() -> store().write(key, json("{\"b\":2}"), null))
+        .isInstanceOf(SnapshotConflictException.class);
+    assertThat(read(key).content()).isEqualTo(json("{\"a\":1}"));
+    assertThat(read(key).version()).isEqualTo(version);
   }
 
-  @Nested
-  @DisplayName("keys are isolated per session and per environment")
-  class Isolation {
+  @Test
+  @DisplayName(
+      "conditional write: a write naming the version read replaces the content with a new version")
+  void replaceWithReadVersion() {
+    SnapshotKey key = key();
+    store().write(key, json("{\"turn\":1}"), null);
+    String read = read(key).version();
 
-    @Test
-    @DisplayName("sessions do not see each other's snapshots")
-    void perSession() {
-      SnapshotKey a = key();
-      SnapshotKey b = key();
-      store().write(a, json("{\"s\":\"a\"}"), null);
+    String next = store().write(key, json("{\"turn\":2}"), read);
 
-      assertThat(store().read(b)).isEmpty();
-      store().write(b, json("{\"s\":\"b\"}"), null);
-      store().delete(a);
-      assertThat(read(b).content()).isEqualTo(json("{\"s\":\"b\"}"));
-    }
-
-    @Test
-    @DisplayName("one session id in two environments is two snapshots")
-    void perEnvironment() {
-      SnapshotKey here = key();
-      SnapshotKey there = new SnapshotKey(otherEnv, here.sessionId());
-      store().write(here, json("{\"env\":1}"), null);
-
-      assertThat(store().read(there)).isEmpty();
-      store().write(there, json("{\"env\":2}"), null);
-      assertThat(read(here).content()).isEqualTo(json("{\"env\":1}"));
-      assertThat(read(there).content()).isEqualTo(json("{\"env\":2}"));
-    }
+    assertThat(next).isNotEqualTo(read);
+    assertThat(read(key).content()).isEqualTo(json("{\"turn\":2}"));
+    assertThat(read(key).version()).isEqualTo(next);
   }
 
-  @Nested
-  @DisplayName("racing conditional writers (invariant 8)")
-  class Races {
+  @Test
+  @DisplayName(
+      "conditional write: a stale writer is rejected and the newer content stays (the watermark holds)")
+  void staleWriterConflicts() {
+    SnapshotKey key = key();
+    String v1 = store().write(key, json("{\"lastOutEventId\":1}"), null);
+    String v2 = store().write(key, json("{\"lastOutEventId\":9}"), v1);
 
-    @Test
-    @DisplayName("of N racing conditional writers from the same version exactly one wins")
-    void racingReplaces() {
-      SnapshotKey key = key();
-      String base = store().write(key, json("{\"w\":-1}"), null);
+    assertThatThrownBy(() -> store().write(key, json("{\"lastOutEventId\":5}"), v1))
+        .isInstanceOf(SnapshotConflictException.class);
+    assertThat(read(key).content()).isEqualTo(json("{\"lastOutEventId\":9}"));
+    assertThat(read(key).version()).isEqualTo(v2);
+  }
 
-      var outcomes =
-          Race.run("snapshot", racers(), i -> store().write(key, json("{\"w\":" + i + "}"), base));
+  @Test
+  @DisplayName(
+      "conditional write: a write expecting a version where there is none is a conflict and stores nothing")
+  void expectingAVersionOfNothing() {
+    SnapshotKey key = key();
+    String v1 = store().write(key(), json("{}"), null);
 
-      assertRace(key, outcomes);
+    assertThatThrownBy(() -> store().write(key, json("{}"), v1))
+        .isInstanceOf(SnapshotConflictException.class);
+    assertThat(store().read(key)).isEmpty();
+  }
+
+  @Test
+  @DisplayName("conditional write: writing the same content again still needs the current version")
+  void sameContentIsStillConditional() {
+    SnapshotKey key = key();
+    String v1 = store().write(key, json("{\"x\":1}"), null);
+    String v2 = store().write(key, json("{\"x\":2}"), v1);
+    String v3 = store().write(key, json("{\"x\":1}"), v2);
+
+    assertThatThrownBy(() -> store().write(key, json("{\"x\":3}"), v2))
+        .isInstanceOf(SnapshotConflictException.class);
+    assertThat(read(key).version()).isEqualTo(v3);
+  }
+
+  // ---- content is opaque bytes, returned exactly
+
+  @Test
+  @DisplayName("content: every byte value and a large document come back exactly")
+  void bytesAreExact() {
+    SnapshotKey key = key();
+    byte[] all = new byte[256 * 4];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = (byte) i;
     }
+    String v1 = store().write(key, all, null);
+    assertThat(read(key).content()).isEqualTo(all);
 
-    @Test
-    @DisplayName("of N racing creators exactly one wins")
-    void racingCreates() {
-      SnapshotKey key = key();
-
-      var outcomes =
-          Race.run("create", racers(), i -> store().write(key, json("{\"w\":" + i + "}"), null));
-
-      assertRace(key, outcomes);
+    var large = new StringBuilder("{\"messages\":[");
+    while (large.length() < 300_000) {
+      large.append("{\"id\":\"m\",\"text\":\"héllo 你好 🌍\"},");
     }
+    large.append("{}]}");
+    byte[] big = json(large.toString());
+    store().write(key, big, v1);
+    assertThat(read(key).content()).isEqualTo(big);
+  }
 
-    private void assertRace(SnapshotKey key, List<Race.Outcome<String>> outcomes) {
-      var winners = new ArrayList<Integer>();
-      for (int i = 0; i < outcomes.size(); i++) {
-        Race.Outcome<String> o = outcomes.get(i);
-        if (o.ok()) {
-          winners.add(i);
-        } else {
-          assertThat(o.error())
-              .as("a losing writer gets a conflict")
-              .isInstanceOf(SnapshotConflictException.class);
-        }
-      }
-      if (atomicConditionalWritesUnderContention()) {
-        assertThat(winners).as("winners").hasSize(1);
+  @Test
+  @DisplayName("content: changing the written array afterwards does not change the snapshot")
+  void writtenArrayIsNotShared() {
+    SnapshotKey key = key();
+    byte[] content = json("{\"a\":1}");
+    store().write(key, content, null);
+
+    content[0] = 'X';
+
+    assertThat(read(key).content()).isEqualTo(json("{\"a\":1}"));
+  }
+
+  // ---- delete removes the snapshot whatever its version
+
+  @Test
+  @DisplayName("delete: delete returns true, then false; the key is free again")
+  void deleteThenRecreate() {
+    SnapshotKey key = key();
+    String v1 = store().write(key, json("{\"a\":1}"), null);
+
+    assertThat(store().delete(key)).isTrue();
+    assertThat(store().read(key)).isEmpty();
+    assertThat(store().delete(key)).isFalse();
+
+    assertThatThrownBy(() -> store().write(key, json("{\"stale\":1}"), v1))
+        .as("a version from before the delete matches nothing")
+        .isInstanceOf(SnapshotConflictException.class);
+    assertThat(store().read(key)).isEmpty();
+    String v2 = store().write(key, json("{\"b\":2}"), null);
+    assertThat(read(key).version()).isEqualTo(v2);
+    assertThat(read(key).content()).isEqualTo(json("{\"b\":2}"));
+  }
+
+  @Test
+  @DisplayName("delete: deleting an absent snapshot returns false")
+  void deleteAbsent() {
+    assertThat(store().delete(key())).isFalse();
+  }
+
+  // ---- keys are isolated per session and per environment
+
+  @Test
+  @DisplayName("isolation: sessions do not see each other's snapshots")
+  void perSession() {
+    SnapshotKey a = key();
+    SnapshotKey b = key();
+    store().write(a, json("{\"s\":\"a\"}"), null);
+
+    assertThat(store().read(b)).isEmpty();
+    store().write(b, json("{\"s\":\"b\"}"), null);
+    store().delete(a);
+    assertThat(read(b).content()).isEqualTo(json("{\"s\":\"b\"}"));
+  }
+
+  @Test
+  @DisplayName("isolation: one session id in two environments is two snapshots")
+  void perEnvironment() {
+    SnapshotKey here = key();
+    SnapshotKey there = new SnapshotKey(otherEnv, here.sessionId());
+    store().write(here, json("{\"env\":1}"), null);
+
+    assertThat(store().read(there)).isEmpty();
+    store().write(there, json("{\"env\":2}"), null);
+    assertThat(read(here).content()).isEqualTo(json("{\"env\":1}"));
+    assertThat(read(there).content()).isEqualTo(json("{\"env\":2}"));
+  }
+
+  // ---- racing conditional writers (invariant 8)
+
+  @Test
+  @DisplayName("race: of N racing conditional writers from the same version exactly one wins")
+  void racingReplaces() {
+    SnapshotKey key = key();
+    String base = store().write(key, json("{\"w\":-1}"), null);
+
+    var outcomes =
+        Race.run("snapshot", racers(), i -> store().write(key, json("{\"w\":" + i + "}"), base));
+
+    assertRace(key, outcomes);
+  }
+
+  @Test
+  @DisplayName("race: of N racing creators exactly one wins")
+  void racingCreates() {
+    SnapshotKey key = key();
+
+    var outcomes =
+        Race.run("create", racers(), i -> store().write(key, json("{\"w\":" + i + "}"), null));
+
+    assertRace(key, outcomes);
+  }
+
+  private void assertRace(SnapshotKey key, List<Race.Outcome<String>> outcomes) {
+    var winners = new ArrayList<Integer>();
+    for (int i = 0; i < outcomes.size(); i++) {
+      Race.Outcome<String> o = outcomes.get(i);
+      if (o.ok()) {
+        winners.add(i);
       } else {
-        assertThat(winners).as("winners").isNotEmpty();
+        assertThat(o.error())
+            .as("a losing writer gets a conflict")
+            .isInstanceOf(SnapshotConflictException.class);
       }
-      StoredSnapshot stored = read(key);
-      List<Integer> matching =
-          winners.stream()
-              .filter(i -> stored.version().equals(outcomes.get(i).value()))
-              .collect(Collectors.toList());
-      assertThat(matching).as("the stored version is a winner's").hasSize(1);
-      assertThat(stored.content()).isEqualTo(json("{\"w\":" + matching.get(0) + "}"));
     }
+    if (atomicConditionalWritesUnderContention()) {
+      assertThat(winners).as("winners").hasSize(1);
+    } else {
+      assertThat(winners).as("winners").isNotEmpty();
+    }
+    StoredSnapshot stored = read(key);
+    List<Integer> matching =
+        winners.stream()
+            .filter(i -> stored.version().equals(outcomes.get(i).value()))
+            .collect(Collectors.toList());
+    assertThat(matching).as("the stored version is a winner's").hasSize(1);
+    assertThat(stored.content()).isEqualTo(json("{\"w\":" + matching.get(0) + "}"));
   }
 
   @Test
