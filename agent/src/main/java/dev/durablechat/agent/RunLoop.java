@@ -14,6 +14,7 @@ import dev.durablechat.api.WirePayload;
 import dev.durablechat.core.Appended;
 import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
+import dev.durablechat.core.MessageMerge;
 import dev.durablechat.core.SwapResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,8 +51,11 @@ final class RunLoop<C> implements Runnable {
 
   private final boolean chatStartedBefore;
 
+  // Written by the run's thread; read by appends on this node (the H6 check, via DurableChat).
+  private volatile List<UIMessage> history = List.of();
+  private final Supplier<List<UIMessage>> liveHistory = () -> history;
+
   // Owned by the run's thread.
-  private List<UIMessage> history = List.of();
   private boolean chatStarted;
   private @Nullable BootEvent<C> boot;
   private int messageCount;
@@ -101,6 +106,7 @@ final class RunLoop<C> implements Runnable {
       // H2-H4 (or, with hydrateMessages, H7: only where in stands, no snapshot).
       ChatHistory.Rebuilt rebuilt = history().rebuild(sessionId);
       history = agent.hydrateMessages != null ? List.of() : rebuilt.messages();
+      chat.putLiveHistory(sessionId, liveHistory);
       chatStarted = chatStartedBefore || firstMessageDispatched(rebuilt.lastInEventId());
       call(agent.onBoot, event);
       if (event.preloaded()) {
@@ -121,6 +127,7 @@ final class RunLoop<C> implements Runnable {
         endRun("failed");
       }
     } finally {
+      chat.removeLiveHistory(sessionId, liveHistory);
       tail.cancel();
       RunScope.unbind();
       done.countDown();
@@ -334,8 +341,8 @@ final class RunLoop<C> implements Runnable {
             messages.remove(messages.size() - 1);
           }
         } else if (payload.message() != null) {
-          // H6: a client's assistant message advances tool parts, it does not replace the reply.
-          ToolAdvances.merge(messages, payload.message());
+          // H6: the one merge rule replay uses too, so live and rebuilt histories agree.
+          MessageMerge.merge(messages, payload.message());
         }
         ctx.setMessages(messages);
       }
@@ -501,7 +508,10 @@ final class RunLoop<C> implements Runnable {
     return runtime.history(agent.hydrateMessages != null);
   }
 
-  /** H3: a message replaces the one with its id in place; a new id is appended. */
+  /**
+   * H3, for the server's own reply: it replaces the message of its id in place, else is appended.
+   * What a client sends goes through {@link MessageMerge#merge} instead (H6).
+   */
   static void put(List<UIMessage> messages, UIMessage message) {
     for (int i = messages.size() - 1; i >= 0; i--) {
       if (messages.get(i).id().equals(message.id())) {

@@ -20,6 +20,7 @@ import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
+import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.spi.AppendResult;
 import dev.durablechat.api.spi.CreateOutcome;
 import dev.durablechat.api.spi.NewRecord;
@@ -35,6 +36,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -48,6 +50,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -102,6 +105,7 @@ public final class DurableChat implements AutoCloseable {
   private final Cache<String, String> addresses =
       Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
   private volatile boolean closed;
+  private final Map<String, Supplier<List<UIMessage>>> liveHistories = new ConcurrentHashMap<>();
   // Built on first use: an engine that never rebuilds history must not warn about having no
   // snapshot store (H7).
   private volatile @Nullable ChatHistory history;
@@ -433,7 +437,8 @@ public final class DurableChat implements AutoCloseable {
     Objects.requireNonNull(body, "body must not be null");
     checkSize(address, body.length);
     JsonObject json = JsonCodec.parseObject(body);
-    InEvent.fromJson(json);
+    InEvent event = InEvent.fromJson(json);
+    checkMessage(address, event);
     return storeIn(address, JsonCodec.write(json), partId);
   }
 
@@ -447,7 +452,51 @@ public final class DurableChat implements AutoCloseable {
     Objects.requireNonNull(event, "event must not be null");
     String text = JsonCodec.write(event.toJson());
     checkSize(address, utf8Length(text));
+    checkMessage(address, event);
     return storeIn(address, text, partId);
+  }
+
+  /**
+   * H6 at append time: an assistant message a client sends may only advance tool parts of a message
+   * the server has ({@link MessageMerge#check}). User messages need no history. The history is the
+   * live run's on this node when it already has the message; otherwise (another node runs the
+   * session, or the reply is still being written) a rebuild from the stores decides, so a refusal
+   * never rests on a history that lags.
+   */
+  private void checkMessage(String address, InEvent event) {
+    if (!(event instanceof InEvent.Message m)
+        || m.payload().message() == null
+        || !m.payload().message().role().equals("assistant")) {
+      return;
+    }
+    UIMessage message = m.payload().message();
+    String sessionId = sessionId(address);
+    Supplier<List<UIMessage>> live = liveHistories.get(sessionId);
+    if (live != null) {
+      try {
+        MessageMerge.check(live.get(), message);
+        return;
+      } catch (InvalidInputException e) {
+        // The live history may not have the reply yet: the stores decide.
+      }
+    }
+    MessageMerge.check(history().rebuild(sessionId).messages(), message);
+  }
+
+  /**
+   * Registers the in-memory history of a session's run on this node, which the H6 check of an
+   * assistant message appended here reads before rebuilding from the stores. For agent runtimes;
+   * the supplier must be cheap and thread-safe.
+   *
+   * @param sessionId the session's friendly id
+   */
+  public void putLiveHistory(String sessionId, Supplier<List<UIMessage>> history) {
+    liveHistories.put(Objects.requireNonNull(sessionId), Objects.requireNonNull(history));
+  }
+
+  /** Removes a registration of {@link #putLiveHistory}, if it is still the current one. */
+  public void removeLiveHistory(String sessionId, Supplier<List<UIMessage>> history) {
+    liveHistories.remove(sessionId, history);
   }
 
   private Appended storeIn(String address, String payload, @Nullable String partId) {

@@ -2,9 +2,7 @@ package dev.durablechat.core;
 
 import dev.durablechat.api.InEvent;
 import dev.durablechat.api.InvalidPayloadException;
-import dev.durablechat.api.JsonArray;
 import dev.durablechat.api.JsonObject;
-import dev.durablechat.api.JsonString;
 import dev.durablechat.api.JsonValue;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.Snapshot;
@@ -250,66 +248,17 @@ final class Replay {
     // preload, close, action, handover-prepare change nothing here
   }
 
+  /** The one merge rule (H6, {@link MessageMerge}); a new user message keeps the index. */
   private void merge(UIMessage incoming) {
-    int at = indexOf(incoming.id());
-    if (at < 0) {
+    if (incoming.role().equals("user") && indexOf(incoming.id()) < 0) {
       add(incoming);
       return;
     }
-    UIMessage existing = messages.get(at);
-    if (incoming.role().equals("assistant") && existing.role().equals("assistant")) {
-      messages.set(at, overlayTools(existing, incoming));
-    } else {
-      messages.set(at, incoming);
+    int size = messages.size();
+    MessageMerge.merge(messages, incoming);
+    if (messages.size() != size) {
+      index = null; // an edit dropped what followed it
     }
-  }
-
-  /**
-   * H6: an incoming assistant message advances tool parts: only {@code state}, {@code output},
-   * {@code errorText} and {@code approval} are taken, and a part already at an output state stays.
-   */
-  static UIMessage overlayTools(UIMessage existing, UIMessage incoming) {
-    var advanced = new HashMap<String, JsonObject>();
-    for (JsonObject part : incoming.parts()) {
-      if (isTool(part) && part.get("toolCallId") instanceof JsonString id) {
-        advanced.put(id.value(), part);
-      }
-    }
-    if (advanced.isEmpty()) {
-      return existing;
-    }
-    boolean changed = false;
-    var parts = new ArrayList<JsonValue>();
-    for (JsonObject part : existing.parts()) {
-      JsonObject next = part;
-      if (isTool(part)
-          && part.get("toolCallId") instanceof JsonString id
-          && advanced.containsKey(id.value())
-          && !settled(part)) {
-        JsonObject in = advanced.get(id.value());
-        for (String field : List.of("state", "output", "errorText", "approval")) {
-          JsonValue value = in.get(field);
-          if (value != null) {
-            next = next.with(field, value);
-          }
-        }
-        changed |= !next.equals(part);
-      }
-      parts.add(next);
-    }
-    return changed
-        ? new UIMessage(existing.json().with("parts", JsonArray.adopt(parts)))
-        : existing;
-  }
-
-  private static boolean settled(JsonObject toolPart) {
-    String state = toolPart.string("state").orElse("");
-    return state.startsWith("output-") || state.equals("output-denied");
-  }
-
-  private static boolean isTool(JsonObject part) {
-    String type = part.string("type").orElse("");
-    return type.startsWith("tool-") || type.equals("dynamic-tool");
   }
 
   // ------------------------------------------------------------------------ out chunks (H2, H4)
