@@ -35,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,6 +85,7 @@ public final class AgentRuntime implements AutoCloseable {
   private final SessionLocks locks = new SessionLocks();
   private final LeaseKeeper leases;
   private volatile boolean closing;
+  private final Consumer<String> onSessionClosed = this::sessionClosed;
 
   private AgentRuntime(Builder b) {
     this.chat = b.chat;
@@ -104,6 +106,18 @@ public final class AgentRuntime implements AutoCloseable {
       LOG.warn(
           "the session store keeps no run leases: this runtime presumes a running run that none of"
               + " its loops serves dead, so it must be the only node serving these sessions");
+    }
+    chat.addCloseListener(onSessionClosed);
+  }
+
+  /**
+   * A session was closed through this node's engine (the close route, {@code closeSession}): its
+   * run here ends now, reason {@code closed}, instead of waiting out its idle timeout.
+   */
+  private void sessionClosed(String sessionId) {
+    RunLoop<?> loop = running.get(sessionId);
+    if (loop != null && !loop.retired()) {
+      loop.sessionClosed();
     }
   }
 
@@ -526,6 +540,7 @@ public final class AgentRuntime implements AutoCloseable {
       return;
     }
     closing = true;
+    chat.removeCloseListener(onSessionClosed);
     leases.close();
     List<RunLoop<?>> loops = new ArrayList<>(running.values());
     loops.forEach(RunLoop::shutdown);

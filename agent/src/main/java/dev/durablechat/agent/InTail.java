@@ -31,7 +31,9 @@ final class InTail {
     /** The tail ended (completed, failed or was ended from outside). */
     END,
     /** The run lost its session. */
-    LOST
+    LOST,
+    /** Something changed outside (the session was closed): the run looks at its state. */
+    WAKE
   }
 
   private final DurableChat chat;
@@ -111,6 +113,11 @@ final class InTail {
   /** Ends the tail from outside (runtime close): the run's thread gets {@link Item#END}. */
   void end() {
     queue.add(Item.END);
+  }
+
+  /** Wakes the run's thread (a close): it gets {@link Item#WAKE}. */
+  void wake() {
+    queue.add(Item.WAKE);
   }
 
   /** The run lost its session: its thread gets {@link Item#LOST}. */

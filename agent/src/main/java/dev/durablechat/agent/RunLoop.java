@@ -6,6 +6,7 @@ import dev.durablechat.api.InEvent;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.Trigger;
@@ -16,6 +17,7 @@ import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.core.MessageMerge;
 import dev.durablechat.core.SwapResult;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -47,6 +49,9 @@ final class RunLoop<C> implements Runnable {
   private final CountDownLatch done = new CountDownLatch(1);
   private volatile boolean retired;
   private volatile boolean lost;
+  // Set when the session was closed through this node's engine: the run ends at once (closed).
+  private volatile boolean closeRequested;
+  private final Duration idleTimeout;
   private volatile long renewedNanos = System.nanoTime();
 
   private final boolean chatStartedBefore;
@@ -79,6 +84,9 @@ final class RunLoop<C> implements Runnable {
     this.run = run;
     this.chatId = session.displayId();
     this.chatStartedBefore = chatStartedBefore;
+    // S9: the session's own idle timeout (its trigger config) overrides the agent's default.
+    Duration sessionIdle = session.triggerConfig().idleTimeout();
+    this.idleTimeout = sessionIdle != null ? sessionIdle : agent.idleTimeout;
     this.tail =
         new InTail(
             chat,
@@ -121,6 +129,9 @@ final class RunLoop<C> implements Runnable {
       LOG.info(
           "run [{}] of session [{}] lost ownership: {}", run.runId(), sessionId, e.getMessage());
       runtime.retire(this);
+    } catch (SessionClosedException e) {
+      // The session was closed under a turn, and its writes are refused: the run ends closed.
+      endClosed();
     } catch (Exception | Error e) {
       LOG.error("run [{}] of session [{}] failed", run.runId(), sessionId, e);
       if (runtime.retire(this)) {
@@ -136,11 +147,19 @@ final class RunLoop<C> implements Runnable {
 
   private void loop() throws Exception {
     while (true) {
-      Object item = tail.next(agent.idleTimeout);
+      Object item = tail.next(idleTimeout);
+      if (closeRequested) {
+        // Ahead of whatever is queued: a closed session takes no more records (S5).
+        endClosed();
+        return;
+      }
       if (item == null) {
         if (runtime.retireIfIdle(this, this::suspend)) {
           return;
         }
+        continue;
+      }
+      if (item == InTail.Item.WAKE) {
         continue;
       }
       if (item == InTail.Item.LOST) {
@@ -216,6 +235,31 @@ final class RunLoop<C> implements Runnable {
 
   long renewedNanos() {
     return renewedNanos;
+  }
+
+  /**
+   * The session was closed (through this node's engine): the turn in flight is cancelled, as a stop
+   * would (its writes would be refused anyway), and the run ends with reason {@code closed} instead
+   * of waiting out its idle timeout.
+   */
+  void sessionClosed() {
+    closeRequested = true;
+    Cancellation c = current;
+    if (c != null) {
+      c.cancel();
+    }
+    tail.wake();
+  }
+
+  /** Retires the run and ends it, reason {@code closed}; the session is closed already. */
+  private Next endClosed() {
+    runtime.retireAndClose(
+        this,
+        () -> {
+          snapshotActions();
+          endRun("closed");
+        });
+    return Next.END;
   }
 
   /** Ends the loop from outside (runtime close). */
@@ -360,9 +404,12 @@ final class RunLoop<C> implements Runnable {
       } finally {
         ctx.injectable(null);
       }
-    } catch (FencedException e) {
+    } catch (FencedException | SessionClosedException e) {
       throw e;
     } catch (Exception e) {
+      if (closeRequested) {
+        return endClosed();
+      }
       LOG.warn("run [{}] turn at in [{}] failed", run.runId(), inId, e);
       out.error(describe(e));
       out.finish();
@@ -370,6 +417,9 @@ final class RunLoop<C> implements Runnable {
     if (lost) {
       // No turn-complete: the node that takes over answers this message again (H4).
       return Next.END;
+    }
+    if (closeRequested) {
+      return endClosed();
     }
     Optional<UIMessage> response = out.message();
     if (response.isPresent()) {
@@ -420,15 +470,21 @@ final class RunLoop<C> implements Runnable {
       } else {
         respond(agent.onAction, ctx, out, inId, cancellation);
       }
-    } catch (FencedException e) {
+    } catch (FencedException | SessionClosedException e) {
       throw e;
     } catch (Exception e) {
+      if (closeRequested) {
+        return endClosed();
+      }
       LOG.warn("run [{}] action at in [{}] failed", run.runId(), inId, e);
       out.error(describe(e));
       out.finish();
     }
     if (lost) {
       return Next.END;
+    }
+    if (closeRequested) {
+      return endClosed();
     }
     out.message().ifPresent(response -> addToHistory(ctx, response));
     // L6: an action's turn-complete, and no snapshot. Its history changes live in this run's

@@ -13,7 +13,8 @@ import org.jspecify.annotations.Nullable;
  * @param maxAttempts how often a crashed run is retried
  * @param tags free-form tags for the runs
  * @param queue the queue the runs go on
- * @param idleTimeout how long a run waits for the next message before it suspends (L3)
+ * @param idleTimeout how long a run waits for the next message before it suspends (L3); overrides
+ *     the agent's default; at most {@link #MAX_IDLE_TIMEOUT}
  * @param basePayload fields merged under every run's first payload
  */
 public record TriggerConfig(
@@ -23,6 +24,9 @@ public record TriggerConfig(
     @Nullable String queue,
     @Nullable Duration idleTimeout,
     JsonObject basePayload) {
+
+  /** The longest idle timeout a session may ask for: a day (a run waits that long at most). */
+  public static final Duration MAX_IDLE_TIMEOUT = Duration.ofDays(1);
 
   private static final TriggerConfig NONE =
       new TriggerConfig(null, null, List.of(), null, null, JsonObject.empty());
@@ -35,6 +39,10 @@ public record TriggerConfig(
     }
     if (idleTimeout != null && (idleTimeout.isNegative() || idleTimeout.isZero())) {
       throw new InvalidInputException("idle timeout [" + idleTimeout + "] must be positive");
+    }
+    if (idleTimeout != null && idleTimeout.compareTo(MAX_IDLE_TIMEOUT) > 0) {
+      throw new InvalidInputException(
+          "idle timeout [" + idleTimeout + "] must be at most [" + MAX_IDLE_TIMEOUT + "]");
     }
     if (basePayload == null) {
       throw new NullPointerException("base payload must not be null (use JsonObject.empty())");

@@ -49,6 +49,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -106,6 +107,7 @@ public final class DurableChat implements AutoCloseable {
       Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
   private volatile boolean closed;
   private final Map<String, Supplier<List<UIMessage>>> liveHistories = new ConcurrentHashMap<>();
+  private final Set<Consumer<String>> closeListeners = ConcurrentHashMap.newKeySet();
   // Built on first use: an engine that never rebuilds history must not warn about having no
   // snapshot store (H7).
   private volatile @Nullable ChatHistory history;
@@ -242,7 +244,32 @@ public final class DurableChat implements AutoCloseable {
   public Session closeSession(String address, @Nullable String reason) {
     ensureOpen();
     Session session = resolve(address);
-    return sessionStore.closeSession(session.friendlyId(), reason, clock.instant());
+    Session closedSession =
+        sessionStore.closeSession(session.friendlyId(), reason, clock.instant());
+    // After the store call: a listener that looks finds the session closed.
+    for (Consumer<String> listener : closeListeners) {
+      try {
+        listener.accept(closedSession.friendlyId());
+      } catch (RuntimeException e) {
+        LOG.warn("a close listener failed for session [{}]", closedSession.friendlyId(), e);
+      }
+    }
+    return closedSession;
+  }
+
+  /**
+   * Registers a listener that {@link #closeSession} calls on this node, with the session's friendly
+   * id, after the session is closed (every call, also a repeated close). For agent runtimes, which
+   * end the session's run at once instead of waiting out its idle timeout; the listener must be
+   * quick and thread-safe.
+   */
+  public void addCloseListener(Consumer<String> listener) {
+    closeListeners.add(Objects.requireNonNull(listener));
+  }
+
+  /** Removes a listener of {@link #addCloseListener}. */
+  public void removeCloseListener(Consumer<String> listener) {
+    closeListeners.remove(listener);
   }
 
   // ---------------------------------------------------------------- runs
