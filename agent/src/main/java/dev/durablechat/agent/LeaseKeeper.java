@@ -122,7 +122,10 @@ final class LeaseKeeper {
     return watches.size();
   }
 
-  /** Renews the lease of every run the runtime executes; runs that lost theirs stop. */
+  /**
+   * Renews the lease of every run the runtime executes; runs that lost theirs stop, and runs whose
+   * session was closed end.
+   */
   private void renew(Collection<RunLoop<?>> loops) {
     for (RunLoop<?> loop : loops) {
       if (loop.retired() || closing.getAsBoolean()) {
@@ -131,6 +134,11 @@ final class LeaseKeeper {
       try {
         chat.renewRun(loop.sessionId, loop.run.runId());
         loop.renewed(System.nanoTime());
+        // A close made through another node's engine reaches this run here, within a third of a
+        // lease (a close through this node's engine reached it at once).
+        if (chat.session(loop.sessionId).closedAt() != null && !loop.retired()) {
+          loop.sessionClosed();
+        }
       } catch (FencedException e) {
         if (!loop.retired()) {
           LOG.warn(

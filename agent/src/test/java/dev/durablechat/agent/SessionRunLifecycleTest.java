@@ -105,6 +105,32 @@ class SessionRunLifecycleTest {
   }
 
   @ParameterizedTest(name = "{0}")
+  @EnumSource(
+      value = Backend.class,
+      names = {"MEMORY", "POSTGRES"})
+  @DisplayName(
+      "a session closed through another node's engine has its run end closed at its next lease"
+          + " renewal, not after the idle timeout")
+  void closeThroughAnotherNodeEndsTheRun(Backend backend) {
+    Backend.Database db = backend.database();
+    try (Backend.Node owner = db.node();
+        Backend.Node other = db.node();
+        AgentRuntime runtime =
+            AgentRuntime.builder(owner.chat())
+                .leaseDuration(Duration.ofSeconds(3))
+                .register(echo())
+                .build()) {
+      AgentChat chat = AgentChat.builder(runtime, "echo").chatId("c1").build();
+      assertThat(chat.sendMessage("hi").text(WAIT)).isEqualTo("you said hi");
+
+      other.chat().closeSession("c1", "done elsewhere");
+
+      await("the run's end", () -> !onlyRun(owner, "c1").isRunning());
+      assertThat(onlyRun(owner, "c1").endReason()).isEqualTo("closed");
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
   @EnumSource(Backend.class)
   @DisplayName("the close trigger on in ends an idle session's run at once, reason closed")
   void closeTriggerWhileIdleEndsTheRun(Backend backend) {
