@@ -88,7 +88,13 @@ final class InTail {
 
               @Override
               public void onError(Throwable t) {
-                if (!quiet.getAsBoolean()) {
+                if (quiet.getAsBoolean()) {
+                  // closing on purpose: nothing to say
+                } else if (chat.isClosed()) {
+                  // The engine closed under the run (a shutdown): expected, one line.
+                  LOG.info(
+                      "run [{}]: its in tail ended, the engine closed ({})", runId, t.toString());
+                } else {
                   LOG.warn("run [{}] lost its in tail", runId, t);
                 }
                 queue.add(Item.END);

@@ -133,7 +133,17 @@ final class RunLoop<C> implements Runnable {
       // The session was closed under a turn, and its writes are refused: the run ends closed.
       endClosed();
     } catch (Exception | Error e) {
-      LOG.error("run [{}] of session [{}] failed", run.runId(), sessionId, e);
+      if (e instanceof Exception && (chat.isClosed() || runtime.isClosing())) {
+        // Expected: the engine or the runtime closed under a live run (a shutdown, or a process
+        // going away); nothing for an operator to act on, so one line, no stack trace.
+        LOG.info(
+            "run [{}] of session [{}] stopped: the engine closed under it ({})",
+            run.runId(),
+            sessionId,
+            e.toString());
+      } else {
+        LOG.error("run [{}] of session [{}] failed", run.runId(), sessionId, e);
+      }
       if (runtime.retire(this)) {
         endRun("failed");
       }
@@ -410,7 +420,15 @@ final class RunLoop<C> implements Runnable {
       if (closeRequested) {
         return endClosed();
       }
-      LOG.warn("run [{}] turn at in [{}] failed", run.runId(), inId, e);
+      if (chat.isClosed() || runtime.isClosing()) {
+        LOG.info(
+            "run [{}] turn at in [{}] stopped: the engine closed under it ({})",
+            run.runId(),
+            inId,
+            e.toString());
+      } else {
+        LOG.warn("run [{}] turn at in [{}] failed", run.runId(), inId, e);
+      }
       out.error(describe(e));
       out.finish();
     }
@@ -623,7 +641,12 @@ final class RunLoop<C> implements Runnable {
     try {
       chat.endRun(sessionId, run.runId(), reason);
     } catch (DurableChatException e) {
-      LOG.warn("run [{}]: could not end it ({}): {}", run.runId(), reason, e.getMessage());
+      if (chat.isClosed()) {
+        // The engine closed under the run: the lease lapses and another run takes over (S8).
+        LOG.info("run [{}]: not ended ({}): the engine is closed", run.runId(), reason);
+      } else {
+        LOG.warn("run [{}]: could not end it ({}): {}", run.runId(), reason, e.getMessage());
+      }
     }
   }
 

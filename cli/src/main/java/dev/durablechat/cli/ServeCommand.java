@@ -16,11 +16,13 @@ import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreLoader;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.http.HttpAdapter;
+import dev.durablechat.http.SessionsServlet;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -324,6 +326,18 @@ final class ServeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(),
           name + " must be a non-blank key without spaces or control characters");
+    }
+    int bytes = key.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes < SessionsServlet.MIN_SECRET_KEY_BYTES) {
+      // Its length and how to make a good one, never the key itself.
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          name
+              + " is too short to sign tokens safely: ["
+              + bytes
+              + "] bytes, expected at least ["
+              + SessionsServlet.MIN_SECRET_KEY_BYTES
+              + "]; make one with `openssl rand -base64 32`");
     }
     return key;
   }

@@ -160,6 +160,31 @@ class ServeCommandTest {
     }
 
     @Test
+    @DisplayName(
+        "a secret key under 16 bytes, from the option or the environment, exits 2 saying how to"
+            + " make one and never showing the key (issue 16 part 5)")
+    void shortSecretKey() throws Exception {
+      var err = new StringWriter();
+      assertThat(RunningServe.refuse(err, Map.of(), "--port", "0", "--secret-key", "kq7zw3xy9"))
+          .isEqualTo(2);
+      assertThat(err.toString())
+          .contains(
+              "--secret-key is too short to sign tokens safely: [9] bytes, expected at least"
+                  + " [16]; make one with `openssl rand -base64 32`")
+          .doesNotContain("kq7zw3xy9");
+      var envErr = new StringWriter();
+      assertThat(
+              RunningServe.refuse(
+                  envErr, Map.of(ServeCommand.SECRET_KEY_ENV, "fifteen-bytes-k"), "--port", "0"))
+          .isEqualTo(2);
+      assertThat(envErr.toString())
+          .contains(
+              "$DURABLECHAT_SECRET_KEY is too short to sign tokens safely: [15] bytes, expected at"
+                  + " least [16]; make one with `openssl rand -base64 32`")
+          .doesNotContain("fifteen-bytes-k");
+    }
+
+    @Test
     @DisplayName("a --data path that is a file, and a negative chunk delay")
     void dataAndDelay(@TempDir Path dir) throws Exception {
       Path file = Files.writeString(dir.resolve("file.txt"), "x");

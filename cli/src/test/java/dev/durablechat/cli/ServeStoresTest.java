@@ -35,7 +35,7 @@ class ServeStoresTest {
             "--snapshots",
             snapshots,
             "--secret-key",
-            "dc_test_key")) {
+            "dc_test_key_0123456789")) {
       assertThat(serve.out.toString())
           .contains("session store  " + store)
           .contains("snapshots      " + snapshots);
@@ -43,7 +43,7 @@ class ServeStoresTest {
           HttpClient.newHttpClient()
               .send(
                   HttpRequest.newBuilder(serve.base.resolve("/api/v1/auth/jwt/claims"))
-                      .header("Authorization", "Bearer dc_test_key")
+                      .header("Authorization", "Bearer dc_test_key_0123456789")
                       .timeout(Duration.ofSeconds(10))
                       .POST(HttpRequest.BodyPublishers.noBody())
                       .build(),

@@ -688,6 +688,14 @@ public final class DurableChat implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether {@link #close()} has run. A caller whose work fails because the engine closed under it
+   * (a shutdown) can tell that expected end from a failure an operator must look at.
+   */
+  public boolean isClosed() {
+    return closed;
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private void ensureOpen() {

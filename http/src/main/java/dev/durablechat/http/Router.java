@@ -42,8 +42,18 @@ final class Router {
   Answer handle(Exchange exchange) {
     try {
       try {
+        // The path and method only: headers (Authorization) and bodies never reach the log.
+        LOG.trace("{} {}", exchange.method(), exchange.rawPath());
         return route(exchange);
       } catch (HttpError e) {
+        // Expected answers (bad input, auth, limits): a debug line, not a warning. Their messages
+        // name the problem and never echo a bearer.
+        LOG.debug(
+            "{} {} answered [{}]: {}",
+            exchange.method(),
+            exchange.rawPath(),
+            e.status(),
+            e.getMessage());
         Exchanges.drain(exchange);
         return new Whole(Reply.error(exchange, e));
       } catch (DurableChatException e) {

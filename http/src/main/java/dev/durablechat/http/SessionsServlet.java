@@ -17,6 +17,7 @@ import jakarta.servlet.http.MappingMatch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -293,6 +294,12 @@ public final class SessionsServlet extends HttpServlet {
     }
   }
 
+  /**
+   * The fewest bytes (UTF-8) a secret key may have: an HMAC key shorter than this is guessable
+   * offline from one token. {@code openssl rand -base64 32} makes a good one.
+   */
+  public static final int MIN_SECRET_KEY_BYTES = 16;
+
   /** Builds a {@link SessionsServlet}. {@link #secretKeys} is required. */
   public static final class Builder {
     final AgentRuntime runtime;
@@ -312,15 +319,32 @@ public final class SessionsServlet extends HttpServlet {
 
     /**
      * The environment's secret keys (required): the first signs new tokens; every one verifies
-     * tokens and is accepted as a bearer (key rotation).
+     * tokens and is accepted as a bearer (key rotation). Each must have at least {@link
+     * SessionsServlet#MIN_SECRET_KEY_BYTES} bytes.
+     *
+     * @throws IllegalArgumentException for a blank key or one too short to sign safely; the message
+     *     never holds the key
      */
     public Builder secretKeys(String... keys) {
+      List<String> checked = new ArrayList<>();
       for (String key : keys) {
         if (key == null || key.isBlank()) {
           throw new IllegalArgumentException("a secret key must not be blank");
         }
-        secretKeys.add(key);
+        int bytes = key.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes < MIN_SECRET_KEY_BYTES) {
+          // Never the key itself in the message: only its length, and how to make a good one.
+          throw new IllegalArgumentException(
+              "a secret key of ["
+                  + bytes
+                  + "] bytes is too short to sign tokens safely, expected at least ["
+                  + MIN_SECRET_KEY_BYTES
+                  + "]; make one with `openssl rand -base64 32`");
+        }
+        checked.add(key);
       }
+      // All or nothing: a refused key leaves the builder as it was.
+      secretKeys.addAll(checked);
       return this;
     }
 
