@@ -3,6 +3,7 @@ package dev.durablechat.cli;
 import static dev.durablechat.agent.model.Completions.answer;
 import static dev.durablechat.agent.model.Completions.call;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.durablechat.agent.AgentRuntime;
 import dev.durablechat.agent.ChatAgent;
@@ -100,7 +101,11 @@ class ServeModelNodeTest {
       List<JsonObject> second = model.requests().get(1).messages();
       assertThat(second.get(second.size() - 1).string("content"))
           .contains("{\"words\":3,\"characters\":18}");
-      assertThat(model.events()).contains("client-closed");
+      // The model server sees the closed connection at its next paced write, after the script may
+      // have ended: wait for it rather than read the events at once.
+      await()
+          .atMost(java.time.Duration.ofSeconds(30))
+          .untilAsserted(() -> assertThat(model.events()).contains("client-closed"));
     }
   }
 
