@@ -4,7 +4,7 @@
 // Usage: node agent-chat.mjs [scenario...]; env: see lib.mjs. One JSON line per scenario; exit 0 if all passed.
 
 import { AgentChat } from "@trigger.dev/sdk/chat";
-import { env, chatId, expectedReply, check, checkEqual, runScenarios } from "./lib.mjs";
+import { env, chatId, expectedReply, check, checkEqual, recordingFetch, runScenarios } from "./lib.mjs";
 
 const scenarios = {
   /** preload (onTriggered gets the run id), two turns read with stream.text(), then close(). */
@@ -87,13 +87,17 @@ const scenarios = {
     let text2 = "";
     for await (const chunk of resumed) if (chunk.type === "text-delta") text2 += chunk.delta;
     checkEqual(text2, expectedReply(text), "reply read by the reconnected AgentChat");
-    const c = new AgentChat({ agent: env.slowAgent, id, baseURL: env.baseURL, session: b.session });
-    const before = Date.now();
+    const f = recordingFetch();
+    const c = new AgentChat({ agent: env.slowAgent, id, baseURL: env.baseURL, session: b.session, fetch: f });
     const idle = await c.reconnect();
     let chunks = 0;
     for await (const _ of idle) chunks++;
     checkEqual(chunks, 0, "chunks from a reconnect() after the turn");
-    check(Date.now() - before < 10_000, `a settled reconnect() took ${Date.now() - before} ms`);
+    // "At once": one out request, answered as settled, so the client opened no long-poll window.
+    checkEqual(
+      f.requests.filter((r) => r.url.includes("/out")).map((r) => [r.status, r.settled]),
+      [[200, "true"]],
+      "out requests of a settled reconnect() (status, X-Session-Settled)");
   },
 
   /**
