@@ -63,10 +63,13 @@ class PostgresEngineNodesTest {
    * {@code -Ddurablechat.jdbc.engineAppendsPerThread=10000}); the default keeps the class quick.
    */
   static final int APPENDS_PER_THREAD =
-      Integer.getInteger("durablechat.jdbc.engineAppendsPerThread", 1_000);
+      Integer.getInteger("durablechat.jdbc.engineAppendsPerThread", 500);
 
-  /** How long a race may take: generous, and longer for the full 8 x 10,000. */
-  static final long RACE_SECONDS = 120 + APPENDS_PER_THREAD / 20;
+  /**
+   * A guard against a hang, not a deadline the race is expected to meet: far beyond anything
+   * measured at load 20, and longer for the full 8 x 10,000.
+   */
+  static final long RACE_SECONDS = 600 + APPENDS_PER_THREAD / 10;
 
   /**
    * How long a node may take to see another node's append before the tail test fails: far beyond

@@ -50,9 +50,19 @@ class PostgresNodesTest {
   static final Environment ENV = new Environment("proj", "nodes");
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
-  /** Appends per appender thread; 8 threads in all, half through each node. */
+  /**
+   * Appends per appender thread; 8 threads in all, half through each node. Enough for every thread
+   * to interleave with every other many times; the old 2,500 (20,000 appends) outlasted the race's
+   * hang guard on a machine at load 20. Raise it with {@code -Ddurablechat.jdbc.appendsPerThread}.
+   */
   static final int APPENDS_PER_THREAD =
-      Integer.getInteger("durablechat.jdbc.appendsPerThread", 2_500);
+      Integer.getInteger("durablechat.jdbc.appendsPerThread", 500);
+
+  /**
+   * Not a deadline the race is expected to meet but a guard against a hang (a lost row lock): ten
+   * times anything measured, and longer for a raised appendsPerThread.
+   */
+  static final long RACE_GUARD_SECONDS = 600 + APPENDS_PER_THREAD / 10;
 
   // Far below B's minute of polling: a wake-up within it can only come from NOTIFY.
   private static final java.time.Duration WAIT = java.time.Duration.ofSeconds(15);
@@ -110,7 +120,7 @@ class PostgresNodesTest {
     start.countDown();
     var results = new ArrayList<T>();
     for (Future<T> f : futures) {
-      results.add(f.get(120, TimeUnit.SECONDS));
+      results.add(f.get(RACE_GUARD_SECONDS, TimeUnit.SECONDS));
     }
     return results;
   }
