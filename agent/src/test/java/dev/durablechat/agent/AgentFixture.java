@@ -12,7 +12,9 @@ import org.awaitility.Awaitility;
 
 /** An engine on a fresh memory store and a runtime with the given agents. */
 final class AgentFixture implements AutoCloseable {
-  static final Duration WAIT = Duration.ofSeconds(10);
+  // A guard against a hang, not a deadline: waits end at the record they wait for; at load 20 a
+  // busy CI machine took over 20 s between two records of a healthy turn.
+  static final Duration WAIT = Duration.ofSeconds(60);
 
   final MemorySessionStore store = new MemorySessionStore();
   final MemorySnapshotStore snapshots = new MemorySnapshotStore();

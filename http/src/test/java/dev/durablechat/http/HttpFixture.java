@@ -39,7 +39,9 @@ final class HttpFixture implements AutoCloseable {
   static final String SECRET = "tr_dev_test_secret_1";
 
   static final String OLD_SECRET = "tr_dev_test_secret_0";
-  static final Duration WAIT = Duration.ofSeconds(15);
+  // A guard against a hang, not a deadline: waits end at the record they wait for; at load 20 a
+  // busy CI machine took over 20 s between two records of a healthy turn.
+  static final Duration WAIT = Duration.ofSeconds(60);
 
   final SessionStore store;
   final boolean ownsStore;

@@ -39,7 +39,7 @@ class LangChain4jModelTest extends ModelAdapterContract {
             .baseUrl(baseUrl)
             .apiKey(apiKey)
             .modelName("loopback-model")
-            .timeout(Duration.ofSeconds(20))
+            .timeout(Duration.ofSeconds(60))
             .build();
     return LangChain4jModel.builder(openAi)
         .systemPrompt(SYSTEM)
