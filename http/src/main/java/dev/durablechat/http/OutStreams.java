@@ -5,6 +5,7 @@ import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.NoSuchSessionException;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.Session;
 import dev.durablechat.api.StreamKind;
@@ -321,6 +322,12 @@ final class OutStreams {
         return;
       }
       last = chat.lastEventId(sessionId, StreamKind.OUT);
+    } catch (NoSuchSessionException e) {
+      // Deleted (S11): every reader ends now, with session-closed, reason deleted.
+      for (Stream s : streams) {
+        s.sessionDeleted();
+      }
+      return;
     } catch (DurableChatException e) {
       // The store is away: the readers keep their connections and we look again next time.
       LOG.debug("session [{}] out: status check failed: {}", sessionId, e.getMessage());
@@ -856,6 +863,18 @@ final class OutStreams {
       finish();
     }
 
+    /**
+     * The session was deleted (S11): a {@code session-closed} record with reason {@code deleted},
+     * then the end. Its records are gone, so there is nothing left to send first.
+     */
+    synchronized void sessionDeleted() {
+      if (done || finishing) {
+        return;
+      }
+      writeControl("session-closed", "deleted", lastSent + 1);
+      finish();
+    }
+
     /** X-Peek-Settled on a settled session: what is left, then the close notice if closed. */
     private void endSettled() {
       try {
@@ -906,6 +925,10 @@ final class OutStreams {
 
     @Override
     public void onError(Throwable error) {
+      if (error instanceof NoSuchSessionException) {
+        sessionDeleted();
+        return;
+      }
       synchronized (this) {
         if (finishing) {
           return;
@@ -983,7 +1006,11 @@ final class OutStreams {
           s.closedReason() != null ? s.closedReason() : s.closedAt() == null ? "expired" : "closed";
       // One past the last stored record, the same on every connection: no stored record can take
       // it, since a closed session takes no more appends.
-      long seq = last + 1;
+      writeControl("session-closed", reason, last + 1);
+    }
+
+    /** A synthesized control record with its reason header, numbered {@code seq}. */
+    private void writeControl(String control, String reason, long seq) {
       long now = System.currentTimeMillis();
       JsonObject record =
           JsonObject.builder()
@@ -992,8 +1019,7 @@ final class OutStreams {
               .put(
                   "headers",
                   JsonArray.of(
-                      header("trigger-control", "session-closed"),
-                      header("session-closed-reason", reason)))
+                      header("trigger-control", control), header(control + "-reason", reason)))
               .put("body", "")
               .build();
       lastSent = Math.max(lastSent, seq);
