@@ -481,8 +481,39 @@ final class OutStreams {
 
     @Override
     public void onNext(TailItem<OutEvent> item) {
+      if (item instanceof TailItem.Moved<OutEvent> moved) {
+        // H5: trimmed under the live readers; each is told before the next record.
+        long id = moved.toEventId() - 1;
+        byte[] notice =
+            frame(
+                    JsonObject.builder()
+                        .put(
+                            "records",
+                            JsonArray.of(trimmedRecord(moved.fromEventId(), moved.toEventId())))
+                        .put(
+                            "tail",
+                            JsonObject.builder()
+                                .put("seq_num", id + 1)
+                                .put("timestamp", System.currentTimeMillis())
+                                .build())
+                        .build())
+                .getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < laneCount; i++) {
+          int lane = i;
+          onLane(
+              this,
+              lane,
+              () -> {
+                position[lane] = id;
+                for (Stream s : members.get(lane)) {
+                  s.offerShared(id, notice, this);
+                }
+              });
+        }
+        return;
+      }
       if (!(item instanceof TailItem.Event<OutEvent> event)) {
-        return; // H5: a trimmed bookmark; the next record carries on
+        return;
       }
       StreamRecord<OutEvent> r = event.record();
       long id = r.eventId();
@@ -962,16 +993,18 @@ final class OutStreams {
           r = stored;
         } else if (item instanceof TailItem.Event<?> e) {
           r = e.record();
-        } else if (item instanceof TailItem.Moved<?> m) {
-          // H5: the bookmark was trimmed; the client resumes at the first kept record.
-          LOG.debug(
-              "session [{}] out: reader moved from [{}] to [{}]",
-              sessionId,
-              m.fromEventId(),
-              m.toEventId());
         }
+        // TailItem.Moved needs no case of its own: the gap before the next record says the same.
         if (r == null || r.eventId() <= lastSent || r.eventId() > until) {
           continue; // never repeat a record (invariant 4)
+        }
+        if (r.eventId() > lastSent + 1) {
+          // H5: the records after the reader's bookmark were trimmed. Say so, numbered just
+          // before the first kept record (a trimmed number, never used again), then go on.
+          LOG.debug(
+              "session [{}] out: reader moved from [{}] to [{}]", sessionId, lastSent, r.eventId());
+          records.add(trimmedRecord(lastSent, r.eventId()));
+          lastSent = r.eventId() - 1;
         }
         @SuppressWarnings("unchecked")
         StreamRecord<OutEvent> out = (StreamRecord<OutEvent>) r;
@@ -1051,6 +1084,27 @@ final class OutStreams {
       headers.add(header("trigger-control", "upgrade-required"));
     }
     return b.put("headers", JsonArray.of(headers)).put("body", "").build();
+  }
+
+  /**
+   * The synthesized {@code stream-trimmed} control record (H5): the records after {@code from} up
+   * to {@code to - 1} were trimmed before this reader saw them, and the next record is {@code to}.
+   * Numbered {@code to - 1}, so a reconnect with it as {@code Last-Event-ID} resumes at {@code to}.
+   * Clients that do not know the subtype skip it, as they skip every control record they do not
+   * know.
+   */
+  private static JsonObject trimmedRecord(long from, long to) {
+    return JsonObject.builder()
+        .put("seq_num", to - 1)
+        .put("timestamp", System.currentTimeMillis())
+        .put(
+            "headers",
+            JsonArray.of(
+                header("trigger-control", "stream-trimmed"),
+                header("stream-trimmed-from", Long.toString(from)),
+                header("stream-trimmed-to", Long.toString(to))))
+        .put("body", "")
+        .build();
   }
 
   /** A batch frame's text. */
