@@ -112,6 +112,12 @@ final class Router {
         return new Whole(
             routes.close(exchange, principal(exchange), Exchanges.decodeSegment(segment)));
       }
+    } else if (path.startsWith(API_SESSIONS + "/") && "DELETE".equals(method)) {
+      String segment = path.substring(API_SESSIONS.length() + 1);
+      if (!segment.isEmpty() && segment.indexOf('/') < 0) {
+        return new Whole(
+            routes.delete(exchange, principal(exchange), Exchanges.decodeSegment(segment)));
+      }
     } else if (path.equals("/api/v1/auth/jwt/claims")) {
       requireMethod(method, "POST", path);
       return new Whole(routes.claims(exchange, principal(exchange)));

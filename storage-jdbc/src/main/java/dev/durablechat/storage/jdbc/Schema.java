@@ -24,7 +24,7 @@ final class Schema {
   private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
 
   /** The schema version this code writes and reads. */
-  static final int CURRENT = 2;
+  static final int CURRENT = 3;
 
   private static final String VERSION_TABLE =
       "CREATE TABLE IF NOT EXISTS dc_schema_version ("
@@ -95,6 +95,37 @@ final class Schema {
             + " TIMESTAMP WITH TIME ZONE");
   }
 
+  /**
+   * Version 3: deleting and retiring sessions (S11). The snapshots of deleted sessions still to
+   * delete, and the indexes the retention sweep's two queries use, so a sweep costs the same at a
+   * million sessions as at a hundred: each index ends with the query's order (time, then id), so a
+   * batch reads its rows in index order and stops at the limit. PostgreSQL gets partial indexes
+   * (only the rows a sweep can want); H2 has none and indexes every row.
+   */
+  private static List<String> version3(Dialect dialect) {
+    boolean partial = dialect instanceof Dialect.Postgres;
+    return List.of(
+        "CREATE TABLE IF NOT EXISTS dc_snapshot_deletions ("
+            + " session_id VARCHAR(160) NOT NULL PRIMARY KEY,"
+            + " project_ref VARCHAR(64) NOT NULL,"
+            + " env_slug VARCHAR(64) NOT NULL,"
+            + " deleted_at TIMESTAMP WITH TIME ZONE NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS dc_snapshot_deletions_order"
+            + " ON dc_snapshot_deletions (project_ref, env_slug, deleted_at, session_id)",
+        partial
+            ? "CREATE INDEX IF NOT EXISTS dc_sessions_expiry"
+                + " ON dc_sessions (project_ref, env_slug, expires_at, friendly_id)"
+                + " WHERE closed_at IS NULL AND expires_at IS NOT NULL"
+            : "CREATE INDEX IF NOT EXISTS dc_sessions_expiry"
+                + " ON dc_sessions (project_ref, env_slug, closed_at, expires_at, friendly_id)",
+        partial
+            ? "CREATE INDEX IF NOT EXISTS dc_sessions_closed"
+                + " ON dc_sessions (project_ref, env_slug, closed_at, friendly_id)"
+                + " WHERE closed_at IS NOT NULL"
+            : "CREATE INDEX IF NOT EXISTS dc_sessions_closed"
+                + " ON dc_sessions (project_ref, env_slug, closed_at, friendly_id)");
+  }
+
   /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */
   static void migrate(Database db) {
     if (db.dialect().transactionalDdl()) {
@@ -154,6 +185,13 @@ final class Schema {
             }
             recordVersion(conn, 2, transactional);
             LOG.info("jdbc store [{}]: migrated to schema version 2", db.description());
+          }
+          if (found < 3) {
+            for (String ddl : version3(dialect)) {
+              execute(conn, ddl);
+            }
+            recordVersion(conn, 3, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 3", db.description());
           }
           return null;
         });

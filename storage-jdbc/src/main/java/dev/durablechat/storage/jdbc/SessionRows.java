@@ -22,7 +22,7 @@ import org.jspecify.annotations.Nullable;
  * the caller's transaction ({@link Database#inTransaction}).
  */
 final class SessionRows {
-  private static final String COLUMNS =
+  static final String COLUMNS =
       "friendly_id, project_ref, env_slug, external_id, agent_id, current_run_id, version,"
           + " client_data, trigger_config, created_at, updated_at, closed_at, closed_reason,"
           + " expires_at";
@@ -155,6 +155,17 @@ final class SessionRows {
 
   static NoSuchSessionException noSuchSession(String sessionId) {
     return new NoSuchSessionException("session [" + sessionId + "] not found");
+  }
+
+  /** Every row the query returns, in its order. */
+  static java.util.List<Session> all(PreparedStatement ps) throws SQLException {
+    var rows = new java.util.ArrayList<Session>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        rows.add(read(rs));
+      }
+    }
+    return rows;
   }
 
   private static Optional<Session> one(PreparedStatement ps) throws SQLException {
