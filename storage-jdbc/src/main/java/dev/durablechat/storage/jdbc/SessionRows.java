@@ -22,7 +22,7 @@ import org.jspecify.annotations.Nullable;
  * the caller's transaction ({@link Database#inTransaction}).
  */
 final class SessionRows {
-  private static final String COLUMNS =
+  static final String COLUMNS =
       "friendly_id, project_ref, env_slug, external_id, agent_id, current_run_id, version,"
           + " client_data, trigger_config, created_at, updated_at, closed_at, closed_reason,"
           + " expires_at";
@@ -163,7 +163,7 @@ final class SessionRows {
     }
   }
 
-  private static Session read(ResultSet rs) throws SQLException {
+  static Session read(ResultSet rs) throws SQLException {
     return new Session(
         rs.getString("friendly_id"),
         rs.getString("external_id"),
