@@ -90,6 +90,9 @@ final class InTail {
               public void onError(Throwable t) {
                 if (quiet.getAsBoolean()) {
                   // closing on purpose: nothing to say
+                } else if (t instanceof dev.durablechat.api.SessionDeletedException) {
+                  // The session was deleted (S11): expected, one line.
+                  LOG.info("run [{}]: its in tail ended, the session was deleted", runId);
                 } else if (chat.isClosed()) {
                   // The engine closed under the run (a shutdown): expected, one line.
                   LOG.info(

@@ -3,6 +3,7 @@ package dev.durablechat.agent;
 import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.FencedException;
 import dev.durablechat.api.InEvent;
+import dev.durablechat.api.NoSuchSessionException;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.Session;
@@ -132,6 +133,10 @@ final class RunLoop<C> implements Runnable {
     } catch (SessionClosedException e) {
       // The session was closed under a turn, and its writes are refused: the run ends closed.
       endClosed();
+    } catch (NoSuchSessionException e) {
+      // The session was deleted under the run (S11): its run rows went with it, nothing to end.
+      LOG.info("run [{}] of session [{}] stopped: the session was deleted", run.runId(), sessionId);
+      runtime.retire(this);
     } catch (Exception | Error e) {
       if (e instanceof Exception && (chat.isClosed() || runtime.isClosing())) {
         // Expected: the engine or the runtime closed under a live run (a shutdown, or a process
@@ -414,7 +419,7 @@ final class RunLoop<C> implements Runnable {
       } finally {
         ctx.injectable(null);
       }
-    } catch (FencedException | SessionClosedException e) {
+    } catch (FencedException | SessionClosedException | NoSuchSessionException e) {
       throw e;
     } catch (Exception e) {
       if (closeRequested) {
@@ -488,7 +493,7 @@ final class RunLoop<C> implements Runnable {
       } else {
         respond(agent.onAction, ctx, out, inId, cancellation);
       }
-    } catch (FencedException | SessionClosedException e) {
+    } catch (FencedException | SessionClosedException | NoSuchSessionException e) {
       throw e;
     } catch (Exception e) {
       if (closeRequested) {
@@ -640,6 +645,8 @@ final class RunLoop<C> implements Runnable {
   private void endRun(String reason) {
     try {
       chat.endRun(sessionId, run.runId(), reason);
+    } catch (NoSuchSessionException e) {
+      LOG.debug("run [{}]: not ended ({}): the session was deleted", run.runId(), reason);
     } catch (DurableChatException e) {
       if (chat.isClosed()) {
         // The engine closed under the run: the lease lapses and another run takes over (S8).

@@ -82,6 +82,11 @@ enum Backend {
     }
 
     synchronized Node node() {
+      return node(b -> {});
+    }
+
+    /** A node whose engine builder is adjusted first (retention, clock). */
+    synchronized Node node(java.util.function.Consumer<DurableChat.Builder> configure) {
       SessionStore sessions;
       SnapshotStore snapshots;
       boolean owned;
@@ -103,12 +108,13 @@ enum Backend {
         snapshots = JdbcStores.openSnapshotStore(new StoreConfig(url, Map.of("maxPoolSize", "2")));
         owned = true;
       }
-      DurableChat chat =
+      DurableChat.Builder builder =
           DurableChat.builder()
               .environment(environment)
               .sessionStore(sessions)
-              .snapshotStore(snapshots)
-              .build();
+              .snapshotStore(snapshots);
+      configure.accept(builder);
+      DurableChat chat = builder.build();
       return new Node(chat, sessions, snapshots, owned);
     }
   }

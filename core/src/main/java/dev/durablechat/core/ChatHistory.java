@@ -67,6 +67,8 @@ public final class ChatHistory {
   // What this history last read or wrote per session; losing an entry only costs a re-read.
   // Shared with the views of withRetention, which are the same history.
   private final Cache<String, Known> known;
+  // The in watermark of the last snapshot this history wrote per session (RetentionPolicy#trimIn).
+  private final Cache<String, Long> coveredIn;
 
   private ChatHistory(Builder b) {
     this.chat = b.chat;
@@ -74,6 +76,7 @@ public final class ChatHistory {
     this.retention = b.retention;
     this.snapshots = b.hydrate == null ? chat.snapshotStore().orElse(null) : null;
     this.known = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
+    this.coveredIn = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
     if (hydrate == null && snapshots == null) {
       LOG.warn(
           "durablechat history in [{}] has neither a snapshot store nor a hydrateMessages hook:"
@@ -87,6 +90,7 @@ public final class ChatHistory {
     this.hydrate = same.hydrate;
     this.snapshots = same.snapshots;
     this.known = same.known;
+    this.coveredIn = same.coveredIn;
     this.retention = retention;
   }
 
@@ -233,9 +237,21 @@ public final class ChatHistory {
     }
     Known before = known.getIfPresent(sessionId);
     boolean written = writeSnapshot(sessionId, history, turnComplete, dispatchedInEventId);
+    if (written && deletedMeanwhile(sessionId)) {
+      return new TurnCompleted(turnComplete, false, 0);
+    }
     long trimmed = 0;
-    if (written && retention && before != null && before.lastTurnComplete() > 0) {
-      trimmed = trim(sessionId, before.lastTurnComplete());
+    boolean trimOut = retention || chat.retention().trimOut();
+    if (written && trimOut && before != null && before.lastTurnComplete() > 0) {
+      trimmed = trim(sessionId, StreamKind.OUT, before.lastTurnComplete());
+    }
+    if (written && chat.retention().trimIn()) {
+      // One snapshot behind, as for out: the in records the previous snapshot already covered.
+      Long previousIn = coveredIn.getIfPresent(sessionId);
+      if (previousIn != null && previousIn > 0) {
+        trim(sessionId, StreamKind.IN, previousIn);
+      }
+      coveredIn.put(sessionId, dispatchedInEventId);
     }
     Known after = known.getIfPresent(sessionId);
     known.put(
@@ -328,7 +344,25 @@ public final class ChatHistory {
     }
   }
 
-  private long trim(String sessionId, long through) {
+  /**
+   * Whether the session was deleted (S11) while its snapshot was being written: then the snapshot
+   * just written is deleted again, so that a delete racing a turn leaves no snapshot behind. One
+   * primary-key read per written snapshot.
+   */
+  private boolean deletedMeanwhile(String sessionId) {
+    try {
+      if (chat.sessionStore().findByFriendlyId(chat.environment(), sessionId).isPresent()) {
+        return false;
+      }
+    } catch (RuntimeException e) {
+      return false; // the store is away; the session most likely still exists
+    }
+    known.invalidate(sessionId);
+    chat.deleteSnapshot(new SnapshotKey(chat.environment(), sessionId));
+    return true;
+  }
+
+  private long trim(String sessionId, StreamKind stream, long through) {
     SessionStore store = chat.sessionStore();
     if (!store.capabilities().contains(StoreCapability.TRIM)) {
       if (retentionUnsupportedLogged.compareAndSet(false, true)) {
@@ -337,9 +371,14 @@ public final class ChatHistory {
       return 0;
     }
     try {
-      return store.trim(sessionId, StreamKind.OUT, through);
+      return store.trim(sessionId, stream, through);
     } catch (RuntimeException e) {
-      LOG.warn("session [{}] out: trim through [{}] failed: {}", sessionId, through, e.toString());
+      LOG.warn(
+          "session [{}] {}: trim through [{}] failed: {}",
+          sessionId,
+          stream.wireName(),
+          through,
+          e.toString());
       return 0;
     }
   }

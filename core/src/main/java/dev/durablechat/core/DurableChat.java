@@ -113,6 +113,9 @@ public final class DurableChat implements AutoCloseable {
   // Built on first use: an engine that never rebuilds history must not warn about having no
   // snapshot store (H7).
   private volatile @Nullable ChatHistory history;
+  private final RetentionPolicy retention;
+  private final RetentionSweeper sweeper;
+  private final java.util.concurrent.@Nullable ScheduledExecutorService sweepTimer;
 
   private DurableChat(Builder b, SessionStore sessionStore, boolean ownsSessionStore) {
     this.environment = Objects.requireNonNull(b.environment);
@@ -130,6 +133,22 @@ public final class DurableChat implements AutoCloseable {
       this.executor = own;
       this.ownedExecutor = own;
     }
+    this.retention = b.retention;
+    this.sweeper = new RetentionSweeper(this, retention);
+    this.sweepTimer = retention.sweeps() ? startSweeps(retention.sweepInterval()) : null;
+  }
+
+  private java.util.concurrent.ScheduledExecutorService startSweeps(java.time.Duration interval) {
+    var timer =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "durablechat-retention");
+              t.setDaemon(true);
+              return t;
+            });
+    long nanos = interval.toNanos();
+    timer.scheduleWithFixedDelay(sweeper::run, nanos, nanos, TimeUnit.NANOSECONDS);
+    return timer;
   }
 
   /** A builder; {@link Builder#environment} and a session store are required. */
@@ -171,6 +190,22 @@ public final class DurableChat implements AutoCloseable {
       }
     }
     return h;
+  }
+
+  /** The retention policy the engine was built with (S11, H5). */
+  public RetentionPolicy retention() {
+    return retention;
+  }
+
+  /**
+   * Runs one retention sweep now (S11), as the engine's periodic sweep does: closes expired
+   * sessions ({@code expired}), deletes sessions closed longer than the grace period, and deletes
+   * the recorded snapshots of deleted sessions, each step in bounded batches ({@link
+   * RetentionPolicy}). Steps the policy turns off are skipped; the snapshot step always runs.
+   */
+  public RetentionSweep sweepRetention() {
+    ensureOpen();
+    return sweeper.sweep();
   }
 
   /** The session store (for engine parts in this module). */
@@ -271,21 +306,33 @@ public final class DurableChat implements AutoCloseable {
     Session closedSession =
         sessionStore.closeSession(session.friendlyId(), reason, clock.instant());
     // After the store call: a listener that looks finds the session closed.
+    notifyClosed(closedSession.friendlyId());
+    return closedSession;
+  }
+
+  /** The retention sweep's close of an expired session, closed as of its expiry time. */
+  Session closeExpired(String sessionId, String reason, Instant at) {
+    Session closedSession = sessionStore.closeSession(sessionId, reason, at);
+    notifyClosed(sessionId);
+    return closedSession;
+  }
+
+  private void notifyClosed(String sessionId) {
     for (Consumer<String> listener : closeListeners) {
       try {
-        listener.accept(closedSession.friendlyId());
+        listener.accept(sessionId);
       } catch (RuntimeException e) {
-        LOG.warn("a close listener failed for session [{}]", closedSession.friendlyId(), e);
+        LOG.warn("a close listener failed for session [{}]", sessionId, e);
       }
     }
-    return closedSession;
   }
 
   /**
    * Registers a listener that {@link #closeSession} calls on this node, with the session's friendly
-   * id, after the session is closed (every call, also a repeated close). For agent runtimes, which
-   * end the session's run at once instead of waiting out its idle timeout; the listener must be
-   * quick and thread-safe.
+   * id, after the session is closed (every call, also a repeated close); also after {@link
+   * #deleteSession} and after the retention sweep closes an expired session (S11). For agent
+   * runtimes, which end the session's run at once instead of waiting out its idle timeout; the
+   * listener must be quick and thread-safe.
    */
   public void addCloseListener(Consumer<String> listener) {
     closeListeners.add(Objects.requireNonNull(listener));
@@ -294,6 +341,81 @@ public final class DurableChat implements AutoCloseable {
   /** Removes a listener of {@link #addCloseListener}. */
   public void removeCloseListener(Consumer<String> listener) {
     closeListeners.remove(listener);
+  }
+
+  /**
+   * Deletes the session (S11): the session row, its runs and both of its streams go in one atomic
+   * store step, which also records the session's snapshot as still to delete; then the snapshot is
+   * deleted from the engine's snapshot store and the record cleared. A snapshot that cannot be
+   * deleted now (the store is away) is logged and stays recorded, and the retention sweep ({@link
+   * RetentionPolicy}) retries it: it is never left behind silently. An engine without a snapshot
+   * store clears the record at once.
+   *
+   * <p>Afterwards the session is unknown everywhere: live tails of its streams end with a {@link
+   * dev.durablechat.api.SessionDeletedException}, the close listeners ({@link #addCloseListener})
+   * are called so that a run serving it stops, and the external id may be created afresh, on this
+   * node or any other sharing the store (a new session with a new friendly id).
+   *
+   * @return the session as it was before the delete
+   * @throws NoSuchSessionException if there is no session at the address (also when a concurrent
+   *     delete removed it first)
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the session store cannot delete
+   */
+  public Session deleteSession(String address) {
+    ensureOpen();
+    Session session = resolve(address);
+    String sessionId = session.friendlyId();
+    Optional<Session> deleted;
+    try {
+      deleted = sessionStore.deleteSession(sessionId, clock.instant());
+    } finally {
+      forget(session);
+    }
+    if (deleted.isEmpty()) {
+      throw new NoSuchSessionException(
+          "no session at address [" + address + "] in [" + environment + "]: deleted already");
+    }
+    LOG.debug("session [{}] deleted", sessionId);
+    notifyClosed(sessionId);
+    deleteSnapshot(new dev.durablechat.api.SnapshotKey(environment, sessionId));
+    return deleted.get();
+  }
+
+  /**
+   * Deletes the snapshot of a deleted session and clears its record; false (logged, still recorded
+   * for the sweep) if the snapshot store failed.
+   */
+  boolean deleteSnapshot(dev.durablechat.api.SnapshotKey key) {
+    SnapshotStore snapshots = snapshotStore;
+    try {
+      if (snapshots != null) {
+        snapshots.delete(key);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "snapshot [{}] of deleted session [{}] not deleted yet, the retention sweep retries: {}",
+          key.path(),
+          key.sessionId(),
+          e.toString());
+      return false;
+    }
+    try {
+      sessionStore.snapshotDeleted(key);
+      return true;
+    } catch (RuntimeException e) {
+      // The snapshot is gone; the record stays and the sweep deletes (nothing) again.
+      LOG.warn(
+          "snapshot [{}] deleted, but clearing its record failed: {}", key.path(), e.toString());
+      return false;
+    }
+  }
+
+  /** Drops the cached addresses of a session (it was deleted). */
+  private void forget(Session session) {
+    addresses.invalidate(session.friendlyId());
+    if (session.externalId() != null) {
+      addresses.invalidate(session.externalId());
+    }
   }
 
   // ---------------------------------------------------------------- runs
@@ -436,7 +558,7 @@ public final class DurableChat implements AutoCloseable {
     ensureOpen();
     Objects.requireNonNull(runId, "run id must not be null");
     Objects.requireNonNull(endReason, "end reason must not be null");
-    return sessionStore.endRun(sessionId(address), runId, clock.instant(), endReason);
+    return withSessionId(address, id -> sessionStore.endRun(id, runId, clock.instant(), endReason));
   }
 
   /**
@@ -454,7 +576,7 @@ public final class DurableChat implements AutoCloseable {
   public SessionRun renewRun(String address, String runId) {
     ensureOpen();
     Objects.requireNonNull(runId, "run id must not be null");
-    return sessionStore.renewRun(sessionId(address), runId, clock.instant());
+    return withSessionId(address, id -> sessionStore.renewRun(id, runId, clock.instant()));
   }
 
   /** Whether the session store keeps run leases ({@link #renewRun}). */
@@ -465,7 +587,12 @@ public final class DurableChat implements AutoCloseable {
   /** The session's runs, in the order they became current (S6 audit trail). */
   public List<SessionRun> runs(String address) {
     ensureOpen();
-    return sessionStore.runs(sessionId(address));
+    List<SessionRun> runs = sessionStore.runs(sessionId(address));
+    if (runs.isEmpty() && isCachedExternalId(address)) {
+      // An empty answer may come from a cached session that was deleted (S11): look again.
+      return sessionStore.runs(resolve(address).friendlyId());
+    }
+    return runs;
   }
 
   // ---------------------------------------------------------------- streams
@@ -521,7 +648,8 @@ public final class DurableChat implements AutoCloseable {
       return;
     }
     UIMessage message = m.payload().message();
-    String sessionId = sessionId(address);
+    String sessionId =
+        isCachedExternalId(address) ? resolve(address).friendlyId() : sessionId(address);
     Supplier<List<UIMessage>> live = liveHistories.get(sessionId);
     if (live != null) {
       try {
@@ -553,8 +681,9 @@ public final class DurableChat implements AutoCloseable {
   private Appended storeIn(String address, String payload, @Nullable String partId) {
     NewRecord record = new NewRecord(payload, partId);
     AppendResult result =
-        sessionStore.append(
-            sessionId(address), StreamKind.IN, List.of(record), null, clock.instant());
+        withSessionId(
+            address,
+            id -> sessionStore.append(id, StreamKind.IN, List.of(record), null, clock.instant()));
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
   }
 
@@ -583,7 +712,9 @@ public final class DurableChat implements AutoCloseable {
       records = Arrays.asList(array);
     }
     AppendResult result =
-        sessionStore.append(sessionId(address), StreamKind.OUT, records, runId, clock.instant());
+        withSessionId(
+            address,
+            id -> sessionStore.append(id, StreamKind.OUT, records, runId, clock.instant()));
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
   }
 
@@ -619,7 +750,8 @@ public final class DurableChat implements AutoCloseable {
       Function<StoredRecord, StreamRecord<E>> decode) {
     ensureOpen();
     checkRead(afterEventId, limit);
-    List<StoredRecord> stored = sessionStore.read(sessionId(address), kind, afterEventId, limit);
+    List<StoredRecord> stored =
+        withSessionId(address, id -> sessionStore.read(id, kind, afterEventId, limit));
     var out = new ArrayList<StreamRecord<E>>(stored.size());
     for (StoredRecord r : stored) {
       out.add(decode.apply(r));
@@ -631,7 +763,7 @@ public final class DurableChat implements AutoCloseable {
   public long lastEventId(String address, StreamKind stream) {
     ensureOpen();
     Objects.requireNonNull(stream, "stream must not be null");
-    return sessionStore.lastSeq(sessionId(address), stream);
+    return withSessionId(address, id -> sessionStore.lastSeq(id, stream));
   }
 
   /**
@@ -659,7 +791,9 @@ public final class DurableChat implements AutoCloseable {
       Function<StoredRecord, StreamRecord<E>> decode) {
     ensureOpen();
     checkRead(afterEventId, 1);
-    String sessionId = sessionId(address);
+    // Not from the cache for an external id: a tail must not start on a deleted session (S11).
+    String sessionId =
+        isCachedExternalId(address) ? resolve(address).friendlyId() : sessionId(address);
     return subscriber -> {
       Objects.requireNonNull(subscriber, "subscriber must not be null");
       var tail =
@@ -692,6 +826,9 @@ public final class DurableChat implements AutoCloseable {
       return;
     }
     closed = true;
+    if (sweepTimer != null) {
+      sweepTimer.shutdownNow();
+    }
     var error = new DurableChatException("durablechat engine is closed");
     for (Tail<?> tail : List.copyOf(tails)) {
       tail.fail(error);
@@ -729,9 +866,10 @@ public final class DurableChat implements AutoCloseable {
   }
 
   /**
-   * The friendly id at the address, from the cache when it was resolved before. Safe to cache:
-   * friendly ids are never reused and an external id keeps its session for good (S1), so a mapping
-   * once seen never changes; status is not cached (the store checks it on every write).
+   * The friendly id at the address, from the cache when it was resolved before. Friendly ids are
+   * never reused and an external id keeps its session until the session is deleted (S11); {@link
+   * #withSessionId} notices a mapping that a delete made stale. Status is not cached (the store
+   * checks it on every write).
    */
   private String sessionId(String address) {
     if (address == null) {
@@ -740,6 +878,39 @@ public final class DurableChat implements AutoCloseable {
     String key = address.startsWith(Session.FRIENDLY_ID_PREFIX) ? address : address.trim();
     String cached = addresses.getIfPresent(key);
     return cached != null ? cached : resolve(address).friendlyId();
+  }
+
+  /**
+   * Calls the store with the friendly id at the address. A cached external id whose session the
+   * store no longer knows was deleted (S11), here or on another node, and may since have been
+   * created afresh: the mapping is dropped and the call made once more with the id the store holds
+   * now, so a stale mapping is never served.
+   */
+  private <T> T withSessionId(String address, Function<String, T> call) {
+    if (!isCachedExternalId(address)) {
+      return call.apply(sessionId(address));
+    }
+    String key = address.trim();
+    String cached = addresses.getIfPresent(key);
+    if (cached == null) {
+      return call.apply(resolve(address).friendlyId());
+    }
+    try {
+      return call.apply(cached);
+    } catch (NoSuchSessionException e) {
+      addresses.invalidate(key);
+      String fresh = resolve(address).friendlyId();
+      if (fresh.equals(cached)) {
+        throw e;
+      }
+      return call.apply(fresh);
+    }
+  }
+
+  private boolean isCachedExternalId(@Nullable String address) {
+    return address != null
+        && !address.startsWith(Session.FRIENDLY_ID_PREFIX)
+        && addresses.getIfPresent(address.trim()) != null;
   }
 
   private Session resolve(String address) {
@@ -910,6 +1081,7 @@ public final class DurableChat implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private IdGenerator ids = IdGenerator.random();
     private @Nullable Executor executor;
+    private RetentionPolicy retention = RetentionPolicy.defaults();
 
     private Builder() {}
 
@@ -962,6 +1134,16 @@ public final class DurableChat implements AutoCloseable {
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor must not be null");
+      return this;
+    }
+
+    /**
+     * How sessions are retired and streams trimmed (S11, H5); default {@link
+     * RetentionPolicy#defaults()}: expired sessions closed, closed ones deleted after 30 days,
+     * nothing trimmed, a sweep every minute. {@link RetentionPolicy#none()} turns it all off.
+     */
+    public Builder retention(RetentionPolicy retention) {
+      this.retention = Objects.requireNonNull(retention, "retention policy must not be null");
       return this;
     }
 

@@ -1,5 +1,7 @@
 package dev.durablechat.core;
 
+import dev.durablechat.api.NoSuchSessionException;
+import dev.durablechat.api.SessionDeletedException;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.spi.SessionStore;
@@ -158,6 +160,19 @@ final class Tail<E> implements Flow.Subscription {
         watch = store.watch(sessionId, kind, this::signal);
       }
       emitWhileDemand();
+    } catch (NoSuchSessionException e) {
+      // The session existed when the tail began (the engine resolved it): it was deleted (S11).
+      terminate(
+          e instanceof SessionDeletedException
+              ? e
+              : new SessionDeletedException(
+                  sessionId,
+                  "session ["
+                      + sessionId
+                      + "] was deleted; its "
+                      + kind.wireName()
+                      + " stream has ended (S11)",
+                  e));
     } catch (RuntimeException e) {
       terminate(e);
     }

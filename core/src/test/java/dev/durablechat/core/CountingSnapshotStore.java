@@ -18,6 +18,10 @@ final class CountingSnapshotStore implements SnapshotStore {
   final AtomicInteger reads = new AtomicInteger();
   final AtomicInteger writes = new AtomicInteger();
   volatile boolean failWrites;
+  volatile boolean failDeletes;
+
+  /** Runs once before the next write reaches the store (to interleave another call). */
+  volatile @Nullable Runnable beforeWrite;
 
   CountingSnapshotStore(SnapshotStore delegate) {
     this.delegate = delegate;
@@ -32,6 +36,11 @@ final class CountingSnapshotStore implements SnapshotStore {
   @Override
   public String write(SnapshotKey key, byte[] content, @Nullable String expectedVersion) {
     writes.incrementAndGet();
+    Runnable hook = beforeWrite;
+    if (hook != null) {
+      beforeWrite = null;
+      hook.run();
+    }
     if (failWrites) {
       throw new StoreUnavailableException("snapshot store [test] write: unreachable (simulated)");
     }
@@ -40,6 +49,9 @@ final class CountingSnapshotStore implements SnapshotStore {
 
   @Override
   public boolean delete(SnapshotKey key) {
+    if (failDeletes) {
+      throw new StoreUnavailableException("snapshot store [test] delete: unreachable (simulated)");
+    }
     return delegate.delete(key);
   }
 

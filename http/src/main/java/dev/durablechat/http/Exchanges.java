@@ -47,7 +47,7 @@ final class Exchanges {
   static Reply preflight(Exchange exchange) {
     var headers = new LinkedHashMap<String, String>();
     cors(exchange, headers);
-    headers.put("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    headers.put("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
     String requested = exchange.header("Access-Control-Request-Headers");
     headers.put(
         "Access-Control-Allow-Headers",

@@ -5,6 +5,7 @@ import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.NoSuchSessionException;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.Session;
 import dev.durablechat.api.StreamKind;
@@ -321,6 +322,12 @@ final class OutStreams {
         return;
       }
       last = chat.lastEventId(sessionId, StreamKind.OUT);
+    } catch (NoSuchSessionException e) {
+      // Deleted (S11): every reader ends now, with session-closed, reason deleted.
+      for (Stream s : streams) {
+        s.sessionDeleted();
+      }
+      return;
     } catch (DurableChatException e) {
       // The store is away: the readers keep their connections and we look again next time.
       LOG.debug("session [{}] out: status check failed: {}", sessionId, e.getMessage());
@@ -474,8 +481,39 @@ final class OutStreams {
 
     @Override
     public void onNext(TailItem<OutEvent> item) {
+      if (item instanceof TailItem.Moved<OutEvent> moved) {
+        // H5: trimmed under the live readers; each is told before the next record.
+        long id = moved.toEventId() - 1;
+        byte[] notice =
+            frame(
+                    JsonObject.builder()
+                        .put(
+                            "records",
+                            JsonArray.of(trimmedRecord(moved.fromEventId(), moved.toEventId())))
+                        .put(
+                            "tail",
+                            JsonObject.builder()
+                                .put("seq_num", id + 1)
+                                .put("timestamp", System.currentTimeMillis())
+                                .build())
+                        .build())
+                .getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < laneCount; i++) {
+          int lane = i;
+          onLane(
+              this,
+              lane,
+              () -> {
+                position[lane] = id;
+                for (Stream s : members.get(lane)) {
+                  s.offerShared(id, notice, this);
+                }
+              });
+        }
+        return;
+      }
       if (!(item instanceof TailItem.Event<OutEvent> event)) {
-        return; // H5: a trimmed bookmark; the next record carries on
+        return;
       }
       StreamRecord<OutEvent> r = event.record();
       long id = r.eventId();
@@ -856,6 +894,18 @@ final class OutStreams {
       finish();
     }
 
+    /**
+     * The session was deleted (S11): a {@code session-closed} record with reason {@code deleted},
+     * then the end. Its records are gone, so there is nothing left to send first.
+     */
+    synchronized void sessionDeleted() {
+      if (done || finishing) {
+        return;
+      }
+      writeControl("session-closed", "deleted", lastSent + 1);
+      finish();
+    }
+
     /** X-Peek-Settled on a settled session: what is left, then the close notice if closed. */
     private void endSettled() {
       try {
@@ -906,6 +956,10 @@ final class OutStreams {
 
     @Override
     public void onError(Throwable error) {
+      if (error instanceof NoSuchSessionException) {
+        sessionDeleted();
+        return;
+      }
       synchronized (this) {
         if (finishing) {
           return;
@@ -939,16 +993,18 @@ final class OutStreams {
           r = stored;
         } else if (item instanceof TailItem.Event<?> e) {
           r = e.record();
-        } else if (item instanceof TailItem.Moved<?> m) {
-          // H5: the bookmark was trimmed; the client resumes at the first kept record.
-          LOG.debug(
-              "session [{}] out: reader moved from [{}] to [{}]",
-              sessionId,
-              m.fromEventId(),
-              m.toEventId());
         }
+        // TailItem.Moved needs no case of its own: the gap before the next record says the same.
         if (r == null || r.eventId() <= lastSent || r.eventId() > until) {
           continue; // never repeat a record (invariant 4)
+        }
+        if (r.eventId() > lastSent + 1) {
+          // H5: the records after the reader's bookmark were trimmed. Say so, numbered just
+          // before the first kept record (a trimmed number, never used again), then go on.
+          LOG.debug(
+              "session [{}] out: reader moved from [{}] to [{}]", sessionId, lastSent, r.eventId());
+          records.add(trimmedRecord(lastSent, r.eventId()));
+          lastSent = r.eventId() - 1;
         }
         @SuppressWarnings("unchecked")
         StreamRecord<OutEvent> out = (StreamRecord<OutEvent>) r;
@@ -983,7 +1039,11 @@ final class OutStreams {
           s.closedReason() != null ? s.closedReason() : s.closedAt() == null ? "expired" : "closed";
       // One past the last stored record, the same on every connection: no stored record can take
       // it, since a closed session takes no more appends.
-      long seq = last + 1;
+      writeControl("session-closed", reason, last + 1);
+    }
+
+    /** A synthesized control record with its reason header, numbered {@code seq}. */
+    private void writeControl(String control, String reason, long seq) {
       long now = System.currentTimeMillis();
       JsonObject record =
           JsonObject.builder()
@@ -992,8 +1052,7 @@ final class OutStreams {
               .put(
                   "headers",
                   JsonArray.of(
-                      header("trigger-control", "session-closed"),
-                      header("session-closed-reason", reason)))
+                      header("trigger-control", control), header(control + "-reason", reason)))
               .put("body", "")
               .build();
       lastSent = Math.max(lastSent, seq);
@@ -1025,6 +1084,27 @@ final class OutStreams {
       headers.add(header("trigger-control", "upgrade-required"));
     }
     return b.put("headers", JsonArray.of(headers)).put("body", "").build();
+  }
+
+  /**
+   * The synthesized {@code stream-trimmed} control record (H5): the records after {@code from} up
+   * to {@code to - 1} were trimmed before this reader saw them, and the next record is {@code to}.
+   * Numbered {@code to - 1}, so a reconnect with it as {@code Last-Event-ID} resumes at {@code to}.
+   * Clients that do not know the subtype skip it, as they skip every control record they do not
+   * know.
+   */
+  private static JsonObject trimmedRecord(long from, long to) {
+    return JsonObject.builder()
+        .put("seq_num", to - 1)
+        .put("timestamp", System.currentTimeMillis())
+        .put(
+            "headers",
+            JsonArray.of(
+                header("trigger-control", "stream-trimmed"),
+                header("stream-trimmed-from", Long.toString(from)),
+                header("stream-trimmed-to", Long.toString(to))))
+        .put("body", "")
+        .build();
   }
 
   /** A batch frame's text. */

@@ -110,10 +110,13 @@ final class Router {
       return new Whole(routes.create(exchange, principal(exchange)));
     } else if (path.startsWith(API_SESSIONS + "/")
         && path.indexOf('/', API_SESSIONS.length() + 1) < 0) {
-      // GET /api/v1/sessions/{id}: one segment after the collection
-      String segment = path.substring(API_SESSIONS.length() + 1);
-      requireMethod(method, "GET", path);
-      return new Whole(routes.get(exchange, principal(exchange), Exchanges.decodeSegment(segment)));
+      // GET or DELETE /api/v1/sessions/{id}: one segment after the collection
+      String address = Exchanges.decodeSegment(path.substring(API_SESSIONS.length() + 1));
+      if ("DELETE".equals(method)) {
+        return new Whole(routes.delete(exchange, principal(exchange), address));
+      }
+      requireMethod(method, "GET", path, "GET, DELETE, OPTIONS");
+      return new Whole(routes.get(exchange, principal(exchange), address));
     } else if (path.startsWith(API_SESSIONS + "/") && path.endsWith("/close")) {
       String segment = path.substring(API_SESSIONS.length() + 1, path.length() - "/close".length());
       if (!segment.isEmpty() && segment.indexOf('/') < 0) {

@@ -279,6 +279,30 @@ final class Routes {
     return SessionListing.get(exchange, chat, address);
   }
 
+  /**
+   * {@code DELETE /api/v1/sessions/{id}} (S11): deletes the session with its runs, streams and
+   * snapshot; 204, or 404 when there is no such session. Open {@code out} readers end with {@code
+   * session-closed}, reason {@code deleted}.
+   */
+  Reply delete(Exchange exchange, Principal principal, String address) throws IOException {
+    requireSecret(principal, "DELETE /api/v1/sessions/{id}");
+    Exchanges.body(exchange, maxAppendBytes);
+    Session deleted;
+    try {
+      deleted = chat.deleteSession(address);
+    } catch (DurableChatException e) {
+      throw Errors.map(e, null);
+    }
+    OutStreams s = streams;
+    if (s != null) {
+      s.wake(deleted.friendlyId());
+    }
+    var headers = new java.util.LinkedHashMap<String, String>();
+    Exchanges.cors(exchange, headers);
+    headers.put("Cache-Control", "no-store");
+    return new Reply(204, headers, new byte[0]);
+  }
+
   /** {@code POST /api/v1/auth/jwt/claims}: what the SDK signs its own public tokens with. */
   Reply claims(Exchange exchange, Principal principal) throws IOException {
     requireSecret(principal, "POST /api/v1/auth/jwt/claims");

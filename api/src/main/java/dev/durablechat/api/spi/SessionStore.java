@@ -215,6 +215,69 @@ public interface SessionStore extends AutoCloseable {
    */
   AutoCloseable watch(String sessionId, StreamKind stream, Runnable onAppend);
 
+  // ---------------------------------------------------------------- delete and retention (S11)
+
+  /**
+   * Deletes the session, its runs and both of its streams (S11), in one atomic step that also
+   * records the session's snapshot as still to delete ({@link #pendingSnapshotDeletions}): a
+   * snapshot store is a different system, so the engine deletes the snapshot afterwards and clears
+   * the record with {@link #snapshotDeleted}; a deletion that fails stays recorded and a sweep
+   * retries it. Watchers of both streams are called, and then find the session gone. The external
+   * id is free again at once: a later {@link #createSession} with it creates a new row (with a new
+   * friendly id). Appends, reads and swaps that name the deleted session fail with {@link
+   * dev.durablechat.api.NoSuchSessionException}, also those racing the delete, which either land
+   * before it (and are deleted with it) or fail.
+   *
+   * @param at the deletion time, kept on the snapshot record
+   * @return the session as it was, or empty (nothing changed) if there was no such session
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store cannot delete (the
+   *     default; every bundled store can)
+   */
+  default Optional<Session> deleteSession(String sessionId, Instant at) {
+    throw new dev.durablechat.api.UnsupportedCapabilityException(
+        "session store [" + getClass().getName() + "] cannot delete session [" + sessionId + "]");
+  }
+
+  /**
+   * Snapshots of deleted sessions that are still to delete, oldest deletion first: what {@link
+   * #deleteSession} recorded and {@link #snapshotDeleted} has not cleared yet.
+   *
+   * @param limit at most this many, positive
+   */
+  default List<dev.durablechat.api.SnapshotKey> pendingSnapshotDeletions(
+      Environment environment, int limit) {
+    return List.of();
+  }
+
+  /**
+   * Clears the record of {@link #deleteSession} once the snapshot at {@code key} is gone from the
+   * snapshot store. Clearing an absent record changes nothing.
+   */
+  default void snapshotDeleted(dev.durablechat.api.SnapshotKey key) {}
+
+  /**
+   * Open sessions of the environment whose expiry time has passed at {@code now} (not closed,
+   * {@code expiresAt <= now}), earliest expiry first, at most {@code limit}: what a retention sweep
+   * closes as {@code expired}. Index-backed where the store has indexes, so the cost of a call does
+   * not grow with the number of sessions.
+   *
+   * @throws IllegalArgumentException if {@code limit} is not positive
+   */
+  default List<Session> expiredSessions(Environment environment, Instant now, int limit) {
+    return List.of();
+  }
+
+  /**
+   * Closed sessions of the environment whose {@code closedAt} is before {@code closedBefore},
+   * earliest close first, at most {@code limit}: what a retention sweep deletes once their grace
+   * period is over. Index-backed where the store has indexes.
+   *
+   * @throws IllegalArgumentException if {@code limit} is not positive
+   */
+  default List<Session> closedSessions(Environment environment, Instant closedBefore, int limit) {
+    return List.of();
+  }
+
   /** Releases the store's resources; calls after close fail. */
   @Override
   void close();

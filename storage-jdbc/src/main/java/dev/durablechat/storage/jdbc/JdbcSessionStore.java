@@ -10,6 +10,7 @@ import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionPage;
 import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.spi.AppendResult;
 import dev.durablechat.api.spi.CreateOutcome;
@@ -46,6 +47,7 @@ final class JdbcSessionStore implements SessionStore {
   private final SessionListing listing;
   private final WatchHub hub;
   private final Set<StoreCapability> capabilities;
+  private final RetentionRows retention;
 
   JdbcSessionStore(Database db, Duration pollInterval) {
     this.db = db;
@@ -54,6 +56,7 @@ final class JdbcSessionStore implements SessionStore {
     this.streams = new StreamRows(db);
     this.listing = new SessionListing(db);
     this.hub = new WatchHub(db, pollInterval);
+    this.retention = new RetentionRows(db, sessions);
     this.capabilities = Set.copyOf(db.dialect().capabilities());
   }
 
@@ -422,6 +425,67 @@ final class JdbcSessionStore implements SessionStore {
     Objects.requireNonNull(onAppend, "onAppend");
     lastSeq(sessionId, stream); // an unknown session is refused, as everywhere else
     return hub.watch(sessionId, stream, onAppend);
+  }
+
+  @Override
+  public Optional<Session> deleteSession(String sessionId, Instant at) {
+    Objects.requireNonNull(sessionId, "sessionId");
+    Objects.requireNonNull(at, "at");
+    Optional<Session> deleted =
+        db.inTransaction(
+            "delete session [" + sessionId + "]", conn -> retention.delete(conn, sessionId, at));
+    if (deleted.isPresent()) {
+      // This node's watchers at once; other nodes' through the queued notifications or the poll.
+      hub.appended(sessionId, StreamKind.IN);
+      hub.appended(sessionId, StreamKind.OUT);
+    }
+    return deleted;
+  }
+
+  @Override
+  public List<SnapshotKey> pendingSnapshotDeletions(Environment environment, int limit) {
+    Objects.requireNonNull(environment, "environment");
+    checkLimit(limit);
+    return db.inTransaction(
+        "list snapshots to delete in [" + environment + "]",
+        conn -> retention.pendingSnapshotDeletions(conn, environment, limit));
+  }
+
+  @Override
+  public void snapshotDeleted(SnapshotKey key) {
+    Objects.requireNonNull(key, "key");
+    db.inTransaction(
+        "clear the snapshot deletion of session [" + key.sessionId() + "]",
+        conn -> {
+          retention.snapshotDeleted(conn, key);
+          return null;
+        });
+  }
+
+  @Override
+  public List<Session> expiredSessions(Environment environment, Instant now, int limit) {
+    Objects.requireNonNull(environment, "environment");
+    Objects.requireNonNull(now, "now");
+    checkLimit(limit);
+    return db.inTransaction(
+        "list expired sessions in [" + environment + "]",
+        conn -> List.copyOf(retention.expired(conn, environment, now, limit)));
+  }
+
+  @Override
+  public List<Session> closedSessions(Environment environment, Instant closedBefore, int limit) {
+    Objects.requireNonNull(environment, "environment");
+    Objects.requireNonNull(closedBefore, "closedBefore");
+    checkLimit(limit);
+    return db.inTransaction(
+        "list closed sessions in [" + environment + "]",
+        conn -> List.copyOf(retention.closed(conn, environment, closedBefore, limit)));
+  }
+
+  private static void checkLimit(int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit [" + limit + "] must be positive");
+    }
   }
 
   @Override

@@ -24,7 +24,7 @@ final class Schema {
   private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
 
   /** The schema version this code writes and reads. */
-  static final int CURRENT = 3;
+  static final int CURRENT = 4;
 
   private static final String VERSION_TABLE =
       "CREATE TABLE IF NOT EXISTS dc_schema_version ("
@@ -95,6 +95,35 @@ final class Schema {
             + " TIMESTAMP WITH TIME ZONE");
   }
 
+  /**
+   * Version 3: deleting and retiring sessions (S11). The snapshots of deleted sessions still to
+   * delete, and the indexes the retention sweep's two queries use, so a sweep costs the same at a
+   * million sessions as at a hundred. PostgreSQL gets partial indexes (only the rows a sweep can
+   * want); H2 has none and indexes every row.
+   */
+  private static List<String> version3(Dialect dialect) {
+    boolean partial = dialect instanceof Dialect.Postgres;
+    return List.of(
+        "CREATE TABLE IF NOT EXISTS dc_snapshot_deletions ("
+            + " session_id VARCHAR(160) NOT NULL PRIMARY KEY,"
+            + " project_ref VARCHAR(64) NOT NULL,"
+            + " env_slug VARCHAR(64) NOT NULL,"
+            + " deleted_at TIMESTAMP WITH TIME ZONE NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS dc_snapshot_deletions_order"
+            + " ON dc_snapshot_deletions (project_ref, env_slug, deleted_at)",
+        partial
+            ? "CREATE INDEX IF NOT EXISTS dc_sessions_expiry"
+                + " ON dc_sessions (project_ref, env_slug, expires_at)"
+                + " WHERE closed_at IS NULL AND expires_at IS NOT NULL"
+            : "CREATE INDEX IF NOT EXISTS dc_sessions_expiry"
+                + " ON dc_sessions (project_ref, env_slug, closed_at, expires_at)",
+        partial
+            ? "CREATE INDEX IF NOT EXISTS dc_sessions_closed"
+                + " ON dc_sessions (project_ref, env_slug, closed_at) WHERE closed_at IS NOT NULL"
+            : "CREATE INDEX IF NOT EXISTS dc_sessions_closed"
+                + " ON dc_sessions (project_ref, env_slug, closed_at)");
+  }
+
   /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */
   static void migrate(Database db) {
     if (db.dialect().transactionalDdl()) {
@@ -156,12 +185,19 @@ final class Schema {
             LOG.info("jdbc store [{}]: migrated to schema version 2", db.description());
           }
           if (found < 3) {
+            for (String ddl : version3(dialect)) {
+              execute(conn, ddl);
+            }
+            recordVersion(conn, 3, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 3", db.description());
+          }
+          if (found < 4) {
             for (String ddl : SessionListing.ddl()) {
               execute(conn, ddl);
             }
             SessionListing.backfillTags(conn);
-            recordVersion(conn, 3, transactional);
-            LOG.info("jdbc store [{}]: migrated to schema version 3", db.description());
+            recordVersion(conn, 4, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 4", db.description());
           }
           return null;
         });

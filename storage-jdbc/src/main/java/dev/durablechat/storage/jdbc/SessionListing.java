@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 
 /**
  * Session listing ({@code SessionStore.listSessions}): keyset pagination over an index, so a page
- * costs the same at any depth. Schema version 3 adds what it reads:
+ * costs the same at any depth. Schema version 4 adds what it reads:
  *
  * <ul>
  *   <li>{@code dc_sessions_listing (project_ref, env_slug, created_at, friendly_id)}: the order of
@@ -42,7 +42,7 @@ final class SessionListing {
     this.db = db;
   }
 
-  /** Schema version 3: the listing indexes and the tag table (idempotent statements). */
+  /** Schema version 4: the listing indexes and the tag table (idempotent statements). */
   static List<String> ddl() {
     return List.of(
         "CREATE INDEX IF NOT EXISTS dc_sessions_listing"
@@ -61,7 +61,7 @@ final class SessionListing {
             + " ON dc_session_tags (project_ref, env_slug, tag, created_at, session_id)");
   }
 
-  /** Writes the tag rows of the sessions created before version 3 (once, in the migration). */
+  /** Writes the tag rows of the sessions created before version 4 (once, in the migration). */
   static void backfillTags(Connection conn) throws SQLException {
     var rows = new ArrayList<String[]>();
     try (PreparedStatement ps =

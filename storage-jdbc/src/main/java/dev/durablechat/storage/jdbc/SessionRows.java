@@ -157,6 +157,17 @@ final class SessionRows {
     return new NoSuchSessionException("session [" + sessionId + "] not found");
   }
 
+  /** Every row the query returns, in its order. */
+  static java.util.List<Session> all(PreparedStatement ps) throws SQLException {
+    var rows = new java.util.ArrayList<Session>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        rows.add(read(rs));
+      }
+    }
+    return rows;
+  }
+
   private static Optional<Session> one(PreparedStatement ps) throws SQLException {
     try (ResultSet rs = ps.executeQuery()) {
       return rs.next() ? Optional.of(read(rs)) : Optional.empty();

@@ -246,12 +246,12 @@ final class WatchHub implements AutoCloseable {
       for (Key key : watchers.keySet()) {
         ps.setString(1, key.sessionId());
         try (ResultSet rs = ps.executeQuery()) {
-          if (rs.next()) {
-            long seq = rs.getLong(key.stream() == StreamKind.IN ? 1 : 2);
-            Long before = lastSeen.put(key, seq);
-            if (before == null || before != seq) {
-              fire(key);
-            }
+          // A session that is gone (deleted, S11) counts as a change too: its watchers read
+          // again and learn it.
+          long seq = rs.next() ? rs.getLong(key.stream() == StreamKind.IN ? 1 : 2) : -1;
+          Long before = lastSeen.put(key, seq);
+          if (before == null || before != seq) {
+            fire(key);
           }
         }
       }

@@ -9,6 +9,8 @@ import dev.durablechat.api.Environment;
 import dev.durablechat.api.FencedException;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.RunReason;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.SnapshotConflictException;
 import dev.durablechat.api.SnapshotKey;
@@ -96,7 +98,7 @@ class JdbcSmokeTest {
     try (Connection conn = DriverManager.getConnection(url());
         Statement st = conn.createStatement()) {
       st.execute("ALTER TABLE dc_session_runs DROP COLUMN renewed_at");
-      st.execute("DELETE FROM dc_schema_version WHERE version = 2");
+      st.execute("DELETE FROM dc_schema_version WHERE version >= 2");
     }
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
       assertThat(store.runs(id)).singleElement().satisfies(r -> assertThat(r.renewedAt()).isNull());
@@ -108,7 +110,45 @@ class JdbcSmokeTest {
         Statement st = conn.createStatement();
         ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
       rs.next();
-      assertThat(rs.getInt(1)).isEqualTo(2);
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "migrating to version 4 writes the tag rows of the sessions created before it, so the tag"
+          + " filter lists them")
+  void migrationBackfillsTags() throws Exception {
+    Session tagged;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      var s = newSession("chat-tags");
+      tagged =
+          store
+              .createSession(
+                  new NewSession(
+                      s.friendlyId(),
+                      s.externalId(),
+                      s.environment(),
+                      s.agentId(),
+                      s.clientData(),
+                      new TriggerConfig(
+                          null, null, List.of("vip", "beta"), null, null, JsonObject.empty()),
+                      s.createdAt(),
+                      null))
+              .session();
+    }
+    // Back to version 3 as an older library left it: no tag table, no version 4 row.
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      st.execute("DROP TABLE dc_session_tags");
+      st.execute("DELETE FROM dc_schema_version WHERE version = 4");
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      for (String tag : List.of("vip", "beta")) {
+        assertThat(store.listSessions(ENV, SessionQuery.builder().tag(tag).build(), T0).sessions())
+            .extracting(Session::friendlyId)
+            .containsExactly(tagged.friendlyId());
+      }
     }
   }
 

@@ -22,6 +22,15 @@ final class MemorySession {
   /** The run audit trail, in the order the runs became current; guarded like {@link #row}. */
   final List<SessionRun> runs = new ArrayList<>();
 
+  /**
+   * Set once, under both stream locks, when the session is deleted: a caller that found the session
+   * before the delete and then waited for a lock learns here that it is gone.
+   */
+  volatile boolean deleted;
+
+  /** When it was deleted; set with {@link #deleted}. */
+  volatile java.time.@org.jspecify.annotations.Nullable Instant deletedAt;
+
   MemorySession(Session row) {
     this.row = row;
   }

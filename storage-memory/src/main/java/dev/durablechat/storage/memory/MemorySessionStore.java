@@ -11,6 +11,7 @@ import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionPage;
 import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StoreUnavailableException;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.spi.AppendResult;
@@ -21,6 +22,7 @@ import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.StoreCapability;
 import dev.durablechat.api.spi.StoredRecord;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
@@ -46,6 +48,11 @@ public final class MemorySessionStore implements SessionStore {
   private final ConcurrentHashMap<String, MemorySession> sessions = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<ExternalKey, MemorySession> byExternalId =
       new ConcurrentHashMap<>();
+
+  /** Snapshots of deleted sessions still to delete, in deletion order (S11). */
+  private final java.util.Map<String, SnapshotKey> pendingSnapshots =
+      java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
+
   private volatile boolean closed;
 
   /** An empty store. */
@@ -141,6 +148,9 @@ public final class MemorySessionStore implements SessionStore {
     MemorySession s = require(sessionId);
     s.lockRow();
     try {
+      if (s.deleted) {
+        throw noSuchSession(sessionId);
+      }
       Session row = s.row;
       if (row.closedAt() != null) {
         return row;
@@ -187,6 +197,9 @@ public final class MemorySessionStore implements SessionStore {
     }
     s.lockRow();
     try {
+      if (s.deleted) {
+        throw noSuchSession(sessionId);
+      }
       Session row = s.row;
       checkActive(row, now, "swap the run");
       if (row.version() != expectedVersion || !Objects.equals(row.currentRunId(), expectedRunId)) {
@@ -349,6 +362,9 @@ public final class MemorySessionStore implements SessionStore {
           return new AppendResult(seen, seen, true);
         }
       }
+      if (s.deleted) {
+        throw noSuchSession(sessionId);
+      }
       Session row = s.row;
       checkActive(row, now, "append to " + stream.wireName());
       if (fencingRunId != null && !fencingRunId.equals(row.currentRunId())) {
@@ -429,6 +445,99 @@ public final class MemorySessionStore implements SessionStore {
   }
 
   @Override
+  public Optional<Session> deleteSession(String sessionId, Instant at) {
+    checkOpen();
+    Objects.requireNonNull(at, "at");
+    MemorySession s = sessions.get(sessionId);
+    if (s == null) {
+      return Optional.empty();
+    }
+    Session row;
+    s.lockRow();
+    try {
+      if (s.deleted) {
+        return Optional.empty();
+      }
+      row = s.row;
+      s.deleted = true;
+      s.deletedAt = at;
+      // The snapshot record first, then the rows: no moment where the session is gone and its
+      // snapshot forgotten.
+      pendingSnapshots.put(sessionId, new SnapshotKey(row.environment(), sessionId));
+      if (row.externalId() != null) {
+        byExternalId.remove(new ExternalKey(row.environment(), row.externalId()), s);
+      }
+      sessions.remove(sessionId, s);
+      s.runs.clear();
+      s.in.clear();
+      s.out.clear();
+    } finally {
+      s.unlockRow();
+    }
+    // Outside the locks, like an append's: the watchers read again and find the session gone.
+    notifyWatchers(s.in);
+    notifyWatchers(s.out);
+    return Optional.of(row);
+  }
+
+  @Override
+  public List<SnapshotKey> pendingSnapshotDeletions(Environment environment, int limit) {
+    checkOpen();
+    checkLimit(limit);
+    var keys = new ArrayList<SnapshotKey>();
+    synchronized (pendingSnapshots) {
+      for (SnapshotKey key : pendingSnapshots.values()) {
+        if (keys.size() >= limit) {
+          break;
+        }
+        if (key.environment().equals(environment)) {
+          keys.add(key);
+        }
+      }
+    }
+    return keys;
+  }
+
+  @Override
+  public void snapshotDeleted(SnapshotKey key) {
+    checkOpen();
+    pendingSnapshots.remove(key.sessionId(), key);
+  }
+
+  @Override
+  public List<Session> expiredSessions(Environment environment, Instant now, int limit) {
+    checkOpen();
+    checkLimit(limit);
+    // A scan: the memory store is for tests and single processes, where it is cheap enough.
+    return sessions.values().stream()
+        .map(s -> s.row)
+        .filter(r -> r.environment().equals(environment))
+        .filter(r -> r.closedAt() == null && r.expiresAt() != null && !now.isBefore(r.expiresAt()))
+        .sorted(Comparator.comparing(Session::expiresAt).thenComparing(Session::friendlyId))
+        .limit(limit)
+        .toList();
+  }
+
+  @Override
+  public List<Session> closedSessions(Environment environment, Instant closedBefore, int limit) {
+    checkOpen();
+    checkLimit(limit);
+    return sessions.values().stream()
+        .map(s -> s.row)
+        .filter(r -> r.environment().equals(environment))
+        .filter(r -> r.closedAt() != null && r.closedAt().isBefore(closedBefore))
+        .sorted(Comparator.comparing(Session::closedAt).thenComparing(Session::friendlyId))
+        .limit(limit)
+        .toList();
+  }
+
+  private static void checkLimit(int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit [" + limit + "] must be positive");
+    }
+  }
+
+  @Override
   public void close() {
     closed = true;
     sessions.clear();
@@ -444,10 +553,14 @@ public final class MemorySessionStore implements SessionStore {
     checkOpen();
     MemorySession s = sessions.get(sessionId);
     if (s == null) {
-      throw new NoSuchSessionException(
-          "no session [" + sessionId + "] in memory store [" + name + "]");
+      throw noSuchSession(sessionId);
     }
     return s;
+  }
+
+  private NoSuchSessionException noSuchSession(String sessionId) {
+    return new NoSuchSessionException(
+        "no session [" + sessionId + "] in memory store [" + name + "]");
   }
 
   private static void checkActive(Session row, Instant now, String what) {

@@ -88,6 +88,14 @@ final class MemoryStream {
     return removed;
   }
 
+  /** Drops every record (the session was deleted); the caller holds the lock. */
+  void clear() {
+    records = new StoredRecord[1];
+    head = 0;
+    size = 0;
+    partIds.clear();
+  }
+
   /** Makes room at the end: compacts when at least half the array is trimmed, else doubles it. */
   private void grow() {
     StoredRecord[] target =
