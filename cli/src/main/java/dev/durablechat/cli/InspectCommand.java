@@ -39,16 +39,17 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code inspect}: an operator's read-only view of any session store, without SQL: list sessions,
- * show one with its runs, streams and snapshot, print its {@code out} stream as the JSON lines
- * {@code fold} reads. Exit codes: 0 done, 1 the store could not be opened or read (the cause is
- * printed), 2 an unknown session id or a bad option.
+ * {@code inspect}: an operator's view of any session store, without SQL: list sessions, show one
+ * with its runs, streams and snapshot, print its {@code out} stream as the JSON lines {@code fold}
+ * reads, and delete one (the only subcommand that writes). Exit codes: 0 done, 1 the store could
+ * not be opened or read (the cause is printed), 2 an unknown session id or a bad option.
  */
 @Command(
     name = "inspect",
     mixinStandardHelpOptions = true,
     description = {
-      "Shows what a session store holds: sessions, their runs, streams and snapshots.",
+      "Shows what a session store holds: sessions, their runs, streams and snapshots; deletes a"
+          + " session.",
       "Works on any store serve takes: --store jdbc:h2:file:PATH or jdbc:postgresql://...,"
           + " --snapshots file:DIR or s3://... . An H2 file can be read only while no server"
           + " holds it."
@@ -56,7 +57,8 @@ import picocli.CommandLine.Spec;
     subcommands = {
       InspectCommand.Sessions.class,
       InspectCommand.OneSession.class,
-      InspectCommand.Out.class
+      InspectCommand.Out.class,
+      InspectCommand.Delete.class
     },
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
@@ -571,6 +573,62 @@ public final class InspectCommand implements Callable<Integer> {
         err.println("# " + r.eventId() + " upgrade-required");
       }
       err.flush();
+    }
+  }
+
+  // ------------------------------------------------------------------ inspect delete ID
+
+  /** {@code inspect delete ID}: deletes the session with its runs, streams and snapshot (S11). */
+  @Command(
+      name = "delete",
+      mixinStandardHelpOptions = true,
+      description =
+          "Deletes one session (by friendly or external id) with its runs, both streams and its"
+              + " snapshot (S11). Needs --snapshots, so that the snapshot goes too, or"
+              + " --no-snapshots when the application keeps none. Servers sharing a PostgreSQL"
+              + " store end the session's readers and run.")
+  static final class Delete implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+    @Mixin StoreOptions stores = new StoreOptions();
+
+    @Parameters(index = "0", paramLabel = "ID", description = "The friendly or external id.")
+    String id = "";
+
+    @Option(
+        names = "--no-snapshots",
+        description = "The application keeps no snapshots: delete without a snapshot store.")
+    boolean noSnapshots;
+
+    @Override
+    public Integer call() {
+      if (stores.snapshots == null && !noSnapshots) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println(
+            "durablechat inspect: delete needs --snapshots URL (the session's snapshot is deleted"
+                + " with it), or --no-snapshots if there are none");
+        err.flush();
+        return NOT_FOUND;
+      }
+      return run(
+          spec,
+          stores,
+          (target, out) -> {
+            target.session(id);
+            Session deleted;
+            try {
+              deleted = target.chat.deleteSession(id);
+            } catch (NoSuchSessionException e) {
+              // A concurrent delete came first.
+              throw new Exit(NOT_FOUND, "no session [" + id + "] in [" + target.environment + "]");
+            }
+            out.println(
+                "deleted session ["
+                    + deleted.friendlyId()
+                    + "]"
+                    + (deleted.externalId() == null
+                        ? ""
+                        : " (external id [" + deleted.externalId() + "])"));
+          });
     }
   }
 }

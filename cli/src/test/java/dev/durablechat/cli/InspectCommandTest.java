@@ -167,6 +167,23 @@ class InspectCommandTest {
     assertThat(unknown.exit()).isEqualTo(2);
     assertThat(unknown.err()).contains("no session [chat-nope] in [demo/dev]");
     assertThat(inspect("out", "chat-nope", "--store", store).exit()).isEqualTo(2);
+
+    Ran noSnapshots = inspect("delete", chatId, "--store", store);
+    assertThat(noSnapshots.exit()).isEqualTo(2);
+    assertThat(noSnapshots.err()).contains("delete needs --snapshots URL");
+    assertThat(inspect("session", chatId, "--store", store).exit())
+        .as("a refused delete changed nothing")
+        .isZero();
+    Ran deleted = inspect("delete", chatId, "--store", store, "--snapshots", snapshots);
+    assertThat(deleted.exit()).as(deleted.err()).isZero();
+    assertThat(deleted.out()).contains("deleted session [session_").contains(chatId);
+    Ran gone = inspect("session", chatId, "--store", store);
+    assertThat(gone.exit()).isEqualTo(2);
+    assertThat(gone.err()).contains("no session [" + chatId + "]");
+    assertThat(inspect("sessions", "--store", store).out()).contains("0 sessions");
+    Ran again = inspect("delete", chatId, "--store", store, "--snapshots", snapshots);
+    assertThat(again.exit()).isEqualTo(2);
+    assertThat(again.err()).contains("no session [" + chatId + "]");
   }
 
   @Test
