@@ -23,8 +23,11 @@ import java.util.stream.Stream;
  * costs the same at any depth. Schema version 4 adds what it reads:
  *
  * <ul>
- *   <li>{@code dc_sessions_listing (project_ref, env_slug, created_at, friendly_id)}: the order of
- *       every listing; the position {@code (created_at, friendly_id)} is an index range bound;
+ *   <li>{@code dc_sessions_listing (project_ref, env_slug, created_at DESC, friendly_id DESC)}: the
+ *       order of every listing; the position {@code (created_at, friendly_id)} is an index range
+ *       bound. Descending, because H2 sorts by an index only in its own direction: newest first
+ *       (the default) reads it forwards on both databases; PostgreSQL also reads it backwards for
+ *       oldest first, which H2 sorts;
  *   <li>{@code dc_sessions_agent_listing}: the same under an agent id, for the agent filter;
  *   <li>{@code dc_session_tags}: one row per (session, tag), written with the session (a session's
  *       trigger config never changes), indexed in listing order under each tag. Its rows go with
@@ -46,9 +49,9 @@ final class SessionListing {
   static List<String> ddl() {
     return List.of(
         "CREATE INDEX IF NOT EXISTS dc_sessions_listing"
-            + " ON dc_sessions (project_ref, env_slug, created_at, friendly_id)",
+            + " ON dc_sessions (project_ref, env_slug, created_at DESC, friendly_id DESC)",
         "CREATE INDEX IF NOT EXISTS dc_sessions_agent_listing"
-            + " ON dc_sessions (project_ref, env_slug, agent_id, created_at, friendly_id)",
+            + " ON dc_sessions (project_ref, env_slug, agent_id, created_at DESC, friendly_id DESC)",
         "CREATE TABLE IF NOT EXISTS dc_session_tags ("
             + " session_id VARCHAR(160) NOT NULL"
             + " REFERENCES dc_sessions (friendly_id) ON DELETE CASCADE,"
@@ -58,7 +61,7 @@ final class SessionListing {
             + " created_at TIMESTAMP WITH TIME ZONE NOT NULL,"
             + " PRIMARY KEY (session_id, tag))",
         "CREATE INDEX IF NOT EXISTS dc_session_tags_listing"
-            + " ON dc_session_tags (project_ref, env_slug, tag, created_at, session_id)");
+            + " ON dc_session_tags (project_ref, env_slug, tag, created_at DESC, session_id DESC)");
   }
 
   /** Writes the tag rows of the sessions created before version 4 (once, in the migration). */
@@ -116,6 +119,37 @@ final class SessionListing {
   /** One page; see {@code SessionStore.listSessions}. */
   SessionPage page(Connection conn, Environment environment, SessionQuery q, Instant now)
       throws SQLException {
+    Select select = select(environment, q, now);
+    var fetched = new ArrayList<Session>(Math.min(q.limit() + 1, 64));
+    try (PreparedStatement ps = db.prepare(conn, select.sql())) {
+      select.bind(ps);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          fetched.add(SessionRows.read(rs));
+        }
+      }
+    }
+    return SessionPage.of(q, fetched);
+  }
+
+  /** A listing statement and its parameters (Strings, Instants, one Integer: the limit). */
+  record Select(String sql, List<Object> params) {
+    void bind(PreparedStatement ps) throws SQLException {
+      for (int i = 0; i < params.size(); i++) {
+        Object p = params.get(i);
+        if (p instanceof Instant t) {
+          Database.setInstant(ps, i + 1, t);
+        } else if (p instanceof Integer n) {
+          ps.setInt(i + 1, n);
+        } else {
+          ps.setString(i + 1, (String) p);
+        }
+      }
+    }
+  }
+
+  /** The statement of one page (its plan is checked in the tests: it must read an index). */
+  static Select select(Environment environment, SessionQuery q, Instant now) {
     boolean byTag = q.tag() != null;
     // The key columns come from the table whose index gives the order: the tag rows carry the
     // session's creation time, so a tag listing reads its index and joins each hit to its row.
@@ -192,28 +226,21 @@ final class SessionListing {
       }
     }
     String dir = newest ? " DESC" : " ASC";
-    sql.append(" ORDER BY ").append(created).append(dir).append(", ").append(id).append(dir);
-    sql.append(" LIMIT ?");
-    params.add(q.limit() + 1);
-    var fetched = new ArrayList<Session>(Math.min(q.limit() + 1, 64));
-    try (PreparedStatement ps = db.prepare(conn, sql.toString())) {
-      for (int i = 0; i < params.size(); i++) {
-        Object p = params.get(i);
-        if (p instanceof Instant t) {
-          Database.setInstant(ps, i + 1, t);
-        } else if (p instanceof Integer n) {
-          ps.setInt(i + 1, n);
-        } else {
-          ps.setString(i + 1, (String) p);
-        }
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          fetched.add(SessionRows.read(rs));
-        }
+    sql.append(" ORDER BY ");
+    if (newest) {
+      // The index's equality columns lead the ORDER BY (a no-op, they are fixed by the WHERE): H2
+      // sorts by an index only when the ORDER BY is a prefix of its columns, in their direction.
+      sql.append(keyTable).append(".project_ref, ").append(keyTable).append(".env_slug, ");
+      if (byTag) {
+        sql.append("t.tag, ");
+      } else if (q.agentId() != null) {
+        sql.append("s.agent_id, ");
       }
     }
-    return SessionPage.of(q, fetched);
+    sql.append(created).append(dir).append(", ").append(id).append(dir);
+    sql.append(" LIMIT ?");
+    params.add(q.limit() + 1);
+    return new Select(sql.toString(), params);
   }
 
   /** The session columns, each qualified by the alias (a join has two created_at columns). */
