@@ -235,6 +235,12 @@ public final class InspectCommand implements Callable<Integer> {
       err.println("durablechat inspect: " + e.getMessage());
       err.flush();
       return e.code;
+    } catch (NoSuchSessionException e) {
+      // Deleted while we read it (inspect out --follow, or a racing delete).
+      out.flush();
+      err.println("durablechat inspect: " + e.getMessage());
+      err.flush();
+      return NOT_FOUND;
     } catch (DurableChatException e) {
       // The store failed while reading (e.g. the database went away).
       out.flush();
