@@ -20,6 +20,7 @@ import dev.durablechat.api.SessionClosedException;
 import dev.durablechat.api.SessionPage;
 import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
+import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.UIMessage;
@@ -34,6 +35,7 @@ import dev.durablechat.api.spi.StoredRecord;
 import dev.durablechat.core.internal.JsonCodec;
 import dev.durablechat.core.internal.OutRecords;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,8 +47,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -115,7 +119,7 @@ public final class DurableChat implements AutoCloseable {
   private volatile @Nullable ChatHistory history;
   private final RetentionPolicy retention;
   private final RetentionSweeper sweeper;
-  private final java.util.concurrent.@Nullable ScheduledExecutorService sweepTimer;
+  private final @Nullable ScheduledExecutorService sweepTimer;
 
   private DurableChat(Builder b, SessionStore sessionStore, boolean ownsSessionStore) {
     this.environment = Objects.requireNonNull(b.environment);
@@ -138,9 +142,9 @@ public final class DurableChat implements AutoCloseable {
     this.sweepTimer = retention.sweeps() ? startSweeps(retention.sweepInterval()) : null;
   }
 
-  private java.util.concurrent.ScheduledExecutorService startSweeps(java.time.Duration interval) {
+  private ScheduledExecutorService startSweeps(Duration interval) {
     var timer =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        Executors.newSingleThreadScheduledExecutor(
             r -> {
               Thread t = new Thread(r, "durablechat-retention");
               t.setDaemon(true);
@@ -377,7 +381,7 @@ public final class DurableChat implements AutoCloseable {
     }
     LOG.debug("session [{}] deleted", sessionId);
     notifyClosed(sessionId);
-    deleteSnapshot(new dev.durablechat.api.SnapshotKey(environment, sessionId));
+    deleteSnapshot(new SnapshotKey(environment, sessionId));
     return deleted.get();
   }
 
@@ -385,7 +389,7 @@ public final class DurableChat implements AutoCloseable {
    * Deletes the snapshot of a deleted session and clears its record; false (logged, still recorded
    * for the sweep) if the snapshot store failed.
    */
-  boolean deleteSnapshot(dev.durablechat.api.SnapshotKey key) {
+  boolean deleteSnapshot(SnapshotKey key) {
     SnapshotStore snapshots = snapshotStore;
     try {
       if (snapshots != null) {

@@ -18,6 +18,22 @@ import java.util.Optional;
  * and long-closed sessions (schema version 3).
  */
 final class RetentionRows {
+  /** Open sessions expired at parameter 3; index {@code dc_sessions_expiry} gives its order. */
+  static final String EXPIRED =
+      "SELECT "
+          + SessionRows.COLUMNS
+          + " FROM dc_sessions WHERE project_ref = ? AND env_slug = ? AND closed_at IS NULL"
+          + " AND expires_at IS NOT NULL AND expires_at <= ?"
+          + " ORDER BY expires_at, friendly_id LIMIT ?";
+
+  /** Sessions closed before parameter 3; index {@code dc_sessions_closed} gives its order. */
+  static final String CLOSED =
+      "SELECT "
+          + SessionRows.COLUMNS
+          + " FROM dc_sessions WHERE project_ref = ? AND env_slug = ?"
+          + " AND closed_at IS NOT NULL AND closed_at < ?"
+          + " ORDER BY closed_at, friendly_id LIMIT ?";
+
   private final Database db;
   private final SessionRows sessions;
 
@@ -101,14 +117,7 @@ final class RetentionRows {
   /** Open sessions expired at {@code now}, earliest first (index {@code dc_sessions_expiry}). */
   List<Session> expired(Connection conn, Environment env, Instant now, int limit)
       throws SQLException {
-    try (PreparedStatement ps =
-        db.prepare(
-            conn,
-            "SELECT "
-                + SessionRows.COLUMNS
-                + " FROM dc_sessions WHERE project_ref = ? AND env_slug = ? AND closed_at IS NULL"
-                + " AND expires_at IS NOT NULL AND expires_at <= ?"
-                + " ORDER BY expires_at, friendly_id LIMIT ?")) {
+    try (PreparedStatement ps = db.prepare(conn, EXPIRED)) {
       ps.setString(1, env.projectRef());
       ps.setString(2, env.envSlug());
       Database.setInstant(ps, 3, now);
@@ -120,14 +129,7 @@ final class RetentionRows {
   /** Sessions closed before {@code before}, earliest first (index {@code dc_sessions_closed}). */
   List<Session> closed(Connection conn, Environment env, Instant before, int limit)
       throws SQLException {
-    try (PreparedStatement ps =
-        db.prepare(
-            conn,
-            "SELECT "
-                + SessionRows.COLUMNS
-                + " FROM dc_sessions WHERE project_ref = ? AND env_slug = ?"
-                + " AND closed_at IS NOT NULL AND closed_at < ?"
-                + " ORDER BY closed_at, friendly_id LIMIT ?")) {
+    try (PreparedStatement ps = db.prepare(conn, CLOSED)) {
       ps.setString(1, env.projectRef());
       ps.setString(2, env.envSlug());
       Database.setInstant(ps, 3, before);

@@ -154,6 +154,35 @@ class JdbcSmokeTest {
 
   @Test
   @DisplayName(
+      "migrates a version 2 database to version 3 (S11: snapshot deletion records, retention"
+          + " indexes) and keeps its sessions, which can then be deleted")
+  void migratesVersion2() throws Exception {
+    String id;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      id = store.createSession(newSession("chat-v2")).session().friendlyId();
+    }
+    // Back to version 2 as an older library left it.
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      st.execute("DROP TABLE dc_snapshot_deletions");
+      st.execute("DROP INDEX dc_sessions_expiry");
+      st.execute("DROP INDEX dc_sessions_closed");
+      st.execute("DELETE FROM dc_schema_version WHERE version >= 3");
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(store.deleteSession(id, T0)).isPresent();
+      assertThat(store.pendingSnapshotDeletions(ENV, 10)).hasSize(1);
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
+    }
+  }
+
+  @Test
+  @DisplayName(
       "numbers appends gaplessly, dedupes part ids and lets any number of records go without one (W5)")
   void appendsAndPartIds() {
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
