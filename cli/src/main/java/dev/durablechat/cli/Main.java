@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       DemoCommand.class,
       FoldCommand.class,
+      InspectCommand.class,
       ServeCommand.class,
       CommandLine.HelpCommand.class
     })

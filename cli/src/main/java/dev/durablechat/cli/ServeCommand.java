@@ -267,6 +267,16 @@ final class ServeCommand implements Callable<Integer> {
     stopped.await();
   }
 
+  /** What is wrong with a {@code --store} value, or null if it is a JDBC URL (serve, inspect). */
+  static @Nullable String storeProblem(String store) {
+    if (store.startsWith("jdbc:")) {
+      return null;
+    }
+    return "--store ["
+        + redact(store)
+        + "] must be a jdbc: URL (jdbc:postgresql://... or jdbc:h2:file:...)";
+  }
+
   /** The location without a password in it: the printed lines and errors never show one. */
   static String redact(String location) {
     return location
@@ -278,12 +288,9 @@ final class ServeCommand implements Callable<Integer> {
     if (host.isBlank()) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--host must not be blank");
     }
-    if (store != null && !store.startsWith("jdbc:")) {
-      throw new CommandLine.ParameterException(
-          spec.commandLine(),
-          "--store ["
-              + redact(store)
-              + "] must be a jdbc: URL (jdbc:postgresql://... or jdbc:h2:file:...)");
+    String storeProblem = store == null ? null : storeProblem(store);
+    if (storeProblem != null) {
+      throw new CommandLine.ParameterException(spec.commandLine(), storeProblem);
     }
     if (port < 0 || port > 65535) {
       throw new CommandLine.ParameterException(

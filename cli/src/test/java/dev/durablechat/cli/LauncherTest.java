@@ -21,7 +21,11 @@ class LauncherTest {
     var cli = new CommandLine(new Main());
     cli.setOut(new PrintWriter(text));
     assertThat(cli.execute("--help")).isZero();
-    assertThat(text.toString()).contains("demo").contains("fold").contains("serve");
+    assertThat(text.toString())
+        .contains("demo")
+        .contains("fold")
+        .contains("serve")
+        .contains("inspect");
   }
 
   @Test

@@ -17,6 +17,8 @@ import dev.durablechat.api.RunConflictException;
 import dev.durablechat.api.RunReason;
 import dev.durablechat.api.Session;
 import dev.durablechat.api.SessionClosedException;
+import dev.durablechat.api.SessionPage;
+import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamKind;
@@ -272,6 +274,28 @@ public final class DurableChat implements AutoCloseable {
   public Session session(String address) {
     ensureOpen();
     return resolve(address);
+  }
+
+  /**
+   * One page of this engine's sessions, as the query filters and orders them (newest first by
+   * default), with the cursor of the next page. Pages are keyset pages: the cursor is a position in
+   * the order, so paging while sessions are created never repeats a session nor skips one that
+   * existed when paging began, and a page costs the same at any depth on the database stores.
+   *
+   * <pre>{@code
+   * SessionPage page = chat.listSessions(SessionQuery.builder().tag("vip").limit(20).build());
+   * while (page.nextCursor() != null) {
+   *   page = chat.listSessions(SessionQuery.builder().tag("vip").limit(20)
+   *       .cursor(page.nextCursor()).build());
+   * }
+   * }</pre>
+   *
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the session store cannot list
+   */
+  public SessionPage listSessions(SessionQuery query) {
+    ensureOpen();
+    Objects.requireNonNull(query, "query must not be null");
+    return sessionStore.listSessions(environment, query, clock.instant());
   }
 
   /**

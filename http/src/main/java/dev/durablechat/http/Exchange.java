@@ -15,6 +15,9 @@ interface Exchange {
   /** The raw (still percent-encoded) path below where the routes are mounted, from {@code /}. */
   String rawPath();
 
+  /** The raw (still percent-encoded) query string, without the {@code ?}, or null if none. */
+  @Nullable String rawQuery();
+
   /** The first value of a request header, or null. */
   @Nullable String header(String name);
 

@@ -103,20 +103,26 @@ final class Router {
         }
       }
     } else if (path.equals(API_SESSIONS) || path.equals(API_SESSIONS + "/")) {
-      requireMethod(method, "POST", path);
+      if ("GET".equals(method)) {
+        return new Whole(routes.list(exchange, principal(exchange)));
+      }
+      requireMethod(method, "POST", path, "GET, POST, OPTIONS");
       return new Whole(routes.create(exchange, principal(exchange)));
+    } else if (path.startsWith(API_SESSIONS + "/")
+        && path.indexOf('/', API_SESSIONS.length() + 1) < 0) {
+      // GET or DELETE /api/v1/sessions/{id}: one segment after the collection
+      String address = Exchanges.decodeSegment(path.substring(API_SESSIONS.length() + 1));
+      if ("DELETE".equals(method)) {
+        return new Whole(routes.delete(exchange, principal(exchange), address));
+      }
+      requireMethod(method, "GET", path, "GET, DELETE, OPTIONS");
+      return new Whole(routes.get(exchange, principal(exchange), address));
     } else if (path.startsWith(API_SESSIONS + "/") && path.endsWith("/close")) {
       String segment = path.substring(API_SESSIONS.length() + 1, path.length() - "/close".length());
       if (!segment.isEmpty() && segment.indexOf('/') < 0) {
         requireMethod(method, "POST", path);
         return new Whole(
             routes.close(exchange, principal(exchange), Exchanges.decodeSegment(segment)));
-      }
-    } else if (path.startsWith(API_SESSIONS + "/") && "DELETE".equals(method)) {
-      String segment = path.substring(API_SESSIONS.length() + 1);
-      if (!segment.isEmpty() && segment.indexOf('/') < 0) {
-        return new Whole(
-            routes.delete(exchange, principal(exchange), Exchanges.decodeSegment(segment)));
       }
     } else if (path.equals("/api/v1/auth/jwt/claims")) {
       requireMethod(method, "POST", path);
@@ -130,12 +136,17 @@ final class Router {
   }
 
   private static void requireMethod(String method, String expected, String path) {
+    requireMethod(method, expected, path, expected + ", OPTIONS");
+  }
+
+  private static void requireMethod(String method, String expected, String path, String allow) {
     if (!expected.equals(method)) {
+      String takes = allow.replace(", OPTIONS", "");
       throw HttpError.of(
               405,
               "method_not_allowed",
-              "route [" + path + "] takes [" + expected + "], got [" + method + "]")
-          .header("Allow", expected + ", OPTIONS");
+              "route [" + path + "] takes [" + takes + "], got [" + method + "]")
+          .header("Allow", allow);
     }
   }
 }

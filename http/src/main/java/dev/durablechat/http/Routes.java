@@ -267,6 +267,18 @@ final class Routes {
     return Reply.json(exchange, 200, sessionItem(closed, "chat.agent"));
   }
 
+  /** {@code GET /api/v1/sessions}: a keyset page of sessions ({@link SessionListing}). */
+  Reply list(Exchange exchange, Principal principal) {
+    requireSecret(principal, "GET /api/v1/sessions");
+    return SessionListing.list(exchange, chat);
+  }
+
+  /** {@code GET /api/v1/sessions/{id}}: the session with its runs. */
+  Reply get(Exchange exchange, Principal principal, String address) {
+    requireSecret(principal, "GET /api/v1/sessions/{id}");
+    return SessionListing.get(exchange, chat, address);
+  }
+
   /**
    * {@code DELETE /api/v1/sessions/{id}} (S11): deletes the session with its runs, streams and
    * snapshot; 204, or 404 when there is no such session. Open {@code out} readers end with {@code

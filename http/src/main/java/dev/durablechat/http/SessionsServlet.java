@@ -270,6 +270,11 @@ public final class SessionsServlet extends HttpServlet {
     }
 
     @Override
+    public @Nullable String rawQuery() {
+      return req.getQueryString();
+    }
+
+    @Override
     public @Nullable String header(String name) {
       return req.getHeader(name);
     }

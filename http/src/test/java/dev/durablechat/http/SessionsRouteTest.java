@@ -294,7 +294,7 @@ class SessionsRouteTest {
         f.send(
             HttpRequest.newBuilder(f.uri("/api/v1/sessions"))
                 .header("Authorization", "Bearer " + HttpFixture.SECRET)
-                .GET());
+                .method("PATCH", HttpRequest.BodyPublishers.noBody()));
     assertThat(wrongMethod.status()).isEqualTo(405);
     assertThat(wrongMethod.header("access-control-allow-origin")).isEqualTo("*");
   }

@@ -2,6 +2,8 @@ package dev.durablechat.api.spi;
 
 import dev.durablechat.api.Environment;
 import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionPage;
+import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.StreamKind;
 import java.time.Instant;
@@ -68,6 +70,25 @@ public interface SessionStore extends AutoCloseable {
 
   /** The session with this external id in this environment. */
   Optional<Session> findByExternalId(Environment environment, String externalId);
+
+  /**
+   * One page of the environment's sessions that pass the query's filters, after its position, in
+   * its order: creation time, ties broken by friendly id (newest first by default). A store fetches
+   * up to {@code query.limit() + 1} rows and answers {@link SessionPage#of}. {@link
+   * SessionQuery#matches} and {@link SessionQuery#isAfterPosition} define the filters and the
+   * position; the status filter uses {@code now}.
+   *
+   * <p>The position is a sort key, not an offset: a page costs the same at any depth (a store
+   * backed by a database must answer from an index), and sessions created while a caller pages
+   * through never make it see a session twice nor skip one that existed when it started.
+   *
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store cannot list (the
+   *     default)
+   */
+  default SessionPage listSessions(Environment environment, SessionQuery query, Instant now) {
+    throw new dev.durablechat.api.UnsupportedCapabilityException(
+        "session store [" + getClass().getName() + "] cannot list sessions");
+  }
 
   /**
    * Closes the session: {@code closedAt} and {@code closedReason} are written once, and a later

@@ -7,6 +7,8 @@ import dev.durablechat.api.NoSuchRunException;
 import dev.durablechat.api.RunConflictException;
 import dev.durablechat.api.Session;
 import dev.durablechat.api.SessionClosedException;
+import dev.durablechat.api.SessionPage;
+import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamKind;
@@ -42,6 +44,7 @@ final class JdbcSessionStore implements SessionStore {
   private final SessionRows sessions;
   private final RunRows runs;
   private final StreamRows streams;
+  private final SessionListing listing;
   private final WatchHub hub;
   private final Set<StoreCapability> capabilities;
   private final RetentionRows retention;
@@ -51,6 +54,7 @@ final class JdbcSessionStore implements SessionStore {
     this.sessions = new SessionRows(db);
     this.runs = new RunRows(db);
     this.streams = new StreamRows(db);
+    this.listing = new SessionListing(db);
     this.hub = new WatchHub(db, pollInterval);
     this.retention = new RetentionRows(db, sessions);
     this.capabilities = Set.copyOf(db.dialect().capabilities());
@@ -78,6 +82,7 @@ final class JdbcSessionStore implements SessionStore {
           }
           try {
             sessions.insert(conn, session);
+            listing.insertTags(conn, session);
           } catch (SQLException e) {
             if (!SqlFailures.isUniqueViolation(e)) {
               throw e;
@@ -118,6 +123,14 @@ final class JdbcSessionStore implements SessionStore {
     return db.inTransaction(
         "find session [" + externalId + "]",
         conn -> sessions.byExternalId(conn, environment, externalId));
+  }
+
+  @Override
+  public SessionPage listSessions(Environment environment, SessionQuery query, Instant now) {
+    Objects.requireNonNull(query, "query");
+    return db.inTransaction(
+        "list sessions in [" + environment + "]",
+        conn -> listing.page(conn, environment, query, now));
   }
 
   @Override

@@ -24,7 +24,7 @@ final class Schema {
   private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
 
   /** The schema version this code writes and reads. */
-  static final int CURRENT = 3;
+  static final int CURRENT = 4;
 
   private static final String VERSION_TABLE =
       "CREATE TABLE IF NOT EXISTS dc_schema_version ("
@@ -192,6 +192,14 @@ final class Schema {
             }
             recordVersion(conn, 3, transactional);
             LOG.info("jdbc store [{}]: migrated to schema version 3", db.description());
+          }
+          if (found < 4) {
+            for (String ddl : SessionListing.ddl()) {
+              execute(conn, ddl);
+            }
+            SessionListing.backfillTags(conn);
+            recordVersion(conn, 4, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 4", db.description());
           }
           return null;
         });

@@ -174,7 +174,7 @@ final class SessionRows {
     }
   }
 
-  private static Session read(ResultSet rs) throws SQLException {
+  static Session read(ResultSet rs) throws SQLException {
     return new Session(
         rs.getString("friendly_id"),
         rs.getString("external_id"),

@@ -9,6 +9,8 @@ import dev.durablechat.api.Environment;
 import dev.durablechat.api.FencedException;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.RunReason;
+import dev.durablechat.api.Session;
+import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.SnapshotConflictException;
 import dev.durablechat.api.SnapshotKey;
@@ -114,6 +116,44 @@ class JdbcSmokeTest {
 
   @Test
   @DisplayName(
+      "migrating to version 4 writes the tag rows of the sessions created before it, so the tag"
+          + " filter lists them")
+  void migrationBackfillsTags() throws Exception {
+    Session tagged;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      var s = newSession("chat-tags");
+      tagged =
+          store
+              .createSession(
+                  new NewSession(
+                      s.friendlyId(),
+                      s.externalId(),
+                      s.environment(),
+                      s.agentId(),
+                      s.clientData(),
+                      new TriggerConfig(
+                          null, null, List.of("vip", "beta"), null, null, JsonObject.empty()),
+                      s.createdAt(),
+                      null))
+              .session();
+    }
+    // Back to version 3 as an older library left it: no tag table, no version 4 row.
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      st.execute("DROP TABLE dc_session_tags");
+      st.execute("DELETE FROM dc_schema_version WHERE version = 4");
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      for (String tag : List.of("vip", "beta")) {
+        assertThat(store.listSessions(ENV, SessionQuery.builder().tag(tag).build(), T0).sessions())
+            .extracting(Session::friendlyId)
+            .containsExactly(tagged.friendlyId());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName(
       "migrates a version 2 database to version 3 (S11: snapshot deletion records, retention"
           + " indexes) and keeps its sessions, which can then be deleted")
   void migratesVersion2() throws Exception {
@@ -127,7 +167,7 @@ class JdbcSmokeTest {
       st.execute("DROP TABLE dc_snapshot_deletions");
       st.execute("DROP INDEX dc_sessions_expiry");
       st.execute("DROP INDEX dc_sessions_closed");
-      st.execute("DELETE FROM dc_schema_version WHERE version = 3");
+      st.execute("DELETE FROM dc_schema_version WHERE version >= 3");
     }
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
       assertThat(store.deleteSession(id, T0)).isPresent();
@@ -137,7 +177,7 @@ class JdbcSmokeTest {
         Statement st = conn.createStatement();
         ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
       rs.next();
-      assertThat(rs.getInt(1)).isEqualTo(3);
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
     }
   }
 

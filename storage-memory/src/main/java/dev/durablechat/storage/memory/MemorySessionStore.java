@@ -8,6 +8,8 @@ import dev.durablechat.api.NoSuchSessionException;
 import dev.durablechat.api.RunConflictException;
 import dev.durablechat.api.Session;
 import dev.durablechat.api.SessionClosedException;
+import dev.durablechat.api.SessionPage;
+import dev.durablechat.api.SessionQuery;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StoreUnavailableException;
@@ -116,6 +118,29 @@ public final class MemorySessionStore implements SessionStore {
     checkOpen();
     MemorySession s = byExternalId.get(new ExternalKey(environment, externalId));
     return s == null ? Optional.empty() : Optional.of(s.row);
+  }
+
+  @Override
+  public SessionPage listSessions(Environment environment, SessionQuery query, Instant now) {
+    checkOpen();
+    Comparator<Session> order =
+        Comparator.comparing(Session::createdAt).thenComparing(Session::friendlyId);
+    if (query.order() == SessionQuery.Order.NEWEST_FIRST) {
+      order = order.reversed();
+    }
+    // A scan: the memory store is the test double and small; the database stores use an index.
+    List<Session> fetched =
+        sessions.values().stream()
+            .map(s -> s.row)
+            .filter(
+                row ->
+                    row.environment().equals(environment)
+                        && query.isAfterPosition(row)
+                        && query.matches(row, now))
+            .sorted(order)
+            .limit(query.limit() + 1L)
+            .toList();
+    return SessionPage.of(query, fetched);
   }
 
   @Override
