@@ -9,6 +9,7 @@ import dev.durablechat.api.Environment;
 import dev.durablechat.api.FencedException;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.RunReason;
+import dev.durablechat.api.Session;
 import dev.durablechat.api.SessionRun;
 import dev.durablechat.api.SnapshotConflictException;
 import dev.durablechat.api.SnapshotKey;
@@ -29,6 +30,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -68,7 +70,8 @@ class JdbcSmokeTest {
   void providerAndSchema() throws Exception {
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
       assertThat(store.capabilities())
-          .containsExactlyInAnyOrder(StoreCapability.TRIM, StoreCapability.RUN_LEASES);
+          .containsExactlyInAnyOrder(
+              StoreCapability.TRIM, StoreCapability.RUN_LEASES, StoreCapability.RECOVERY);
     }
     // Opening again finds the schema and changes nothing.
     StoreLoader.openSessionStore(url()).close();
@@ -92,9 +95,10 @@ class JdbcSmokeTest {
       id = store.createSession(newSession("chat-v1")).session().friendlyId();
       store.swapRun(id, 0, null, SessionRun.started("run_v1", id, RunReason.INITIAL, null, T0), T0);
     }
-    // Back to version 1 as an older library left it: no lease column, no version 2 row.
+    // Back to version 1 as an older library left it: no lease column, no version 2 or 3 rows.
     try (Connection conn = DriverManager.getConnection(url());
         Statement st = conn.createStatement()) {
+      backToVersion2(st);
       st.execute("ALTER TABLE dc_session_runs DROP COLUMN renewed_at");
       st.execute("DELETE FROM dc_schema_version WHERE version = 2");
     }
@@ -108,8 +112,63 @@ class JdbcSmokeTest {
         Statement st = conn.createStatement();
         ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
       rs.next();
-      assertThat(rs.getInt(1)).isEqualTo(2);
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
     }
+  }
+
+  @Test
+  @DisplayName(
+      "migrates a version 2 database to version 3 (recovery, S12): a run that was running is found"
+          + " dead once its lease ran out, and attempts are counted")
+  void migratesVersion2() throws Exception {
+    var env = new Environment("proj", "v2");
+    String id;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      id =
+          store
+              .createSession(
+                  new NewSession(
+                      "session_v2",
+                      "chat-v2",
+                      env,
+                      "agent",
+                      JsonObject.empty(),
+                      TriggerConfig.none(),
+                      T0,
+                      null))
+              .session()
+              .friendlyId();
+      store.swapRun(id, 0, null, SessionRun.started("run_v2", id, RunReason.INITIAL, null, T0), T0);
+      store.renewRun(id, "run_v2", T0.plusSeconds(4));
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      backToVersion2(st);
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(
+              store.findSessionsToRecover(
+                  env, Set.of("agent"), T0.plusSeconds(4), T0.plusSeconds(9), null, 10))
+          .as("renewed at the cut: alive")
+          .isEmpty();
+      assertThat(
+              store.findSessionsToRecover(
+                  env, Set.of("agent"), T0.plusSeconds(5), T0.plusSeconds(9), null, 10))
+          .extracting(Session::friendlyId)
+          .containsExactly(id);
+      assertThat(store.recordAttempt(id, "run_v2", 1, T0.plusSeconds(9))).isEqualTo(1);
+    }
+  }
+
+  /** Undoes schema version 3 as a version 2 library would have left the database. */
+  private static void backToVersion2(Statement st) throws Exception {
+    st.execute("DROP INDEX IF EXISTS dc_session_runs_alive");
+    st.execute("DROP INDEX IF EXISTS dc_sessions_unserved");
+    st.execute("ALTER TABLE dc_session_runs DROP COLUMN alive_at");
+    for (String column : List.of("run_running", "unserved", "attempt_in_seq", "attempts")) {
+      st.execute("ALTER TABLE dc_sessions DROP COLUMN " + column);
+    }
+    st.execute("DELETE FROM dc_schema_version WHERE version = 3");
   }
 
   @Test
