@@ -61,6 +61,16 @@ import org.slf4j.LoggerFactory;
  * dev.durablechat.api.spi.StoreCapability#RUN_LEASES}), a running run that no loop of this runtime
  * serves is presumed dead at once (one node only).
  *
+ * <p><b>Recovery without a new message (S12).</b> With a store that has {@link
+ * dev.durablechat.api.spi.StoreCapability#RECOVERY}, the runtime sweeps at start and every half
+ * lease (on one named daemon thread, {@code durablechat-agent-recovery}) for the sessions of its
+ * agents whose run died or whose {@code in} grew while no run served them, in bounded pages read
+ * from an index, and takes each over as above; a reader connecting to a session's {@code out} on
+ * this node ({@link DurableChat#readerConnected}) triggers the same look at once. Each message's
+ * attempts are counted durably; after {@code maxAttempts} (the session's trigger config, else
+ * {@link ChatAgent.Builder#maxAttempts}) the message is answered with an {@code error} chunk and
+ * its {@code turn-complete} and never tried again.
+ *
  * <p>Runs execute on the executor given to the builder, or on virtual threads when the JDK has
  * them, else on named daemon threads ({@code durablechat-agent-N}); leases are renewed and watched
  * on one named daemon thread ({@code durablechat-agent-lease}). {@link #close()} ends the runs
