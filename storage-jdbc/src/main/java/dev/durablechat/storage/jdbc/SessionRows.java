@@ -166,23 +166,7 @@ final class SessionRows {
       @Nullable String afterId,
       int limit)
       throws SQLException {
-    String agents = String.join(", ", java.util.Collections.nCopies(agentIds.size(), "?"));
-    String filter =
-        " AND s.project_ref = ? AND s.env_slug = ? AND s.agent_id IN ("
-            + agents
-            + ") AND s.closed_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?)"
-            + (afterId == null ? "" : " AND s.friendly_id > ?");
-    String sql =
-        "SELECT "
-            + prefixed("s.")
-            + " FROM dc_sessions s WHERE s.unserved"
-            + filter
-            + " UNION SELECT "
-            + prefixed("s.")
-            + " FROM dc_session_runs r JOIN dc_sessions s ON s.friendly_id = r.session_id"
-            + " AND s.current_run_id = r.run_id WHERE r.ended_at IS NULL AND r.alive_at < ?"
-            + filter
-            + " ORDER BY friendly_id FETCH FIRST ? ROWS ONLY";
+    String sql = recoverySql(agentIds.size(), afterId != null);
     try (PreparedStatement ps = db.prepare(conn, sql)) {
       int i = 1;
       i = bindFilter(ps, i, environment, agentIds, now, afterId);
@@ -197,6 +181,30 @@ final class SessionRows {
       }
       return found;
     }
+  }
+
+  /**
+   * The recovery query's SQL for that many agent ids, with or without the keyset bound: two
+   * selects, each answered from its own index (the unserved sessions; the running runs by the time
+   * they were last alive), merged in friendly id order.
+   */
+  static String recoverySql(int agentCount, boolean after) {
+    String agents = String.join(", ", java.util.Collections.nCopies(agentCount, "?"));
+    String filter =
+        " AND s.project_ref = ? AND s.env_slug = ? AND s.agent_id IN ("
+            + agents
+            + ") AND s.closed_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?)"
+            + (after ? " AND s.friendly_id > ?" : "");
+    return "SELECT "
+        + prefixed("s.")
+        + " FROM dc_sessions s WHERE s.unserved"
+        + filter
+        + " UNION SELECT "
+        + prefixed("s.")
+        + " FROM dc_session_runs r JOIN dc_sessions s ON s.friendly_id = r.session_id"
+        + " AND s.current_run_id = r.run_id WHERE r.ended_at IS NULL AND r.alive_at < ?"
+        + filter
+        + " ORDER BY friendly_id FETCH FIRST ? ROWS ONLY";
   }
 
   private static int bindFilter(

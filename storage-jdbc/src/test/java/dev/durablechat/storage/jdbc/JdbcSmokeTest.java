@@ -160,6 +160,47 @@ class JdbcSmokeTest {
     }
   }
 
+  @Test
+  @DisplayName(
+      "the recovery query (S12) reads the sessions through the unserved index and the runs through"
+          + " the alive index, never a scan of every session")
+  void recoveryQueryUsesIndexes() throws Exception {
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(store.capabilities()).contains(StoreCapability.RECOVERY);
+    }
+    try (Connection conn = DriverManager.getConnection(url())) {
+      assertThat(explainRecovery(conn))
+          .contains("DC_SESSIONS_UNSERVED")
+          .contains("DC_SESSION_RUNS_ALIVE");
+    }
+  }
+
+  /** The plan of the recovery query (SessionRows.recoverySql) as the store runs it, upper case. */
+  static String explainRecovery(Connection conn) throws Exception {
+    try (var ps = conn.prepareStatement("EXPLAIN " + SessionRows.recoverySql(1, true))) {
+      Instant now = Instant.parse("2026-01-01T00:00:00Z");
+      int i = 1;
+      for (int half = 0; half < 2; half++) {
+        if (half == 1) {
+          Database.setInstant(ps, i++, now.minusSeconds(20));
+        }
+        ps.setString(i++, "proj");
+        ps.setString(i++, "dev");
+        ps.setString(i++, "agent");
+        Database.setInstant(ps, i++, now);
+        ps.setString(i++, "session_a");
+      }
+      ps.setInt(i, 100);
+      var plan = new StringBuilder();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      }
+      return plan.toString().toUpperCase(java.util.Locale.ROOT);
+    }
+  }
+
   /** Undoes schema version 3 as a version 2 library would have left the database. */
   private static void backToVersion2(Statement st) throws Exception {
     st.execute("DROP INDEX IF EXISTS dc_session_runs_alive");

@@ -20,6 +20,7 @@ import dev.durablechat.api.spi.StoredRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -120,6 +121,23 @@ class PostgresNodesTest {
   void capabilities() {
     assertThat(nodeA.capabilities())
         .contains(StoreCapability.SHARED_ACROSS_PROCESSES, StoreCapability.TRIM);
+  }
+
+  @Test
+  @DisplayName(
+      "the recovery query (S12) can be answered from the partial indexes of unserved sessions and"
+          + " running runs (plan with sequential scans disabled, as a large table would have it)")
+  void recoveryQueryUsesIndexes() throws Exception {
+    try (Connection conn = TestPostgres.connect()) {
+      conn.setAutoCommit(false);
+      try (Statement st = conn.createStatement()) {
+        st.execute("SET LOCAL enable_seqscan = off");
+      }
+      assertThat(JdbcSmokeTest.explainRecovery(conn))
+          .contains("DC_SESSIONS_UNSERVED")
+          .contains("DC_SESSION_RUNS_ALIVE");
+      conn.rollback();
+    }
   }
 
   @Test
