@@ -175,7 +175,14 @@ final class JdbcSessionStore implements SessionStore {
           }
           long newVersion = expectedVersion + 1;
           if (!sessions.swapCurrentRun(
-              conn, sessionId, expectedVersion, expectedRunId, newRun.runId(), newVersion, now)) {
+              conn,
+              sessionId,
+              expectedVersion,
+              expectedRunId,
+              newRun.runId(),
+              newRun.isRunning(),
+              newVersion,
+              now)) {
             // Cannot happen while we hold the row lock; fail rather than write a second winner.
             throw new RunConflictException(
                 "session [" + sessionId + "] swap run: lost the compare-and-set",

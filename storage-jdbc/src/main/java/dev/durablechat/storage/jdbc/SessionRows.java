@@ -81,6 +81,7 @@ final class SessionRows {
       long expectedVersion,
       @Nullable String expectedRunId,
       String newRunId,
+      boolean newRunRunning,
       long newVersion,
       Instant now)
       throws SQLException {
@@ -89,15 +90,16 @@ final class SessionRows {
             conn,
             // A new current run serves the session: it is running and no longer unserved (S12).
             "UPDATE dc_sessions SET current_run_id = ?, version = ?, updated_at = ?,"
-                + " run_running = TRUE, unserved = FALSE"
+                + " run_running = ?, unserved = FALSE"
                 + " WHERE friendly_id = ? AND version = ?"
                 + " AND current_run_id IS NOT DISTINCT FROM ?")) {
       ps.setString(1, newRunId);
       ps.setLong(2, newVersion);
       Database.setInstant(ps, 3, now);
-      ps.setString(4, sessionId);
-      ps.setLong(5, expectedVersion);
-      ps.setString(6, expectedRunId);
+      ps.setBoolean(4, newRunRunning);
+      ps.setString(5, sessionId);
+      ps.setLong(6, expectedVersion);
+      ps.setString(7, expectedRunId);
       return ps.executeUpdate() == 1;
     }
   }

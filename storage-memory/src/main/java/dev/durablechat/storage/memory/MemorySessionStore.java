@@ -516,6 +516,8 @@ public final class MemorySessionStore implements SessionStore {
     closed = true;
     sessions.clear();
     byExternalId.clear();
+    live.clear();
+    unserved.clear();
   }
 
   @Override
