@@ -74,6 +74,52 @@ class RecoveryTest {
 
   @Test
   @DisplayName(
+      "the sweep pages: 250 sessions whose messages wait with no run (more than two pages of the"
+          + " store's answer) are each answered exactly once")
+  void sweepPages() {
+    var byChat = new java.util.concurrent.ConcurrentHashMap<String, Integer>();
+    ChatAgent<?> agent =
+        ChatAgent.builder("echo")
+            .idleTimeout(Duration.ofMillis(200))
+            .run(
+                (turn, out) -> {
+                  byChat.merge(turn.chatId(), 1, Integer::sum);
+                  out.text("re " + turn.message().text());
+                })
+            .build();
+    int sessions = RecoverySweep.BATCH * 2 + 50;
+    try (var store = new MemorySessionStore();
+        DurableChat chat =
+            DurableChat.builder()
+                .environment(new Environment("proj", "pages"))
+                .sessionStore(store)
+                .build()) {
+      for (int i = 0; i < sessions; i++) {
+        chat.createSession(CreateSessionRequest.builder("echo").externalId("c" + i).build());
+        chat.appendIn("c" + i, AgentStoresTest.message("u1", "m"), null);
+      }
+      try (AgentRuntime runtime =
+          AgentRuntime.builder(chat).leaseDuration(LEASE).register(agent).build()) {
+        org.awaitility.Awaitility.await("every session answered")
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(20))
+            .until(() -> byChat.size() == sessions);
+        // A marker after the sweeps that could repeat one: the next message of the first chat.
+        assertThat(
+                AgentChat.builder(runtime, "echo")
+                    .chatId("c0")
+                    .build()
+                    .sendMessage("again")
+                    .text(AgentFixture.WAIT))
+            .isEqualTo("re again");
+        assertThat(byChat.remove("c0")).isEqualTo(2);
+        assertThat(byChat.values()).as("each once").allMatch(n -> n == 1);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName(
       "a run whose owner stopped renewing is taken over by the sweep once its lease expired, and"
           + " its unanswered message answered once (S8, S12)")
   void sweepTakesOverADeadRun() {
