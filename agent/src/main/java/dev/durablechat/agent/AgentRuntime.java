@@ -61,6 +61,16 @@ import org.slf4j.LoggerFactory;
  * dev.durablechat.api.spi.StoreCapability#RUN_LEASES}), a running run that no loop of this runtime
  * serves is presumed dead at once (one node only).
  *
+ * <p><b>Recovery without a new message (S12).</b> With a store that has {@link
+ * dev.durablechat.api.spi.StoreCapability#RECOVERY}, the runtime sweeps at start and every half
+ * lease (on one named daemon thread, {@code durablechat-agent-recovery}) for the sessions of its
+ * agents whose run died or whose {@code in} grew while no run served them, in bounded pages read
+ * from an index, and takes each over as above; a reader connecting to a session's {@code out} on
+ * this node ({@link DurableChat#readerConnected}) triggers the same look at once. Each message's
+ * attempts are counted durably; after {@code maxAttempts} (the session's trigger config, else
+ * {@link ChatAgent.Builder#maxAttempts}) the message is answered with an {@code error} chunk and
+ * its {@code turn-complete} and never tried again.
+ *
  * <p>Runs execute on the executor given to the builder, or on virtual threads when the JDK has
  * them, else on named daemon threads ({@code durablechat-agent-N}); leases are renewed and watched
  * on one named daemon thread ({@code durablechat-agent-lease}). {@link #close()} ends the runs
@@ -84,8 +94,11 @@ public final class AgentRuntime implements AutoCloseable {
   private final Map<String, RunLoop<?>> running = new ConcurrentHashMap<>();
   private final SessionLocks locks = new SessionLocks();
   private final LeaseKeeper leases;
+  private final @Nullable RecoverySweep recovery;
+  private final boolean countsAttempts;
   private volatile boolean closing;
   private final Consumer<String> onSessionClosed = this::sessionClosed;
+  private final Consumer<String> onReader = this::readerConnected;
 
   private AgentRuntime(Builder b) {
     this.chat = b.chat;
@@ -108,6 +121,78 @@ public final class AgentRuntime implements AutoCloseable {
               + " its loops serves dead, so it must be the only node serving these sessions");
     }
     chat.addCloseListener(onSessionClosed);
+    // S12: a store that finds dead runs and counts attempts lets every node recover on its own.
+    this.countsAttempts = chat.keepsRecovery();
+    if (countsAttempts && leases.enabled()) {
+      this.recovery =
+          new RecoverySweep(
+              chat, agents.keySet(), b.lease, () -> closing, this::recover, this::checkRead);
+      chat.addReaderListener(onReader);
+      recovery.start();
+    } else {
+      this.recovery = null;
+      LOG.warn(
+          "the session store finds no sessions to recover and counts no attempts: a run whose"
+              + " process died is taken over only by the next send or resume of its session, and"
+              + " maxAttempts is not enforced");
+    }
+  }
+
+  /** A reader connected to the session's out on this node: look at its run soon (S12). */
+  private void readerConnected(String sessionId) {
+    RecoverySweep r = recovery;
+    RunLoop<?> loop = running.get(sessionId);
+    if (r != null && (loop == null || loop.retired())) {
+      r.check(sessionId);
+    }
+  }
+
+  /**
+   * A reader's check (S12), on the recovery thread: for a session of this runtime's agents, what
+   * {@link #resume} does (take over a dead run, answer a backlog behind an ended one).
+   */
+  private void checkRead(String sessionId) {
+    if (closing || !agents.containsKey(chat.session(sessionId).agentId())) {
+      return;
+    }
+    resume(sessionId);
+  }
+
+  /**
+   * A session the sweep found (S12), on the recovery thread: its current run died (take it over by
+   * compare-and-set, S8), or its {@code in} grew while no run served it (boot a run that reads it,
+   * as {@link #send} would have). Checked again under the session's lock: the store's answer is a
+   * hint from a moment ago.
+   */
+  private void recover(String sessionId) {
+    if (closing) {
+      return;
+    }
+    Session session = chat.session(sessionId);
+    if (!session.isActive(chat.clock().instant())) {
+      return;
+    }
+    locks.lock(sessionId);
+    try {
+      RunLoop<?> loop = running.get(sessionId);
+      if (loop != null && !loop.retired()) {
+        return;
+      }
+      SessionRun current = currentRun(session);
+      if (current != null && current.isRunning() && leases.holds(current)) {
+        return; // renewed since the store answered: alive on another node
+      }
+      ensureRunning(sessionId, RunReason.INITIAL);
+    } catch (SessionClosedException e) {
+      // closed meanwhile: nothing to serve (S5)
+    } finally {
+      locks.unlock(sessionId);
+    }
+  }
+
+  /** Whether runs count their attempts durably (S12: the store has RECOVERY). */
+  boolean countsAttempts() {
+    return countsAttempts;
   }
 
   /**
@@ -519,7 +604,10 @@ public final class AgentRuntime implements AutoCloseable {
    * watches. Zero once no session is being served.
    */
   int sessionEntries() {
-    return running.size() + locks.size() + leases.watched();
+    return running.size()
+        + locks.size()
+        + leases.watched()
+        + (recovery == null ? 0 : recovery.pending());
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -541,6 +629,10 @@ public final class AgentRuntime implements AutoCloseable {
     }
     closing = true;
     chat.removeCloseListener(onSessionClosed);
+    chat.removeReaderListener(onReader);
+    if (recovery != null) {
+      recovery.close();
+    }
     leases.close();
     List<RunLoop<?>> loops = new ArrayList<>(running.values());
     loops.forEach(RunLoop::shutdown);

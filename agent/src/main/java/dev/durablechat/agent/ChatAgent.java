@@ -31,6 +31,9 @@ public final class ChatAgent<C> {
   /** The default idle timeout: 30 seconds (L3). */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
 
+  /** The default attempts a message gets (S12): 3, as the seed's platform defaults to. */
+  public static final int DEFAULT_MAX_ATTEMPTS = 3;
+
   /** The default bound on deferred work (L9): 10 seconds. */
   public static final Duration DEFAULT_DEFER_TIMEOUT = Duration.ofSeconds(10);
 
@@ -87,6 +90,7 @@ public final class ChatAgent<C> {
   final Class<?> actionType;
   final Duration idleTimeout;
   final Duration deferTimeout;
+  final int maxAttempts;
   final @Nullable Hook<BootEvent<C>> onBoot;
   final @Nullable Hook<BootEvent<C>> onPreload;
   final @Nullable Hook<TurnContext<C>> onChatStart;
@@ -107,6 +111,7 @@ public final class ChatAgent<C> {
     this.actionType = b.actionType;
     this.idleTimeout = b.idleTimeout;
     this.deferTimeout = b.deferTimeout;
+    this.maxAttempts = b.maxAttempts;
     this.onBoot = b.onBoot;
     this.onPreload = b.onPreload;
     this.onChatStart = b.onChatStart;
@@ -141,6 +146,14 @@ public final class ChatAgent<C> {
   /** How long a run waits for the next message before it suspends (L3). */
   public Duration idleTimeout() {
     return idleTimeout;
+  }
+
+  /**
+   * How many attempts a message gets before it is answered with an {@code error} chunk (S12),
+   * unless its session's trigger config says ({@code maxAttempts}).
+   */
+  public int maxAttempts() {
+    return maxAttempts;
   }
 
   /** The client data type. */
@@ -187,6 +200,7 @@ public final class ChatAgent<C> {
     private Class<?> actionType = JsonValue.class;
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
     private Duration deferTimeout = DEFAULT_DEFER_TIMEOUT;
+    private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private @Nullable Hook<BootEvent<C>> onBoot;
     private @Nullable Hook<BootEvent<C>> onPreload;
     private @Nullable Hook<TurnContext<C>> onChatStart;
@@ -223,6 +237,7 @@ public final class ChatAgent<C> {
       b.actionType = actionType;
       b.idleTimeout = idleTimeout;
       b.deferTimeout = deferTimeout;
+      b.maxAttempts = maxAttempts;
       return b;
     }
 
@@ -245,6 +260,26 @@ public final class ChatAgent<C> {
         throw new IllegalArgumentException("idle timeout [" + idleTimeout + "] must be positive");
       }
       this.idleTimeout = idleTimeout;
+      return this;
+    }
+
+    /**
+     * How many attempts each message gets (S12), for sessions whose trigger config names none
+     * ({@code maxAttempts}); default 3. An attempt is a run starting to answer the message; one
+     * that ends without its {@code turn-complete} (the process died, the run lost its lease, or an
+     * {@link Error} such as {@link OutOfMemoryError} ended it) is retried by a continuation run,
+     * and once this many attempts did not answer it, the message is answered with an {@code error}
+     * chunk naming the cause and its {@code turn-complete}, and never tried again. An exception
+     * thrown by the turn's code is not retried: it is the turn's answer (an {@code error} chunk) at
+     * once, since retrying would repeat what the code did before it threw.
+     *
+     * @throws IllegalArgumentException if it is under 1
+     */
+    public Builder<C> maxAttempts(int maxAttempts) {
+      if (maxAttempts < 1) {
+        throw new IllegalArgumentException("max attempts [" + maxAttempts + "] must be at least 1");
+      }
+      this.maxAttempts = maxAttempts;
       return this;
     }
 

@@ -53,7 +53,14 @@ final class RunLoop<C> implements Runnable {
   // Set when the session was closed through this node's engine: the run ends at once (closed).
   private volatile boolean closeRequested;
   private final Duration idleTimeout;
+  private final int maxAttempts;
   private volatile long renewedNanos = System.nanoTime();
+  // S12: the in record whose attempt this run counted and has not answered yet (0: none). A run
+  // that fails with one in flight leaves it to the run that takes over once its lease lapses.
+  private volatile long attemptInId;
+  // Whether this run dispatched a record yet: an upgrade run's first one was counted by its
+  // predecessor, which handed it over on purpose (L4).
+  private boolean dispatchedAny;
 
   private final boolean chatStartedBefore;
 
@@ -88,6 +95,9 @@ final class RunLoop<C> implements Runnable {
     // S9: the session's own idle timeout (its trigger config) overrides the agent's default.
     Duration sessionIdle = session.triggerConfig().idleTimeout();
     this.idleTimeout = sessionIdle != null ? sessionIdle : agent.idleTimeout;
+    // S12 likewise for the attempts a message gets.
+    Integer sessionAttempts = session.triggerConfig().maxAttempts();
+    this.maxAttempts = sessionAttempts != null ? sessionAttempts : agent.maxAttempts;
     this.tail =
         new InTail(
             chat,
@@ -149,8 +159,21 @@ final class RunLoop<C> implements Runnable {
       } else {
         LOG.error("run [{}] of session [{}] failed", run.runId(), sessionId, e);
       }
+      long unanswered = attemptInId;
       if (runtime.retire(this)) {
-        endRun("failed");
+        if (unanswered > 0 && !chat.isClosed() && !runtime.isClosing()) {
+          // S12: a failure in the middle of an attempt is a crash: the run is not ended, so its
+          // lease lapses and a recovery sweep (here or on another node) takes the session over
+          // and counts the next attempt, as it would after the process died.
+          LOG.warn(
+              "run [{}] of session [{}] stops with in [{}] unanswered; the run that takes over"
+                  + " once its lease lapses tries again (attempts are counted, S12)",
+              run.runId(),
+              sessionId,
+              unanswered);
+        } else {
+          endRun("failed");
+        }
       }
     } finally {
       chat.removeLiveHistory(sessionId, liveHistory);
@@ -183,7 +206,18 @@ final class RunLoop<C> implements Runnable {
       if (item == InTail.Item.END) {
         if (runtime.retire(this)) {
           snapshotActions();
-          endRun(runtime.isClosing() ? "shutdown" : "tail-ended");
+          if (backlogLeft()) {
+            // S12: records this run will not answer; ended, it would leave them to nobody (no
+            // unserved mark, they came while it ran). Its lease lapses instead, and the recovery
+            // sweep of a node (this one restarted, or another) takes the session over.
+            LOG.info(
+                "run [{}] of session [{}] stops with records left on in; the run that takes over"
+                    + " once its lease lapses answers them",
+                run.runId(),
+                sessionId);
+          } else {
+            endRun(runtime.isClosing() ? "shutdown" : "tail-ended");
+          }
         }
         return;
       }
@@ -192,6 +226,18 @@ final class RunLoop<C> implements Runnable {
       if (dispatch(record) == Next.END) {
         return;
       }
+    }
+  }
+
+  /** Whether in holds records this run has not answered (queued, or not yet received). */
+  private boolean backlogLeft() {
+    if (tail.hasQueued()) {
+      return true;
+    }
+    try {
+      return chat.lastEventId(sessionId, dev.durablechat.api.StreamKind.IN) > tail.lastReceived();
+    } catch (RuntimeException e) {
+      return true; // cannot tell: leave it to a recovery sweep, which looks again
     }
   }
 
@@ -382,6 +428,10 @@ final class RunLoop<C> implements Runnable {
   }
 
   private Next turn(long inId, WirePayload payload) throws Exception {
+    int attempt = countAttempt(inId);
+    if (attempt > maxAttempts) {
+      return exhausted(inId, payload, attempt - 1);
+    }
     var cancellation = new Cancellation();
     TurnContext<C> ctx = context(inId, payload, cancellation);
     ChunkWriter out = writer(cancellation);
@@ -393,17 +443,7 @@ final class RunLoop<C> implements Runnable {
       if (agent.hydrateMessages != null) {
         ctx.setMessages(agent.hydrateMessages.hydrate(ctx));
       } else {
-        var messages = new ArrayList<>(ctx.messages());
-        if (payload.trigger() == Trigger.REGENERATE_MESSAGE) {
-          // H6: regenerate drops the trailing non-user messages and answers again.
-          while (!messages.isEmpty() && !messages.get(messages.size() - 1).role().equals("user")) {
-            messages.remove(messages.size() - 1);
-          }
-        } else if (payload.message() != null) {
-          // H6: the one merge rule replay uses too, so live and rebuilt histories agree.
-          MessageMerge.merge(messages, payload.message());
-        }
-        ctx.setMessages(messages);
+        ctx.setMessages(withIncoming(ctx.messages(), payload));
       }
       if (!chatStarted) {
         call(agent.onChatStart, ctx);
@@ -456,6 +496,7 @@ final class RunLoop<C> implements Runnable {
     long dispatched = ctx.dispatchedInEventId();
     Appended complete =
         chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(dispatched));
+    attemptInId = 0;
     awaitDeferred(ctx);
     history = ctx.messages();
     callLogged(agent.onTurnComplete, ctx);
@@ -470,6 +511,106 @@ final class RunLoop<C> implements Runnable {
     return Next.CONTINUE;
   }
 
+  /** The history with the incoming message of a turn applied (H6). */
+  private static List<UIMessage> withIncoming(List<UIMessage> history, WirePayload payload) {
+    var messages = new ArrayList<>(history);
+    if (payload.trigger() == Trigger.REGENERATE_MESSAGE) {
+      // H6: regenerate drops the trailing non-user messages and answers again.
+      while (!messages.isEmpty() && !messages.get(messages.size() - 1).role().equals("user")) {
+        messages.remove(messages.size() - 1);
+      }
+    } else if (payload.message() != null) {
+      // H6: the one merge rule replay uses too, so live and rebuilt histories agree.
+      MessageMerge.merge(messages, payload.message());
+    }
+    return messages;
+  }
+
+  /**
+   * S12: counts this dispatch of the in record as an attempt, durably, before any of the agent's
+   * code runs for it (a process that dies in it has it counted).
+   *
+   * @return the attempts at the record so far, this one included; 0 when not counted (the store
+   *     cannot, or this upgrade run answers what its predecessor attempted and handed over)
+   */
+  private int countAttempt(long inId) {
+    boolean handedOver = !dispatchedAny && run.reason() == RunReason.UPGRADE;
+    dispatchedAny = true;
+    if (handedOver || !runtime.countsAttempts()) {
+      return 0;
+    }
+    int attempts = chat.recordAttempt(sessionId, run.runId(), inId);
+    attemptInId = inId;
+    return attempts;
+  }
+
+  /**
+   * S12: the record had {@code maxAttempts} attempts and none answered it (each ended without its
+   * turn-complete: the process died, the run lost its lease, or an error ended it). It is answered
+   * now with an error chunk naming the cause and its turn-complete, without calling any of the
+   * agent's code (which may be what kills the process), and is never tried again; the chat goes on
+   * with the next record.
+   */
+  private Next exhausted(long inId, WirePayload payload, int attempts) {
+    var cancellation = new Cancellation();
+    TurnContext<C> ctx = context(inId, payload, cancellation);
+    ChunkWriter out = writer(cancellation);
+    boolean isTurn = payload.trigger() != Trigger.ACTION;
+    if (isTurn && agent.hydrateMessages == null) {
+      ctx.setMessages(withIncoming(ctx.messages(), payload));
+    }
+    String cause = exhaustedCause(inId, attempts);
+    LOG.warn("run [{}] of session [{}]: {}", run.runId(), sessionId, cause);
+    out.error(cause);
+    out.finish();
+    out.message().ifPresent(response -> addToHistory(ctx, response));
+    Appended complete = chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
+    attemptInId = 0;
+    history = ctx.messages();
+    if (isTurn) {
+      history().snapshot(sessionId, history, complete.lastEventId(), inId);
+      actionsSinceSnapshot = false;
+    } else {
+      actionsSinceSnapshot = true;
+    }
+    lastCompleteOut = complete.lastEventId();
+    lastCompleteIn = inId;
+    return Next.CONTINUE;
+  }
+
+  /** The error text of an exhausted record: how often it was tried, and how the last try ended. */
+  private String exhaustedCause(long inId, int attempts) {
+    String previousId = run.previousRunId();
+    SessionRun previous = null;
+    if (previousId != null) {
+      for (SessionRun r : chat.runs(sessionId)) {
+        if (r.runId().equals(previousId)) {
+          previous = r;
+        }
+      }
+    }
+    String last = "";
+    if (previous != null) {
+      last =
+          "; the run before this one, ["
+              + previous.runId()
+              + "], ended ["
+              + previous.endReason()
+              + "]"
+              + ("superseded".equals(previous.endReason())
+                  ? ": its process died, or it failed or lost its lease, and it was taken over"
+                  : "");
+    }
+    return "in record ["
+        + inId
+        + "] was not answered: ["
+        + attempts
+        + "] attempts ended without a reply (maxAttempts ["
+        + maxAttempts
+        + "])"
+        + last;
+  }
+
   /** Puts the reply into the context's history: in place if its id is there (H3), else last. */
   private void addToHistory(TurnContext<C> ctx, UIMessage response) {
     var messages = new ArrayList<>(ctx.messages());
@@ -478,6 +619,10 @@ final class RunLoop<C> implements Runnable {
   }
 
   private Next action(long inId, WirePayload payload) throws Exception {
+    int attempt = countAttempt(inId);
+    if (attempt > maxAttempts) {
+      return exhausted(inId, payload, attempt - 1);
+    }
     var cancellation = new Cancellation();
     TurnContext<C> ctx = context(inId, payload, cancellation);
     ChunkWriter out = writer(cancellation);
@@ -515,6 +660,7 @@ final class RunLoop<C> implements Runnable {
     // (idle, shutdown, upgrade), snapshotActions() writes them at this turn-complete first, so a
     // continuation does not lose them. A reply the action streamed is on out and replays anyway.
     Appended complete = chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
+    attemptInId = 0;
     history = ctx.messages();
     lastCompleteOut = complete.lastEventId();
     lastCompleteIn = inId;

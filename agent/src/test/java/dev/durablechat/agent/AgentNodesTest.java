@@ -208,6 +208,81 @@ class AgentNodesTest {
     }
   }
 
+  @Test
+  @DisplayName(
+      "two nodes whose recovery sweeps race for a dead run, with nobody sending or resuming:"
+          + " exactly one continuation, and the unanswered message is answered once (S8, S12)")
+  void sweepsRaceForADeadRun() throws Exception {
+    Duration lease = Duration.ofMillis(500);
+    var answered = new CopyOnWriteArrayList<String>();
+    Backend.Database db = Backend.POSTGRES.database();
+    try (Backend.Node nodeA = db.node();
+        Backend.Node nodeB = db.node()) {
+      // A process that dispatched m1 and died: its run was never renewed.
+      var chat = nodeA.chat();
+      chat.createSession(
+          dev.durablechat.core.CreateSessionRequest.builder("echo").externalId("c1").build());
+      SessionRun dead = chat.ensureRun("c1", RunReason.INITIAL).run();
+      long m1 = chat.appendIn("c1", AgentStoresTest.message("u1", "m1"), null).eventId();
+      await(
+          "the dead run's lease to expire",
+          () -> chat.clock().instant().isAfter(dead.lastAliveAt().plus(lease)));
+
+      // Both runtimes start at once: their first sweeps race for the session.
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+      AgentRuntime a;
+      AgentRuntime b;
+      try {
+        var start = new java.util.concurrent.CountDownLatch(1);
+        var builtA =
+            pool.submit(
+                () -> {
+                  start.await();
+                  return AgentRuntime.builder(nodeA.chat())
+                      .leaseDuration(lease)
+                      .register(recorder("A", answered))
+                      .build();
+                });
+        var builtB =
+            pool.submit(
+                () -> {
+                  start.await();
+                  return AgentRuntime.builder(nodeB.chat())
+                      .leaseDuration(lease)
+                      .register(recorder("B", answered))
+                      .build();
+                });
+        start.countDown();
+        a = builtA.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        b = builtB.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+      } finally {
+        pool.shutdownNow();
+      }
+      try (a;
+          b) {
+        await(
+            "m1's turn-complete",
+            () ->
+                chat.readOut("c1", 0, 1_000).stream()
+                    .anyMatch(r -> r.event().equals(new OutEvent.TurnComplete(m1))));
+        // A marker after it: m2 through node B is answered by whichever node runs the session.
+        var reply = AgentChat.builder(b, "echo").chatId("c1").build().sendMessage("m2");
+        assertThat(reply.text(WAIT)).endsWith("re m2");
+        List<SessionRun> runs = chat.runs("c1");
+        assertThat(runs)
+            .extracting(SessionRun::reason)
+            .containsExactly(RunReason.INITIAL, RunReason.CONTINUATION);
+        assertThat(runs.get(0).endReason()).isEqualTo("superseded");
+        assertThat(answered).hasSize(2);
+        assertThat(answered.get(0)).endsWith(":m1");
+        assertThat(answered.get(1)).endsWith(":m2");
+        assertThat(a.runningRunId("c1") == null ^ b.runningRunId("c1") == null)
+            .as("exactly one node runs the continuation")
+            .isTrue();
+      }
+    }
+  }
+
   private static ChatAgent<?> recorder(String node, List<String> answered) {
     return ChatAgent.builder("echo")
         .idleTimeout(Duration.ofSeconds(10))

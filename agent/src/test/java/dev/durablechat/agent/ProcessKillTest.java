@@ -69,9 +69,9 @@ class ProcessKillTest {
 
   @Test
   @DisplayName(
-      "on an H2 file, is recovered by a runtime in another JVM once its lease expired: the"
-          + " partial reply is cleaned (H4), the unanswered message is answered once, nothing"
-          + " acknowledged is lost")
+      "on an H2 file, is recovered by the restarted node's recovery sweep with no new message once"
+          + " its lease expired: the partial reply is cleaned (H4), the unanswered message is"
+          + " answered once, nothing acknowledged is lost (S12)")
   void onH2() throws Exception {
     // FILE_LOCK=FS: the operating system drops the killed process's lock on the database file.
     // (The store adds WRITE_DELAY=0 to H2 file URLs: without it the kill loses recent appends.)
@@ -94,8 +94,8 @@ class ProcessKillTest {
           .satisfies(r -> assertThat(r.isRunning()).isTrue());
       assertThat(chunks(chat)).as("the killed reply left chunks on out").isGreaterThan(4);
 
-      // Nobody sends anything: resume() finds the dead run, waits for its lease, takes over.
-      runtime.resume("c1");
+      // Nobody sends anything and nobody calls resume(): the runtime's recovery sweep (at start,
+      // then every half lease) finds the dead run once its lease expired and takes over (S12).
       await("m1 answered", () -> answered.contains("m1"));
       assertRecovered(chat, LEASE, List.of("user:m0", "assistant:re m0", "user:m1"));
 
@@ -144,6 +144,95 @@ class ProcessKillTest {
       // The hook records m1 as it starts: its turn-complete follows.
       await("m1's turn-complete", () -> acknowledged(chat).size() == 3);
       assertThat(acknowledged(chat)).containsExactly(1L, 2L, 3L);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "on PostgreSQL, with another node up all along that never touched the chat: once the child"
+          + " is killed mid-reply, that node's recovery sweep takes over after the lease and"
+          + " answers the message once, with no new message (S12)")
+  void onPostgresBySweep() throws Exception {
+    String url = Backend.postgresUrl();
+    String slug = "kill-" + UUID.randomUUID();
+    try (Opened node = Opened.open(url, slug);
+        AgentRuntime runtime =
+            AgentRuntime.builder(node.chat).leaseDuration(PG_LEASE).register(agent).build()) {
+      DurableChat chat = node.chat;
+      Child child = Child.start(url, slug, "self", PG_LEASE, dir.resolve("child.log"));
+      try {
+        child.awaitLine("ANSWERED re m0");
+        child.awaitLine("STREAMING");
+        assertThat(answered).as("the child answers while it lives").isEmpty();
+        assertThat(runtime.runningRunId("c1")).as("this node runs nothing for it").isNull();
+      } finally {
+        child.kill();
+      }
+      await("m1 answered here", () -> answered.contains("m1"));
+      assertRecovered(chat, PG_LEASE, List.of("user:m0", "assistant:re m0", "user:m1"));
+      await("m1's turn-complete", () -> acknowledged(chat).size() == 2);
+      assertThat(acknowledged(chat)).containsExactly(1L, 2L);
+      assertThat(answered).containsExactly("m1");
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "on PostgreSQL, a message whose turn always crashes the process is tried by exactly"
+          + " maxAttempts (2) processes, each restarted with no new message, then answered by the"
+          + " third with an error naming the cause and its turn-complete; the next message is"
+          + " answered normally (S12)")
+  void aMessageThatAlwaysCrashes() throws Exception {
+    String url = Backend.postgresUrl();
+    String slug = "boom-" + UUID.randomUUID();
+    Child first = Child.start(url, slug, "boom", PG_LEASE, dir.resolve("child1.log"));
+    first.awaitLine("ANSWERED re m0");
+    first.awaitLine("BOOM");
+    first.awaitExit();
+    Child second = Child.start(url, slug, "recover", PG_LEASE, dir.resolve("child2.log"));
+    second.awaitLine("BOOM");
+    second.awaitExit();
+    Child third = Child.start(url, slug, "recover", PG_LEASE, dir.resolve("child3.log"));
+    try (Opened node = Opened.open(url, slug)) {
+      DurableChat chat = node.chat;
+      long boom = chat.lastEventId("c1", dev.durablechat.api.StreamKind.IN);
+      // A JVM's start, the dead run's lease and a sweep's period: longer than a test's usual wait.
+      third.awaitLine("UP");
+      org.awaitility.Awaitility.await("boom's turn-complete")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> acknowledged(chat).contains(boom));
+      assertThat(RecoveryTest.errorTexts(chat))
+          .singleElement()
+          .satisfies(
+              e ->
+                  assertThat(e)
+                      .contains("in record [" + boom + "]")
+                      .contains("[2] attempts")
+                      .contains("maxAttempts [2]")
+                      .contains("superseded"));
+      assertThat(chat.runs("c1"))
+          .extracting(SessionRun::reason)
+          .containsExactly(RunReason.INITIAL, RunReason.CONTINUATION, RunReason.CONTINUATION);
+
+      // The third child's run follows in: it answers the next message as usual.
+      long m2 = chat.appendIn("c1", AgentStoresTest.message("u2", "m2"), null).eventId();
+      await("m2's turn-complete", () -> acknowledged(chat).contains(m2));
+      assertThat(acknowledged(chat)).containsExactly(1L, boom, m2);
+      assertThat(
+              chat.readOut("c1", 0, 10_000).stream()
+                  .filter(
+                      r ->
+                          r.event() instanceof OutEvent.Chunk c
+                              && c.chunk().type().equals("text-delta"))
+                  .map(r -> ((OutEvent.Chunk) r.event()).chunk().json().string("delta").orElse(""))
+                  .toList())
+          .contains("re m2");
+      assertThat(third.printed())
+          .as("the third process never ran boom's turn")
+          .doesNotContain("BOOM");
+    } finally {
+      third.kill();
     }
   }
 
@@ -245,6 +334,16 @@ class ProcessKillTest {
               + got
               + ", stderr:\n"
               + Files.readString(log));
+    }
+
+    /** Waits for the process to end by itself (it halted). */
+    void awaitExit() throws InterruptedException {
+      assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("the child halted").isTrue();
+    }
+
+    /** The lines printed so far and not yet awaited. */
+    List<String> printed() {
+      return new ArrayList<>(lines);
     }
 
     void kill() throws InterruptedException {

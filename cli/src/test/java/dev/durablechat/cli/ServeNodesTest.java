@@ -17,10 +17,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -28,18 +30,28 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.gaul.s3proxy.BlobStores;
+import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.auth.AuthenticationType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * Two {@code ./durablechat serve} processes (child JVMs) on one PostgreSQL and one snapshot folder
- * serve one chat: a message appended through node A is answered on node B's {@code out} stream, and
- * after {@code kill -9} of the node that owns the run, the next message through the other node is
- * answered (the survivor takes the session over once the dead node's run lease runs out, S8).
+ * Two {@code ./durablechat serve} processes (child JVMs) on one PostgreSQL and one snapshot store
+ * (a folder, or a bucket of a real S3-compatible server, s3proxy in this JVM) serve one chat: a
+ * message appended through node A is answered on node B's {@code out} stream, and after {@code kill
+ * -9} of the node that owns the run mid-reply, the other node finishes that reply by itself, with
+ * no new message (its recovery sweep takes the session over once the dead node's run lease ran out,
+ * S8, S12); the next message through it is answered too.
  */
 @DisplayName("serve --store/--snapshots: two nodes on one PostgreSQL serve one chat")
 class ServeNodesTest {
@@ -54,9 +66,14 @@ class ServeNodesTest {
 
   @TempDir Path dir;
 
+  private S3 s3;
+
   @AfterEach
-  void stopNodes() {
+  void stopNodes() throws Exception {
     nodes.forEach(Node::kill);
+    if (s3 != null) {
+      s3.close();
+    }
   }
 
   @AfterAll
@@ -66,14 +83,21 @@ class ServeNodesTest {
     }
   }
 
-  @Test
-  @Timeout(value = 240, unit = TimeUnit.SECONDS)
+  @ParameterizedTest(name = "snapshots on {0}")
+  @ValueSource(strings = {"file", "s3"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
   @DisplayName(
-      "appends through A are answered on B's out stream; after kill -9 of the owner mid-reply, the"
-          + " next message through B is answered")
-  void twoNodesOneChat() throws Exception {
+      "appends through A are answered on B's out stream; after kill -9 of the owner mid-reply, B"
+          + " finishes that reply by itself (no new message), then answers the next one")
+  void twoNodesOneChat(String snapshotStore) throws Exception {
     String store = postgresUrl();
-    String snapshots = "file:" + dir.resolve("snapshots");
+    String snapshots;
+    if (snapshotStore.equals("s3")) {
+      s3 = S3.start();
+      snapshots = "s3://" + s3.newBucket() + "/chats?endpoint=" + s3.endpoint();
+    } else {
+      snapshots = "file:" + dir.resolve("snapshots");
+    }
     Node a = start("A", store, snapshots);
     Node b = start("B", store, snapshots);
     String chatId = "nodes-" + UUID.randomUUID();
@@ -103,6 +127,11 @@ class ServeNodesTest {
       long seq2 = append(a.base, chatId, token, "u2", "this reply is cut short");
       out.awaitText(seq2);
       a.kill();
+
+      // Nobody sends anything: B's recovery sweep takes over once A's run lease ran out, and
+      // answers the message again (the partial reply stays, cleaned up, H4).
+      String finished = out.replyTo(seq2);
+      assertThat(finished).endsWith(ServeCommand.replyText("this reply is cut short"));
     }
 
     // 3. The next message, through B, is answered (from where the reader left off).
@@ -176,7 +205,12 @@ class ServeNodesTest {
             KEY,
             "--chunk-delay-ms",
             "150");
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    var builder = new ProcessBuilder(command).redirectErrorStream(true);
+    // A developer's own object store settings must not redirect the nodes; s3proxy's keys.
+    builder.environment().keySet().removeIf(k -> k.startsWith("OBJECT_STORE_"));
+    builder.environment().put("OBJECT_STORE_ACCESS_KEY_ID", S3.ACCESS_KEY);
+    builder.environment().put("OBJECT_STORE_SECRET_ACCESS_KEY", S3.SECRET_KEY);
+    Process process = builder.start();
     Node node = new Node(name, process);
     nodes.add(node);
     node.base = node.awaitBase();
@@ -231,6 +265,62 @@ class ServeNodesTest {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+  }
+
+  /** s3proxy 4.1.0 on an in-memory blob store in this JVM, as storage-s3's tests run it. */
+  private static final class S3 {
+    static final String ACCESS_KEY = "access";
+    static final String SECRET_KEY = "secret-do-not-print";
+    private final S3Proxy proxy;
+
+    private S3(S3Proxy proxy) {
+      this.proxy = proxy;
+    }
+
+    static S3 start() throws Exception {
+      var properties = new Properties();
+      properties.setProperty(
+          "jclouds.filesystem.basedir",
+          Files.createTempDirectory("s3proxy").toFile().getCanonicalPath());
+      properties.setProperty("jclouds.identity", ACCESS_KEY);
+      properties.setProperty("jclouds.credential", SECRET_KEY);
+      S3Proxy proxy =
+          S3Proxy.builder()
+              .blobStore(BlobStores.create("transient-nio2", properties))
+              .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+              .endpoint(URI.create("http://127.0.0.1:0"))
+              .build();
+      proxy.start();
+      await("s3proxy started")
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> proxy.getState().equals("STARTED"));
+      return new S3(proxy);
+    }
+
+    URI endpoint() {
+      return URI.create("http://127.0.0.1:" + proxy.getPort());
+    }
+
+    String newBucket() {
+      String bucket = "chat-" + UUID.randomUUID().toString().substring(0, 8);
+      try (S3Client client =
+          S3Client.builder()
+              .endpointOverride(endpoint())
+              .region(Region.US_EAST_1)
+              .credentialsProvider(
+                  StaticCredentialsProvider.create(
+                      AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+              .forcePathStyle(true)
+              .build()) {
+        client.createBucket(b -> b.bucket(bucket));
+      }
+      return bucket;
+    }
+
+    void close() throws Exception {
+      proxy.stop();
     }
   }
 

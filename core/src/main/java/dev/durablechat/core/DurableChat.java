@@ -114,6 +114,7 @@ public final class DurableChat implements AutoCloseable {
   private volatile boolean closed;
   private final Map<String, Supplier<List<UIMessage>>> liveHistories = new ConcurrentHashMap<>();
   private final Set<Consumer<String>> closeListeners = ConcurrentHashMap.newKeySet();
+  private final Set<Consumer<String>> readerListeners = ConcurrentHashMap.newKeySet();
   // Built on first use: an engine that never rebuilds history must not warn about having no
   // snapshot store (H7).
   private volatile @Nullable ChatHistory history;
@@ -422,6 +423,35 @@ public final class DurableChat implements AutoCloseable {
     }
   }
 
+  /**
+   * Registers a listener that {@link #readerConnected} calls on this node, with the session's
+   * friendly id. For agent runtimes, which look whether the session's run is dead or its messages
+   * unanswered (S12); the listener must be quick, must not block and must be thread-safe.
+   */
+  public void addReaderListener(Consumer<String> listener) {
+    readerListeners.add(Objects.requireNonNull(listener));
+  }
+
+  /** Removes a listener of {@link #addReaderListener}. */
+  public void removeReaderListener(Consumer<String> listener) {
+    readerListeners.remove(listener);
+  }
+
+  /**
+   * A reader connected to the session's {@code out} (the HTTP out route calls it): tells the
+   * listeners of {@link #addReaderListener}, so that a reader of a session whose run died gets its
+   * reply without waiting for the next recovery sweep (S12).
+   */
+  public void readerConnected(String sessionId) {
+    for (Consumer<String> listener : readerListeners) {
+      try {
+        listener.accept(sessionId);
+      } catch (RuntimeException e) {
+        LOG.warn("a reader listener failed for session [{}]", sessionId, e);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- runs
 
   /**
@@ -586,6 +616,47 @@ public final class DurableChat implements AutoCloseable {
   /** Whether the session store keeps run leases ({@link #renewRun}). */
   public boolean keepsRunLeases() {
     return sessionStore.capabilities().contains(dev.durablechat.api.spi.StoreCapability.RUN_LEASES);
+  }
+
+  /**
+   * Whether the session store finds sessions to recover and counts attempts ({@link
+   * dev.durablechat.api.spi.StoreCapability#RECOVERY}, S12).
+   */
+  public boolean keepsRecovery() {
+    return sessionStore.capabilities().contains(dev.durablechat.api.spi.StoreCapability.RECOVERY);
+  }
+
+  /**
+   * One page of the sessions of this environment that may need a run (S12): of one of the agents,
+   * active now, whose current run is running and was last alive before {@code aliveBefore}, or
+   * whose {@code in} grew while no run served them; by friendly id after {@code afterSessionId}
+   * (null: from the first), at most {@code limit}. A hint: check each session before acting.
+   *
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store cannot ({@link
+   *     #keepsRecovery})
+   */
+  public List<Session> sessionsToRecover(
+      Set<String> agentIds, Instant aliveBefore, @Nullable String afterSessionId, int limit) {
+    ensureOpen();
+    Objects.requireNonNull(agentIds, "agent ids must not be null");
+    Objects.requireNonNull(aliveBefore, "alive-before must not be null");
+    return sessionStore.findSessionsToRecover(
+        environment, Set.copyOf(agentIds), aliveBefore, clock.instant(), afterSessionId, limit);
+  }
+
+  /**
+   * Counts an attempt of the session's current run at answering the {@code in} record (S12),
+   * durably: the attempts at that record so far, this one included (one counter per session, for
+   * the record being answered).
+   *
+   * @throws dev.durablechat.api.FencedException if the run is not the session's current run
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store cannot ({@link
+   *     #keepsRecovery})
+   */
+  public int recordAttempt(String address, String runId, long inEventId) {
+    ensureOpen();
+    Objects.requireNonNull(runId, "run id must not be null");
+    return sessionStore.recordAttempt(sessionId(address), runId, inEventId, clock.instant());
   }
 
   /** The session's runs, in the order they became current (S6 audit trail). */

@@ -209,6 +209,10 @@ final class OutStreams {
       return stream;
     }
     stream.start();
+    if (session.isActive(now())) {
+      // S12: an agent runtime on this node looks whether the session's run died (asynchronously).
+      chat.readerConnected(sessionId);
+    }
     return stream;
   }
 

@@ -65,6 +65,27 @@ class OutStreamTest {
 
   @Test
   @DisplayName(
+      "S12: a reader connecting to an active session tells the engine's reader listeners (an agent"
+          + " runtime then looks whether the session's run died), naming the session by friendly id")
+  void readerConnectedHook() {
+    var told = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    java.util.function.Consumer<String> listener = told::add;
+    f.chat.addReaderListener(listener);
+    try {
+      String token = f.createSession("chat-h").string("publicAccessToken").orElseThrow();
+      String friendlyId = f.chat.session("chat-h").friendlyId();
+      try (SseReader sse = f.openOut("chat-h", token, Map.of())) {
+        assertThat(sse.status()).isEqualTo(200);
+        HttpFixture.await("the listener to be told", () -> told.contains(friendlyId));
+      }
+      assertThat(told).containsOnly(friendlyId);
+    } finally {
+      f.chat.removeReaderListener(listener);
+    }
+  }
+
+  @Test
+  @DisplayName(
       "batches several records per frame when they are available at once, with a tail one past the last")
   void batches() {
     String token = f.createSession("chat-b").string("publicAccessToken").orElseThrow();

@@ -152,6 +152,61 @@ public interface SessionStore extends AutoCloseable {
             + "]");
   }
 
+  /**
+   * The sessions that may need a run (PROTOCOL S12), for an agent runtime's recovery sweep: the
+   * sessions of {@code environment} whose agent is one of {@code agentIds}, active at {@code now},
+   * and either
+   *
+   * <ul>
+   *   <li><b>dead:</b> their current run is running and was last alive ({@link
+   *       SessionRun#lastAliveAt()}: started or renewed) before {@code aliveBefore}; or
+   *   <li><b>unserved:</b> an {@code in} append landed while they had no running current run (none
+   *       yet, or it had ended), and no run has become current since. {@link #swapRun} and {@link
+   *       #closeSession} clear this mark.
+   * </ul>
+   *
+   * <p>Ordered by friendly id, starting after {@code afterSessionId} (null: from the first), at
+   * most {@code limit}: a caller pages with the last id it got. The answer is a hint read at one
+   * moment; the caller checks each session again before it acts (through the compare-and-set of
+   * {@link #swapRun}). A store answers from an index, so that the cost follows the number of
+   * sessions found, not the number stored. Needs {@link StoreCapability#RECOVERY}.
+   *
+   * @throws IllegalArgumentException if {@code limit} is not positive
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store cannot (the default)
+   */
+  default List<Session> findSessionsToRecover(
+      Environment environment,
+      Set<String> agentIds,
+      Instant aliveBefore,
+      Instant now,
+      @Nullable String afterSessionId,
+      int limit) {
+    throw new dev.durablechat.api.UnsupportedCapabilityException(
+        "session store [" + getClass().getName() + "] cannot find sessions to recover");
+  }
+
+  /**
+   * Counts one attempt at answering the {@code in} record {@code inSeq} (PROTOCOL S12), made by the
+   * session's current run {@code runId}. A session keeps one counter, for the record its runs are
+   * answering now (they answer in order, so one is in flight at a time): if the counter names
+   * {@code inSeq} it goes up by one, else it starts again at one for {@code inSeq}. Atomic and
+   * durable before it returns, so a process that dies in the attempt has it counted.
+   *
+   * @return the attempts at {@code inSeq} so far, this one included
+   * @throws dev.durablechat.api.FencedException if {@code runId} is not the session's current run;
+   *     nothing changes
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no such session
+   * @throws dev.durablechat.api.UnsupportedCapabilityException if the store cannot (the default)
+   */
+  default int recordAttempt(String sessionId, String runId, long inSeq, Instant now) {
+    throw new dev.durablechat.api.UnsupportedCapabilityException(
+        "session store ["
+            + getClass().getName()
+            + "] keeps no attempt counts; record an attempt of run ["
+            + runId
+            + "]");
+  }
+
   /** The session's runs in the order they became current; empty for an unknown session. */
   List<SessionRun> runs(String sessionId);
 

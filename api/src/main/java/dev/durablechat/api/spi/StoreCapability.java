@@ -17,5 +17,11 @@ public enum StoreCapability {
    * {@link SessionStore#renewRun} records a run's heartbeat, so that nodes sharing the store can
    * tell a live run on another node from a dead one (run leases).
    */
-  RUN_LEASES
+  RUN_LEASES,
+  /**
+   * {@link SessionStore#findSessionsToRecover} finds, through an index, the sessions whose run died
+   * or whose {@code in} grew while no run served them, and {@link SessionStore#recordAttempt}
+   * counts each message's attempts durably (PROTOCOL S12: automatic recovery, {@code maxAttempts}).
+   */
+  RECOVERY
 }

@@ -58,10 +58,29 @@ abstract class Dialect {
         + counter
         + " = "
         + counter
-        + " + ? WHERE friendly_id = ? AND closed_at IS NULL"
+        + " + ?"
+        + markUnserved(counter)
+        + " WHERE friendly_id = ? AND closed_at IS NULL"
         + " AND (expires_at IS NULL OR expires_at > ?)"
         + (fenced ? " AND current_run_id = ?" : "");
   }
+
+  /**
+   * For an {@code in} append, the SET clause that marks the session unserved when no run of it is
+   * running (S12: the recovery sweep finds it); nothing for {@code out}.
+   */
+  static String markUnserved(String counter) {
+    return counter.equals("last_in_seq")
+        ? ", unserved = CASE WHEN run_running THEN unserved ELSE TRUE END"
+        : "";
+  }
+
+  /**
+   * Schema version 5's indexes for the recovery query (S12): the running runs by the time they were
+   * last alive, and the sessions marked unserved. Both stay small next to their tables: they hold
+   * the live runs and the marked sessions only (PostgreSQL's partial indexes), or sort those first.
+   */
+  abstract List<String> recoveryIndexDdl();
 
   /** The dialect of the database {@code conn} is connected to. */
   static Dialect of(Connection conn) throws SQLException {
@@ -89,7 +108,7 @@ abstract class Dialect {
     Set<StoreCapability> capabilities() {
       // An H2 file belongs to one process (AUTO_SERVER aside, which we do not promise): no
       // SHARED_ACROSS_PROCESSES.
-      return EnumSet.of(StoreCapability.TRIM, StoreCapability.RUN_LEASES);
+      return EnumSet.of(StoreCapability.TRIM, StoreCapability.RUN_LEASES, StoreCapability.RECOVERY);
     }
 
     @Override
@@ -124,6 +143,15 @@ abstract class Dialect {
     }
 
     @Override
+    List<String> recoveryIndexDdl() {
+      // No partial indexes on H2: the leading column puts the running runs (ended_at NULL) and the
+      // unserved sessions (TRUE) in one range of the index.
+      return List.of(
+          "CREATE INDEX IF NOT EXISTS dc_session_runs_alive ON dc_session_runs (ended_at, alive_at)",
+          "CREATE INDEX IF NOT EXISTS dc_sessions_unserved ON dc_sessions (unserved, friendly_id)");
+    }
+
+    @Override
     List<String> extraDdl() {
       // No cross-process push on H2: in-process watchers are woken directly, others poll.
       return List.of();
@@ -144,7 +172,8 @@ abstract class Dialect {
       return EnumSet.of(
           StoreCapability.TRIM,
           StoreCapability.SHARED_ACROSS_PROCESSES,
-          StoreCapability.RUN_LEASES);
+          StoreCapability.RUN_LEASES,
+          StoreCapability.RECOVERY);
     }
 
     @Override
@@ -173,6 +202,15 @@ abstract class Dialect {
     @Override
     String claimSeqsSql(String counter, boolean fenced) {
       return claimSeqsUpdate(counter, fenced) + " RETURNING " + counter;
+    }
+
+    @Override
+    List<String> recoveryIndexDdl() {
+      return List.of(
+          "CREATE INDEX IF NOT EXISTS dc_session_runs_alive ON dc_session_runs (alive_at)"
+              + " WHERE ended_at IS NULL",
+          "CREATE INDEX IF NOT EXISTS dc_sessions_unserved ON dc_sessions (friendly_id)"
+              + " WHERE unserved");
     }
 
     @Override

@@ -191,7 +191,14 @@ final class JdbcSessionStore implements SessionStore {
           }
           long newVersion = expectedVersion + 1;
           if (!sessions.swapCurrentRun(
-              conn, sessionId, expectedVersion, expectedRunId, newRun.runId(), newVersion, now)) {
+              conn,
+              sessionId,
+              expectedVersion,
+              expectedRunId,
+              newRun.runId(),
+              newRun.isRunning(),
+              newVersion,
+              now)) {
             // Cannot happen while we hold the row lock; fail rather than write a second winner.
             throw new RunConflictException(
                 "session [" + sessionId + "] swap run: lost the compare-and-set",
@@ -225,6 +232,8 @@ final class JdbcSessionStore implements SessionStore {
     return db.inTransaction(
         "end run [" + runId + "] of session [" + sessionId + "]",
         conn -> {
+          // The session row first (its lock orders this end with an in append's unserved mark).
+          sessions.currentRunEnded(conn, sessionId, runId);
           runs.endIfRunning(conn, sessionId, runId, at, endReason);
           try {
             return runs.select(conn, sessionId, runId);
@@ -256,6 +265,46 @@ final class JdbcSessionStore implements SessionStore {
           }
           runs.renew(conn, sessionId, runId, now);
           return run.renewed(now);
+        });
+  }
+
+  @Override
+  public List<Session> findSessionsToRecover(
+      Environment environment,
+      Set<String> agentIds,
+      Instant aliveBefore,
+      Instant now,
+      @Nullable String afterSessionId,
+      int limit) {
+    if (limit <= 0) {
+      throw new IllegalArgumentException("limit [" + limit + "] must be positive");
+    }
+    if (agentIds.isEmpty()) {
+      return List.of();
+    }
+    Set<String> agents = Set.copyOf(agentIds);
+    return db.inTransaction(
+        "find sessions to recover",
+        conn ->
+            List.copyOf(
+                sessions.toRecover(
+                    conn, environment, agents, aliveBefore, now, afterSessionId, limit)));
+  }
+
+  @Override
+  public int recordAttempt(String sessionId, String runId, long inSeq, Instant now) {
+    return db.inTransaction(
+        "record an attempt of run [" + runId + "] of session [" + sessionId + "]",
+        conn -> {
+          int attempts = sessions.recordAttempt(conn, sessionId, runId, inSeq);
+          if (attempts < 0) {
+            Session session =
+                sessions
+                    .byFriendlyId(conn, sessionId, false)
+                    .orElseThrow(() -> SessionRows.noSuchSession(sessionId));
+            throw new FencedException(sessionId, runId, session.currentRunId(), session.version());
+          }
+          return attempts;
         });
   }
 

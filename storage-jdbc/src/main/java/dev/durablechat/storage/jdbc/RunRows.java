@@ -32,8 +32,8 @@ final class RunRows {
         db.prepare(
             conn,
             "INSERT INTO dc_session_runs (session_id, run_id, ordinal, reason,"
-                + " previous_run_id, started_at, ended_at, end_reason, renewed_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + " previous_run_id, started_at, ended_at, end_reason, renewed_at, alive_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, sessionId);
       ps.setString(2, run.runId());
       ps.setLong(3, ordinal);
@@ -43,6 +43,7 @@ final class RunRows {
       Database.setInstant(ps, 7, run.endedAt());
       ps.setString(8, run.endReason());
       Database.setInstant(ps, 9, run.renewedAt());
+      Database.setInstant(ps, 10, run.lastAliveAt());
       ps.executeUpdate();
     }
   }
@@ -67,10 +68,13 @@ final class RunRows {
     try (PreparedStatement ps =
         db.prepare(
             conn,
-            "UPDATE dc_session_runs SET renewed_at = ? WHERE session_id = ? AND run_id = ?")) {
+            "UPDATE dc_session_runs SET renewed_at = ?, alive_at = ?"
+                + " WHERE session_id = ? AND run_id = ?")) {
+      // alive_at is lastAliveAt() kept as a column, for the recovery query's index (S12).
       Database.setInstant(ps, 1, now);
-      ps.setString(2, sessionId);
-      ps.setString(3, runId);
+      Database.setInstant(ps, 2, now);
+      ps.setString(3, sessionId);
+      ps.setString(4, runId);
       ps.executeUpdate();
     }
   }

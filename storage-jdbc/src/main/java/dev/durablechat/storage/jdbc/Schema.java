@@ -24,7 +24,7 @@ final class Schema {
   private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
 
   /** The schema version this code writes and reads. */
-  static final int CURRENT = 4;
+  static final int CURRENT = 5;
 
   private static final String VERSION_TABLE =
       "CREATE TABLE IF NOT EXISTS dc_schema_version ("
@@ -126,6 +126,36 @@ final class Schema {
                 + " ON dc_sessions (project_ref, env_slug, closed_at, friendly_id)");
   }
 
+  /**
+   * Version 5: recovery (S12). On the session row: whether its current run is running and whether
+   * an {@code in} append landed while none was ({@code unserved}, the sweep's mark), and the
+   * per-session attempt counter ({@code SessionStore.recordAttempt}); on the run row, {@code
+   * alive_at}, the later of start and renewal, so that dead runs are found through an index.
+   */
+  private static List<String> version5(Dialect dialect) {
+    var ddl = new java.util.ArrayList<String>();
+    ddl.addAll(
+        List.of(
+            "ALTER TABLE dc_sessions ADD COLUMN IF NOT EXISTS run_running BOOLEAN"
+                + " DEFAULT FALSE NOT NULL",
+            "ALTER TABLE dc_sessions ADD COLUMN IF NOT EXISTS unserved BOOLEAN"
+                + " DEFAULT FALSE NOT NULL",
+            "ALTER TABLE dc_sessions ADD COLUMN IF NOT EXISTS attempt_in_seq BIGINT"
+                + " DEFAULT 0 NOT NULL",
+            "ALTER TABLE dc_sessions ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT 0 NOT NULL",
+            "ALTER TABLE dc_session_runs ADD COLUMN IF NOT EXISTS alive_at"
+                + " TIMESTAMP WITH TIME ZONE",
+            // Existing rows: idempotent, so a re-run on H2 finds them done.
+            "UPDATE dc_session_runs SET alive_at = CASE WHEN renewed_at IS NOT NULL"
+                + " AND renewed_at > started_at THEN renewed_at ELSE started_at END"
+                + " WHERE alive_at IS NULL",
+            "UPDATE dc_sessions SET run_running = TRUE WHERE EXISTS (SELECT 1 FROM"
+                + " dc_session_runs r WHERE r.session_id = dc_sessions.friendly_id"
+                + " AND r.run_id = dc_sessions.current_run_id AND r.ended_at IS NULL)"));
+    ddl.addAll(dialect.recoveryIndexDdl());
+    return ddl;
+  }
+
   /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */
   static void migrate(Database db) {
     if (db.dialect().transactionalDdl()) {
@@ -200,6 +230,13 @@ final class Schema {
             SessionListing.backfillTags(conn);
             recordVersion(conn, 4, transactional);
             LOG.info("jdbc store [{}]: migrated to schema version 4", db.description());
+          }
+          if (found < 5) {
+            for (String ddl : version5(dialect)) {
+              execute(conn, ddl);
+            }
+            recordVersion(conn, 5, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 5", db.description());
           }
           return null;
         });

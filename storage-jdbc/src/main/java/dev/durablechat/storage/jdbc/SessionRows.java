@@ -60,8 +60,8 @@ final class SessionRows {
     try (PreparedStatement ps =
         db.prepare(
             conn,
-            "UPDATE dc_sessions SET closed_at = ?, closed_reason = ?, updated_at = ?"
-                + " WHERE friendly_id = ? AND closed_at IS NULL")) {
+            "UPDATE dc_sessions SET closed_at = ?, closed_reason = ?, updated_at = ?,"
+                + " unserved = FALSE WHERE friendly_id = ? AND closed_at IS NULL")) {
       Database.setInstant(ps, 1, at);
       ps.setString(2, reason);
       Database.setInstant(ps, 3, at);
@@ -81,23 +81,164 @@ final class SessionRows {
       long expectedVersion,
       @Nullable String expectedRunId,
       String newRunId,
+      boolean newRunRunning,
       long newVersion,
       Instant now)
       throws SQLException {
     try (PreparedStatement ps =
         db.prepare(
             conn,
-            "UPDATE dc_sessions SET current_run_id = ?, version = ?, updated_at = ?"
+            // A new current run serves the session: it is running and no longer unserved (S12).
+            "UPDATE dc_sessions SET current_run_id = ?, version = ?, updated_at = ?,"
+                + " run_running = ?, unserved = FALSE"
                 + " WHERE friendly_id = ? AND version = ?"
                 + " AND current_run_id IS NOT DISTINCT FROM ?")) {
       ps.setString(1, newRunId);
       ps.setLong(2, newVersion);
       Database.setInstant(ps, 3, now);
-      ps.setString(4, sessionId);
-      ps.setLong(5, expectedVersion);
-      ps.setString(6, expectedRunId);
+      ps.setBoolean(4, newRunRunning);
+      ps.setString(5, sessionId);
+      ps.setLong(6, expectedVersion);
+      ps.setString(7, expectedRunId);
       return ps.executeUpdate() == 1;
     }
+  }
+
+  /**
+   * The current run ended: the session is no longer served (an {@code in} append then marks it
+   * unserved). Locks the row, so that an append orders after it.
+   */
+  void currentRunEnded(Connection conn, String sessionId, String runId) throws SQLException {
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "UPDATE dc_sessions SET run_running = FALSE"
+                + " WHERE friendly_id = ? AND current_run_id = ?")) {
+      ps.setString(1, sessionId);
+      ps.setString(2, runId);
+      ps.executeUpdate();
+    }
+  }
+
+  /**
+   * Counts an attempt at the in record (S12) if the run is current, on the locked row.
+   *
+   * @return the attempts so far, or -1 if the run is not current (or there is no such session)
+   */
+  int recordAttempt(Connection conn, String sessionId, String runId, long inSeq)
+      throws SQLException {
+    int attempts;
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "SELECT attempt_in_seq, attempts FROM dc_sessions"
+                + " WHERE friendly_id = ? AND current_run_id = ? FOR UPDATE")) {
+      ps.setString(1, sessionId);
+      ps.setString(2, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return -1;
+        }
+        attempts = rs.getLong(1) == inSeq ? rs.getInt(2) + 1 : 1;
+      }
+    }
+    try (PreparedStatement ps =
+        db.prepare(
+            conn,
+            "UPDATE dc_sessions SET attempt_in_seq = ?, attempts = ? WHERE friendly_id = ?")) {
+      ps.setLong(1, inSeq);
+      ps.setInt(2, attempts);
+      ps.setString(3, sessionId);
+      ps.executeUpdate();
+    }
+    return attempts;
+  }
+
+  /**
+   * The recovery query (S12): sessions of the environment and agents, active at {@code now}, after
+   * {@code afterId}, that are unserved or whose current run is running and was last alive before
+   * {@code aliveBefore}. Each half reads its own index (see {@link Dialect#recoveryIndexDdl}).
+   */
+  java.util.List<Session> toRecover(
+      Connection conn,
+      Environment environment,
+      java.util.Set<String> agentIds,
+      Instant aliveBefore,
+      Instant now,
+      @Nullable String afterId,
+      int limit)
+      throws SQLException {
+    String sql = recoverySql(agentIds.size(), afterId != null);
+    try (PreparedStatement ps = db.prepare(conn, sql)) {
+      int i = 1;
+      i = bindFilter(ps, i, environment, agentIds, now, afterId);
+      Database.setInstant(ps, i++, aliveBefore);
+      i = bindFilter(ps, i, environment, agentIds, now, afterId);
+      ps.setInt(i, limit);
+      var found = new java.util.ArrayList<Session>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          found.add(read(rs));
+        }
+      }
+      return found;
+    }
+  }
+
+  /**
+   * The recovery query's SQL for that many agent ids, with or without the keyset bound: two
+   * selects, each answered from its own index (the unserved sessions; the running runs by the time
+   * they were last alive), merged in friendly id order.
+   */
+  static String recoverySql(int agentCount, boolean after) {
+    String agents = String.join(", ", java.util.Collections.nCopies(agentCount, "?"));
+    String filter =
+        " AND s.project_ref = ? AND s.env_slug = ? AND s.agent_id IN ("
+            + agents
+            + ") AND s.closed_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?)"
+            + (after ? " AND s.friendly_id > ?" : "");
+    return "SELECT "
+        + prefixed("s.")
+        + " FROM dc_sessions s WHERE s.unserved"
+        + filter
+        + " UNION SELECT "
+        + prefixed("s.")
+        + " FROM dc_session_runs r JOIN dc_sessions s ON s.friendly_id = r.session_id"
+        + " AND s.current_run_id = r.run_id WHERE r.ended_at IS NULL AND r.alive_at < ?"
+        + filter
+        + " ORDER BY friendly_id FETCH FIRST ? ROWS ONLY";
+  }
+
+  private static int bindFilter(
+      PreparedStatement ps,
+      int first,
+      Environment environment,
+      java.util.Set<String> agentIds,
+      Instant now,
+      @Nullable String afterId)
+      throws SQLException {
+    int i = first;
+    ps.setString(i++, environment.projectRef());
+    ps.setString(i++, environment.envSlug());
+    for (String agent : agentIds) {
+      ps.setString(i++, agent);
+    }
+    Database.setInstant(ps, i++, now);
+    if (afterId != null) {
+      ps.setString(i++, afterId);
+    }
+    return i;
+  }
+
+  private static String prefixed(String alias) {
+    var b = new StringBuilder();
+    for (String column : COLUMNS.split(",")) {
+      if (b.length() > 0) {
+        b.append(", ");
+      }
+      b.append(alias).append(column.trim());
+    }
+    return b.toString();
   }
 
   Optional<Session> byFriendlyId(Connection conn, String friendlyId, boolean lock)

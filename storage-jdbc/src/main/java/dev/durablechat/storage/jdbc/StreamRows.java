@@ -65,7 +65,11 @@ final class StreamRows {
     try (PreparedStatement ps =
         db.prepare(
             conn,
-            "UPDATE dc_sessions SET " + counterColumn(stream) + " = ? WHERE friendly_id = ?")) {
+            "UPDATE dc_sessions SET "
+                + counterColumn(stream)
+                + " = ?"
+                + Dialect.markUnserved(counterColumn(stream))
+                + " WHERE friendly_id = ?")) {
       ps.setLong(1, lastSeq);
       ps.setString(2, sessionId);
       ps.executeUpdate();

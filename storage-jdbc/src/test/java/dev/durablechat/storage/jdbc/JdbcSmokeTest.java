@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -70,7 +71,8 @@ class JdbcSmokeTest {
   void providerAndSchema() throws Exception {
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
       assertThat(store.capabilities())
-          .containsExactlyInAnyOrder(StoreCapability.TRIM, StoreCapability.RUN_LEASES);
+          .containsExactlyInAnyOrder(
+              StoreCapability.TRIM, StoreCapability.RUN_LEASES, StoreCapability.RECOVERY);
     }
     // Opening again finds the schema and changes nothing.
     StoreLoader.openSessionStore(url()).close();
@@ -94,9 +96,10 @@ class JdbcSmokeTest {
       id = store.createSession(newSession("chat-v1")).session().friendlyId();
       store.swapRun(id, 0, null, SessionRun.started("run_v1", id, RunReason.INITIAL, null, T0), T0);
     }
-    // Back to version 1 as an older library left it: no lease column, no version 2 row.
+    // Back to version 1 as an older library left it: no lease column, no later version rows.
     try (Connection conn = DriverManager.getConnection(url());
         Statement st = conn.createStatement()) {
+      backToVersion4(st);
       st.execute("ALTER TABLE dc_session_runs DROP COLUMN renewed_at");
       st.execute("DELETE FROM dc_schema_version WHERE version >= 2");
     }
@@ -137,11 +140,12 @@ class JdbcSmokeTest {
                       null))
               .session();
     }
-    // Back to version 3 as an older library left it: no tag table, no version 4 row.
+    // Back to version 3 as an older library left it: no tag table, no version 4 or 5 row (5 is
+    // idempotent and runs again).
     try (Connection conn = DriverManager.getConnection(url());
         Statement st = conn.createStatement()) {
       st.execute("DROP TABLE dc_session_tags");
-      st.execute("DELETE FROM dc_schema_version WHERE version = 4");
+      st.execute("DELETE FROM dc_schema_version WHERE version >= 4");
     }
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
       for (String tag : List.of("vip", "beta")) {
@@ -179,6 +183,102 @@ class JdbcSmokeTest {
       rs.next();
       assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
     }
+  }
+
+  @Test
+  @DisplayName(
+      "migrates a version 4 database to version 5 (recovery, S12): a run that was running is found"
+          + " dead once its lease ran out, and attempts are counted")
+  void migratesVersion4() throws Exception {
+    var env = new Environment("proj", "v4");
+    String id;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      id =
+          store
+              .createSession(
+                  new NewSession(
+                      "session_v2",
+                      "chat-v2",
+                      env,
+                      "agent",
+                      JsonObject.empty(),
+                      TriggerConfig.none(),
+                      T0,
+                      null))
+              .session()
+              .friendlyId();
+      store.swapRun(id, 0, null, SessionRun.started("run_v2", id, RunReason.INITIAL, null, T0), T0);
+      store.renewRun(id, "run_v2", T0.plusSeconds(4));
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      backToVersion4(st);
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(
+              store.findSessionsToRecover(
+                  env, Set.of("agent"), T0.plusSeconds(4), T0.plusSeconds(9), null, 10))
+          .as("renewed at the cut: alive")
+          .isEmpty();
+      assertThat(
+              store.findSessionsToRecover(
+                  env, Set.of("agent"), T0.plusSeconds(5), T0.plusSeconds(9), null, 10))
+          .extracting(Session::friendlyId)
+          .containsExactly(id);
+      assertThat(store.recordAttempt(id, "run_v2", 1, T0.plusSeconds(9))).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "the recovery query (S12) reads the sessions through the unserved index and the runs through"
+          + " the alive index, never a scan of every session")
+  void recoveryQueryUsesIndexes() throws Exception {
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(store.capabilities()).contains(StoreCapability.RECOVERY);
+    }
+    try (Connection conn = DriverManager.getConnection(url())) {
+      assertThat(explainRecovery(conn))
+          .contains("DC_SESSIONS_UNSERVED")
+          .contains("DC_SESSION_RUNS_ALIVE");
+    }
+  }
+
+  /** The plan of the recovery query (SessionRows.recoverySql) as the store runs it, upper case. */
+  static String explainRecovery(Connection conn) throws Exception {
+    try (var ps = conn.prepareStatement("EXPLAIN " + SessionRows.recoverySql(1, true))) {
+      Instant now = Instant.parse("2026-01-01T00:00:00Z");
+      int i = 1;
+      for (int half = 0; half < 2; half++) {
+        if (half == 1) {
+          Database.setInstant(ps, i++, now.minusSeconds(20));
+        }
+        ps.setString(i++, "proj");
+        ps.setString(i++, "dev");
+        ps.setString(i++, "agent");
+        Database.setInstant(ps, i++, now);
+        ps.setString(i++, "session_a");
+      }
+      ps.setInt(i, 100);
+      var plan = new StringBuilder();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      }
+      return plan.toString().toUpperCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** Undoes schema version 5 as a version 4 library would have left the database. */
+  private static void backToVersion4(Statement st) throws Exception {
+    st.execute("DROP INDEX IF EXISTS dc_session_runs_alive");
+    st.execute("DROP INDEX IF EXISTS dc_sessions_unserved");
+    st.execute("ALTER TABLE dc_session_runs DROP COLUMN alive_at");
+    for (String column : List.of("run_running", "unserved", "attempt_in_seq", "attempts")) {
+      st.execute("ALTER TABLE dc_sessions DROP COLUMN " + column);
+    }
+    st.execute("DELETE FROM dc_schema_version WHERE version = 5");
   }
 
   @Test

@@ -23,6 +23,17 @@ final class MemorySession {
   final List<SessionRun> runs = new ArrayList<>();
 
   /**
+   * Whether an {@code in} append landed while no run served the session and no run became current
+   * since (a recovery mark); guarded like {@link #row}, also written under the {@code in} lock.
+   */
+  boolean unserved;
+
+  /** The in record the session's runs are attempting, and how often they did; guarded like row. */
+  long attemptInSeq;
+
+  int attempts;
+
+  /**
    * Set once, under both stream locks, when the session is deleted: a caller that found the session
    * before the delete and then waited for a lock learns here that it is gone.
    */
@@ -33,6 +44,15 @@ final class MemorySession {
 
   MemorySession(Session row) {
     this.row = row;
+  }
+
+  /** Whether the session's current run is running (the last run is the current one). */
+  boolean runRunning() {
+    if (runs.isEmpty()) {
+      return false;
+    }
+    SessionRun last = runs.get(runs.size() - 1);
+    return last.isRunning() && last.runId().equals(row.currentRunId());
   }
 
   MemoryStream stream(StreamKind kind) {

@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -41,7 +42,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class MemorySessionStore implements SessionStore {
   private static final Set<StoreCapability> CAPABILITIES =
-      Set.of(StoreCapability.TRIM, StoreCapability.RUN_LEASES);
+      Set.of(StoreCapability.TRIM, StoreCapability.RUN_LEASES, StoreCapability.RECOVERY);
   private static final String SUPERSEDED = "superseded";
 
   private final String name;
@@ -53,6 +54,11 @@ public final class MemorySessionStore implements SessionStore {
   private final java.util.Map<String, SnapshotKey> pendingSnapshots =
       java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
 
+  // The recovery query's two indexes (S12), kept under each session's row locks: sessions whose
+  // current run is running (the dead ones among them are few, and found by their lease), and
+  // sessions marked unserved. Sorted, so that the query pages by friendly id.
+  private final ConcurrentSkipListSet<String> live = new ConcurrentSkipListSet<>();
+  private final ConcurrentSkipListSet<String> unserved = new ConcurrentSkipListSet<>();
   private volatile boolean closed;
 
   /** An empty store. */
@@ -152,6 +158,8 @@ public final class MemorySessionStore implements SessionStore {
         throw noSuchSession(sessionId);
       }
       Session row = s.row;
+      s.unserved = false;
+      unserved.remove(sessionId);
       if (row.closedAt() != null) {
         return row;
       }
@@ -234,6 +242,13 @@ public final class MemorySessionStore implements SessionStore {
         s.runs.set(previous, s.runs.get(previous).ended(now, SUPERSEDED));
       }
       s.runs.add(newRun);
+      s.unserved = false;
+      unserved.remove(sessionId);
+      if (newRun.isRunning()) {
+        live.add(sessionId);
+      } else {
+        live.remove(sessionId);
+      }
       Session swapped =
           new Session(
               row.friendlyId(),
@@ -269,6 +284,9 @@ public final class MemorySessionStore implements SessionStore {
           }
           SessionRun ended = run.ended(at, endReason);
           s.runs.set(i, ended);
+          if (runId.equals(s.row.currentRunId())) {
+            live.remove(sessionId);
+          }
           return ended;
         }
       }
@@ -300,6 +318,90 @@ public final class MemorySessionStore implements SessionStore {
         }
       }
       throw new NoSuchRunException("session [" + sessionId + "] has no run [" + runId + "]");
+    } finally {
+      s.unlockRow();
+    }
+  }
+
+  @Override
+  public List<Session> findSessionsToRecover(
+      Environment environment,
+      Set<String> agentIds,
+      Instant aliveBefore,
+      Instant now,
+      @Nullable String afterSessionId,
+      int limit) {
+    checkOpen();
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit [" + limit + "] must be positive");
+    }
+    var found = new java.util.TreeMap<String, Session>();
+    java.util.function.Predicate<Session> wanted =
+        row ->
+            row.environment().equals(environment)
+                && agentIds.contains(row.agentId())
+                && row.isActive(now);
+    collect(unserved, afterSessionId, limit, found, s -> s.unserved && wanted.test(s.row));
+    collect(
+        live,
+        afterSessionId,
+        limit,
+        found,
+        s ->
+            s.runRunning()
+                && s.runs.get(s.runs.size() - 1).lastAliveAt().isBefore(aliveBefore)
+                && wanted.test(s.row));
+    var result = new ArrayList<Session>(Math.min(limit, found.size()));
+    for (Session row : found.values()) {
+      if (result.size() == limit) {
+        break;
+      }
+      result.add(row);
+    }
+    return List.copyOf(result);
+  }
+
+  /** Adds up to {@code limit} sessions of the index after the id that pass the check. */
+  private void collect(
+      ConcurrentSkipListSet<String> index,
+      @Nullable String after,
+      int limit,
+      java.util.Map<String, Session> found,
+      java.util.function.Predicate<MemorySession> check) {
+    Set<String> tail = after == null ? index : index.tailSet(after, false);
+    int taken = 0;
+    for (String id : tail) {
+      if (taken == limit) {
+        return;
+      }
+      MemorySession s = sessions.get(id);
+      if (s == null) {
+        continue;
+      }
+      s.lockRow();
+      try {
+        if (check.test(s)) {
+          found.put(id, s.row);
+          taken++;
+        }
+      } finally {
+        s.unlockRow();
+      }
+    }
+  }
+
+  @Override
+  public int recordAttempt(String sessionId, String runId, long inSeq, Instant now) {
+    MemorySession s = require(sessionId);
+    s.lockRow();
+    try {
+      Session row = s.row;
+      if (!runId.equals(row.currentRunId())) {
+        throw new FencedException(sessionId, runId, row.currentRunId(), row.version());
+      }
+      s.attempts = s.attemptInSeq == inSeq ? s.attempts + 1 : 1;
+      s.attemptInSeq = inSeq;
+      return s.attempts;
     } finally {
       s.unlockRow();
     }
@@ -374,6 +476,12 @@ public final class MemorySessionStore implements SessionStore {
       last = first;
       for (NewRecord r : records) {
         last = st.add(r.payload(), r.partId(), now);
+      }
+      // The in lock keeps the runs still (a run change takes both locks): no run serves the
+      // session, so mark it for the recovery sweep until a run becomes current (S12).
+      if (stream == StreamKind.IN && !s.unserved && !s.runRunning()) {
+        s.unserved = true;
+        unserved.add(sessionId);
       }
     } finally {
       st.lock.unlock();
@@ -468,6 +576,8 @@ public final class MemorySessionStore implements SessionStore {
         byExternalId.remove(new ExternalKey(row.environment(), row.externalId()), s);
       }
       sessions.remove(sessionId, s);
+      live.remove(sessionId);
+      unserved.remove(sessionId);
       s.runs.clear();
       s.in.clear();
       s.out.clear();
@@ -542,6 +652,8 @@ public final class MemorySessionStore implements SessionStore {
     closed = true;
     sessions.clear();
     byExternalId.clear();
+    live.clear();
+    unserved.clear();
   }
 
   @Override

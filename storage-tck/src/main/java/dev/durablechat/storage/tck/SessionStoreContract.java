@@ -38,6 +38,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -1443,6 +1444,212 @@ public abstract class SessionStoreContract {
     assertThat(lateRenewals.get()).isZero();
     assertThat(store().runs(s[0]).get(0)).isEqualTo(replacedAtSwap);
     assertThat(replacedAtSwap.endReason()).isEqualTo("superseded");
+  }
+
+  // ---- the recovery query and attempt counts (S12, capability RECOVERY)
+
+  @Test
+  @DisplayName(
+      "recovery: with RECOVERY the query finds the sessions whose current run is running and was last"
+          + " alive before the cut, and those whose in grew while no run ran; without it both calls are"
+          + " refused")
+  void recoveryFollowsCapability() {
+    var rec = new Environment("tck", "rec-" + random(12));
+    if (!store().capabilities().contains(StoreCapability.RECOVERY)) {
+      assertThatThrownBy(() -> store().findSessionsToRecover(rec, agents(), t0, t0, null, 10))
+          .isInstanceOf(UnsupportedCapabilityException.class);
+      String[] s = sessionWithRun();
+      assertThatThrownBy(() -> store().recordAttempt(s[0], s[1], 1, t0))
+          .isInstanceOf(UnsupportedCapabilityException.class);
+      return;
+    }
+    String dead = recoverySession(rec, "dead");
+    String deadRun = startRun(rec, dead, t0);
+    String live = recoverySession(rec, "live");
+    String liveRun = startRun(rec, live, t0);
+    store().renewRun(live, liveRun, t0.plusSeconds(30));
+    String idle = recoverySession(rec, "idle");
+    store().endRun(idle, startRun(rec, idle, t0), t0.plusSeconds(1), "idle");
+    String grew = recoverySession(rec, "grew");
+    store().endRun(grew, startRun(rec, grew, t0), t0.plusSeconds(1), "idle");
+    appendIn(grew);
+    String never = recoverySession(rec, "never");
+    appendIn(never);
+    String busy = recoverySession(rec, "busy");
+    String busyRun = startRun(rec, busy, t0);
+    store().renewRun(busy, busyRun, t0.plusSeconds(30));
+    appendIn(busy);
+    store().append(busy, OUT, List.of(NewRecord.of("{}")), busyRun, t0.plusSeconds(2));
+
+    Instant cut = t0.plusSeconds(20);
+    Instant now = t0.plusSeconds(21);
+    assertThat(ids(store().findSessionsToRecover(rec, agents(), cut, now, null, 100)))
+        .as("dead, and in grew with no run; never the live, the idle or the busy one")
+        .containsExactlyElementsOf(sorted(dead, grew, never));
+    assertThat(store().findSessionsToRecover(rec, agents(), t0, now, null, 100))
+        .as("a run started at the cut is not dead before it")
+        .extracting(Session::friendlyId)
+        .containsExactlyElementsOf(sorted(grew, never));
+    assertThat(store().findSessionsToRecover(rec, Set.of("another-agent"), cut, now, null, 100))
+        .as("only the given agents' sessions")
+        .isEmpty();
+    assertThat(store().findSessionsToRecover(otherEnv, agents(), cut, now, null, 100))
+        .as("only the environment's sessions")
+        .isEmpty();
+    assertThat(deadRun).isNotBlank();
+  }
+
+  @Test
+  @DisplayName(
+      "recovery: a run becoming current clears a session's unserved mark, so does a close; a closed"
+          + " or expired session is never found, dead run or not")
+  void recoveryMarkClears() {
+    assumeRecovery();
+    var rec = new Environment("tck", "rec-" + random(12));
+    Instant cut = t0.plusSeconds(20);
+    Instant now = t0.plusSeconds(21);
+    String swapped = recoverySession(rec, "swapped");
+    appendIn(swapped);
+    String closed = recoverySession(rec, "closed");
+    appendIn(closed);
+    String closedDead = recoverySession(rec, "closed-dead");
+    startRun(rec, closedDead, t0);
+    String expiring =
+        store()
+            .createSession(
+                newSession(newFriendlyId(), "expiring-" + random(8), rec, t0.plusSeconds(10)))
+            .session()
+            .friendlyId();
+    startRun(rec, expiring, t0);
+    assertThat(ids(store().findSessionsToRecover(rec, agents(), cut, t0.plusSeconds(5), null, 100)))
+        .containsExactlyElementsOf(sorted(swapped, closed, closedDead, expiring));
+
+    startRun(rec, swapped, t0.plusSeconds(20));
+    store().closeSession(closed, "done", t0.plusSeconds(2));
+    store().closeSession(closedDead, "done", t0.plusSeconds(2));
+    assertThat(store().findSessionsToRecover(rec, agents(), cut, now, null, 100))
+        .as("swapped has a fresh run, the others are closed or expired at now")
+        .isEmpty();
+    assertThat(ids(store().findSessionsToRecover(rec, agents(), t0.plusSeconds(25), now, null, 9)))
+        .as("the swapped run's lease runs out later like any other")
+        .containsExactly(swapped);
+  }
+
+  @Test
+  @DisplayName(
+      "recovery: the query pages by friendly id: pages of a limit, each after the last id of the"
+          + " one before, see every session found exactly once, in order")
+  void recoveryPages() {
+    assumeRecovery();
+    var rec = new Environment("tck", "rec-" + random(12));
+    var expected = new ArrayList<String>();
+    for (int i = 0; i < 25; i++) {
+      String id = recoverySession(rec, "page-" + i);
+      if (i % 2 == 0) {
+        startRun(rec, id, t0);
+      } else {
+        appendIn(id);
+      }
+      expected.add(id);
+    }
+    expected.sort(null);
+    var seen = new ArrayList<String>();
+    String after = null;
+    while (true) {
+      List<Session> page =
+          store().findSessionsToRecover(rec, agents(), t0.plusSeconds(1), t0, after, 10);
+      assertThat(page.size()).isLessThanOrEqualTo(10);
+      if (page.isEmpty()) {
+        break;
+      }
+      page.forEach(p -> seen.add(p.friendlyId()));
+      after = page.get(page.size() - 1).friendlyId();
+    }
+    assertThat(seen).isEqualTo(expected);
+    assertThatThrownBy(() -> store().findSessionsToRecover(rec, agents(), t0, t0, null, 0))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  @DisplayName(
+      "recordAttempt: counts the attempts at one in record across runs (1, 2, 3), starts again at"
+          + " one for the next record, and refuses a run that is not current, changing nothing")
+  void attemptsAreCounted() {
+    assumeRecovery();
+    String[] s = sessionWithRun();
+    assertThat(store().recordAttempt(s[0], s[1], 4, t0)).isEqualTo(1);
+    String next = newRunId();
+    store()
+        .swapRun(
+            s[0],
+            1,
+            s[1],
+            SessionRun.started(next, s[0], RunReason.CONTINUATION, s[1], t0.plusSeconds(1)),
+            t0.plusSeconds(1));
+    assertThatThrownBy(() -> store().recordAttempt(s[0], s[1], 4, t0.plusSeconds(2)))
+        .as("the superseded run")
+        .isInstanceOf(FencedException.class);
+    assertThat(store().recordAttempt(s[0], next, 4, t0.plusSeconds(2)))
+        .as("the continuation's attempt is the second")
+        .isEqualTo(2);
+    assertThat(store().recordAttempt(s[0], next, 4, t0.plusSeconds(3))).isEqualTo(3);
+    assertThat(store().recordAttempt(s[0], next, 7, t0.plusSeconds(4)))
+        .as("the next record starts again")
+        .isEqualTo(1);
+    assertThat(store().recordAttempt(s[0], next, 4, t0.plusSeconds(5)))
+        .as("one counter per session: going back starts again too")
+        .isEqualTo(1);
+    assertThatThrownBy(() -> store().recordAttempt(newFriendlyId(), next, 1, t0))
+        .isInstanceOf(NoSuchSessionException.class);
+    String fresh = session();
+    assertThatThrownBy(() -> store().recordAttempt(fresh, next, 1, t0))
+        .as("a session without a run")
+        .isInstanceOf(FencedException.class);
+  }
+
+  private static Set<String> agents() {
+    return Set.of("agent-tck");
+  }
+
+  private String recoverySession(Environment environment, String name) {
+    return store()
+        .createSession(newSession(name + "-" + random(8), environment))
+        .session()
+        .friendlyId();
+  }
+
+  /** Makes a new run current at the time; returns its id. */
+  private String startRun(Environment environment, String id, Instant at) {
+    Session row = store().findByFriendlyId(environment, id).orElseThrow();
+    String run = newRunId();
+    RunReason reason = row.currentRunId() == null ? RunReason.INITIAL : RunReason.CONTINUATION;
+    store()
+        .swapRun(
+            id,
+            row.version(),
+            row.currentRunId(),
+            SessionRun.started(run, id, reason, row.currentRunId(), at),
+            at);
+    return run;
+  }
+
+  private void appendIn(String id) {
+    store()
+        .append(id, IN, List.of(NewRecord.of("{\"kind\":\"message\"}")), null, t0.plusSeconds(2));
+  }
+
+  private static List<String> ids(List<Session> sessions) {
+    return sessions.stream().map(Session::friendlyId).toList();
+  }
+
+  private static List<String> sorted(String... ids) {
+    return java.util.Arrays.stream(ids).sorted().toList();
+  }
+
+  private void assumeRecovery() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        store().capabilities().contains(StoreCapability.RECOVERY),
+        "the store declares no RECOVERY; recoveryFollowsCapability checks the refusal");
   }
 
   private void assumeLeases() {
