@@ -186,6 +186,10 @@ final class OutStreams {
         principal.may("write", Routes.keys(session))
             ? SessionTokens.Access.READ_WRITE
             : SessionTokens.Access.READ_ONLY;
+    Set<Stream> current = bySession.get(sessionId);
+    if (current != null && current.size() >= maxReadersPerSession) {
+      throw tooManyReaders(sessionId); // early, before the stream is read; checked again below
+    }
     long after = startAfter(exchange, sessionId);
     int timeoutSeconds = timeoutSeconds(Exchanges.header(exchange, "Timeout-Seconds"));
     boolean peek = isTrue(Exchanges.header(exchange, "X-Peek-Settled"));
@@ -221,16 +225,7 @@ final class OutStreams {
           return streams.isEmpty() ? null : streams;
         });
     if (!admitted[0]) {
-      throw HttpError.of(
-              429,
-              "too_many_readers",
-              "session ["
-                  + sessionId
-                  + "] has "
-                  + maxReadersPerSession
-                  + " open out readers, the most allowed (T4)")
-          .with("limit", JsonValue.of(maxReadersPerSession))
-          .header("Retry-After", Integer.toString(READERS_RETRY_AFTER_SECONDS));
+      throw tooManyReaders(sessionId);
     }
     open.add(stream);
     if (closing) {
@@ -239,6 +234,19 @@ final class OutStreams {
     }
     stream.start();
     return stream;
+  }
+
+  private HttpError tooManyReaders(String sessionId) {
+    return HttpError.of(
+            429,
+            "too_many_readers",
+            "session ["
+                + sessionId
+                + "] has "
+                + maxReadersPerSession
+                + " open out readers, the most allowed (T4)")
+        .with("limit", JsonValue.of(maxReadersPerSession))
+        .header("Retry-After", Integer.toString(READERS_RETRY_AFTER_SECONDS));
   }
 
   private Instant now() {
