@@ -143,11 +143,11 @@ class AppendFuzzTest {
           "/realtime/v1/sessions/chat-y/out",
           "/realtime/v1/sessions/%63hat-y/out",
           "/realtime/v1/sessions/chat-nope/in/append",
-          "/realtime/v1/sessions/%zz/out",
+          "/realtime/v1/sessions/%E2%82/out",
           "/realtime/v1/sessions//in/append",
           "/api/v1/sessions",
           "/api/v1/sessions/",
-          "/api/v1/sessions/chat-y/close",
+          "/api/v1/sessions/chat-x/close",
           "/api/v1/sessions/chat-fuzz-made/close",
           "/api/v1/auth/jwt/claims",
           "/nowhere");
@@ -171,6 +171,7 @@ class AppendFuzzTest {
         new HttpFixture(
             b -> b.appendRateLimit(1_000_000, Duration.ofSeconds(1)).maxHeaderBytes(4096))) {
       String token = f.createSession("chat-y", "echo").string("publicAccessToken").orElseThrow();
+      f.createSession("chat-x", "echo"); // the close route's target: chat-y stays open
       String readOnly =
           f.http.mintSessionToken("chat-y", SessionTokens.Access.READ_ONLY, Duration.ofMinutes(5));
       List<String> bearers =
@@ -238,8 +239,15 @@ class AppendFuzzTest {
         String shown = method + " " + path + " → " + status + " " + text;
         assertThat(status).as("round %d: %s", i, shown).isLessThan(500);
         if ("https://evil.example".equals(origin)) {
-          assertThat(status).as(shown).isEqualTo(403);
-          assertThat(response.headers().firstValue("access-control-allow-origin")).isEmpty();
+          // 403 from the routes; Jetty answers a request it cannot parse (400, 431) itself. Never a
+          // grant to that origin.
+          assertThat(status).as(shown).isIn(400, 403, 431);
+          assertThat(response.headers().firstValue("access-control-allow-origin"))
+              .as(shown)
+              .isNotEqualTo(java.util.Optional.of(origin));
+          if (status == 403) {
+            assertThat(response.headers().firstValue("access-control-allow-origin")).isEmpty();
+          }
         }
         if (status >= 400 && !method.equals("OPTIONS")) {
           assertThat(contentType).as(shown).startsWith("application/json");
@@ -256,7 +264,7 @@ class AppendFuzzTest {
         }
         answered++;
       }
-      assertThat(answered).isGreaterThan(50);
+      assertThat(answered).isGreaterThan(ROUTE_ROUNDS / 2);
     }
   }
 
