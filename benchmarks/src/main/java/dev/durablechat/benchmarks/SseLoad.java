@@ -553,7 +553,13 @@ public final class SseLoad {
                       .build())
               .build();
       HttpAdapter http =
-          HttpAdapter.builder(runtime).port(0).secretKeys(SECRET).backlog(4096).start();
+          HttpAdapter.builder(runtime)
+              .port(0)
+              .secretKeys(SECRET)
+              .backlog(4096)
+              // Every reader on one session: far above the default cap of concurrent readers.
+              .maxReadersPerSession(1_000_000)
+              .start();
 
       var echo = new EchoServlet();
       var pool = new QueuedThreadPool(200, 4);

@@ -107,6 +107,15 @@ final class ServeCommand implements Callable<Integer> {
   @Nullable String secretKey;
 
   @Option(
+      names = "--allow-origin",
+      paramLabel = "ORIGIN",
+      description =
+          "A browser origin (scheme://host[:port]) whose pages may call the Sessions routes,"
+              + " besides the chat page's own; repeatable. Other origins get 403 and no CORS"
+              + " grant.")
+  java.util.List<String> allowOrigins = new java.util.ArrayList<>();
+
+  @Option(
       names = "--data",
       paramLabel = "DIR",
       description =
@@ -173,6 +182,7 @@ final class ServeCommand implements Callable<Integer> {
               key.value(),
               host,
               port,
+              allowOrigins,
               modelBaseUrl == null
                   ? agent(Duration.ofMillis(chunkDelayMs))
                   : ModelAgent.agent(
@@ -305,6 +315,21 @@ final class ServeCommand implements Callable<Integer> {
     if (modelProblem != null) {
       throw new CommandLine.ParameterException(spec.commandLine(), modelProblem);
     }
+    for (String origin : allowOrigins) {
+      try {
+        new java.net.URI(origin);
+        if (!origin.matches("(?i)https?://[^/?#@]+")) {
+          throw new java.net.URISyntaxException(origin, "not an origin");
+        }
+      } catch (java.net.URISyntaxException e) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(),
+            "--allow-origin ["
+                + origin
+                + "] must be scheme://host[:port] (http or https, no path), e.g."
+                + " https://app.example.com");
+      }
+    }
     if (data != null && Files.exists(data) && !Files.isDirectory(data)) {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--data [" + data + "] is a file, expected a directory");
@@ -387,6 +412,7 @@ final class ServeCommand implements Callable<Integer> {
         String secretKey,
         String host,
         int port,
+        java.util.List<String> allowOrigins,
         ChatAgent<JsonValue> agent) {
       // H2 closes its databases in a JVM shutdown hook of its own, which would race ours on
       // Ctrl-C: ours closes the store after the runs have ended.
@@ -414,6 +440,7 @@ final class ServeCommand implements Callable<Integer> {
                 .host(host)
                 .port(port)
                 .secretKeys(secretKey)
+                .allowedOrigins(allowOrigins.toArray(String[]::new))
                 .route(ChatPage.PREFIX, page)
                 .start();
         page.attach(adapter.servlet());

@@ -35,9 +35,14 @@ class LogsTest {
   // The finish chunk, as a record's JSON or inside a JSON string (quotes escaped).
   private static final Pattern FINISH = Pattern.compile("type\\\\?\":\\\\?\"finish\\\\?\"");
   private static final Pattern BASE = Pattern.compile("chat page\\s+(http://\\S+)/demo/");
+  // The token a turn-complete record hands out, in the record's headers.
+  private static final Pattern REFRESHED =
+      Pattern.compile("\"public-access-token\",\"([A-Za-z0-9_.-]+)\"");
 
   @Test
-  @DisplayName("create, append, stream and close: the log holds neither the key nor a token")
+  @DisplayName(
+      "create, append, stream, the page's start, refused bearers, origins and headers, close: the"
+          + " log holds neither the key nor any token")
   void noSecretsInTraceLogs(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("out.txt");
     Path err = dir.resolve("err.txt");
@@ -109,8 +114,53 @@ class LogsTest {
                       .build(),
                   HttpResponse.BodyHandlers.ofLines())
               .body()) {
-        assertThat(lines.anyMatch(line -> FINISH.matcher(line).find())).isTrue();
+        boolean finished = false;
+        for (String line : (Iterable<String>) lines::iterator) {
+          finished |= FINISH.matcher(line).find();
+          Matcher refreshed = REFRESHED.matcher(line);
+          if (refreshed.find()) {
+            tokens.add(refreshed.group(1));
+            break;
+          }
+        }
+        assertThat(finished).isTrue();
       }
+      assertThat(tokens).as("the turn-complete's fresh token").hasSize(2);
+
+      // The page's own endpoint mints a token too.
+      HttpResponse<String> page =
+          post(client, base.resolve("/demo/start"), "unused", "{\"chatId\":\"chat-logs-page\"}");
+      assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
+      tokens.add(Json.parseObject(page.body()).string("publicAccessToken").orElseThrow());
+
+      // Refusals log their reason at DEBUG, never the bearer that was refused.
+      String appendPath = "/realtime/v1/sessions/chat-logs/in/append";
+      String stop = "{\"kind\":\"stop\"}";
+      String tampered = token.substring(0, token.length() - 1) + (token.endsWith("A") ? "B" : "A");
+      assertThat(post(client, base.resolve(appendPath), tampered, stop).statusCode())
+          .isEqualTo(401);
+      assertThat(post(client, base.resolve(appendPath), KEY + "x", stop).statusCode())
+          .isEqualTo(401);
+      HttpResponse<String> foreign =
+          client.send(
+              HttpRequest.newBuilder(base.resolve(appendPath))
+                  .header("Authorization", "Bearer " + token)
+                  .header("Origin", "https://evil.example")
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(stop))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(foreign.statusCode()).isEqualTo(403);
+      HttpResponse<String> huge =
+          client.send(
+              HttpRequest.newBuilder(base.resolve(appendPath))
+                  .header("Authorization", "Bearer " + token)
+                  .header("X-Padding", "p".repeat(20_000))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(stop))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(huge.statusCode()).isEqualTo(431);
 
       HttpResponse<String> closed =
           post(

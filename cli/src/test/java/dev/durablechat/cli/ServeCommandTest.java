@@ -194,6 +194,16 @@ class ServeCommandTest {
           "--chunk-delay-ms [-5] is out of range, expected 0 to 10000", "--chunk-delay-ms", "-5");
     }
 
+    @Test
+    @DisplayName("an --allow-origin that is not scheme://host[:port]")
+    void allowOrigin() throws Exception {
+      assertRefused(
+          "--allow-origin [https://app.example/chat] must be scheme://host[:port]",
+          "--allow-origin",
+          "https://app.example/chat");
+      assertRefused("--allow-origin [*] must be scheme://host[:port]", "--allow-origin", "*");
+    }
+
     private void assertRefused(String message, String... args) throws Exception {
       var err = new StringWriter();
       assertThat(RunningServe.refuse(err, Map.of(), args)).as(err.toString()).isEqualTo(2);
@@ -325,6 +335,60 @@ class ServeCommandTest {
           .as("another site's page may not read the chat")
           .isEqualTo(403);
     }
+  }
+
+  @Test
+  @DisplayName(
+      "T4: the Sessions routes grant CORS to the page's own origin and each --allow-origin; another"
+          + " origin's preflight and request get 403 and no grant")
+  void allowOrigins() throws Exception {
+    try (RunningServe serve =
+        RunningServe.start(
+            Map.of(),
+            "--port",
+            "0",
+            "--allow-origin",
+            "https://app.example",
+            "--allow-origin",
+            "http://localhost:3000")) {
+      String own = "http://127.0.0.1:" + serve.base.getPort();
+      for (String origin : List.of(own, "https://app.example", "http://localhost:3000")) {
+        HttpResponse<String> preflight = preflight(serve.base, origin);
+        assertThat(preflight.statusCode()).as(origin).isEqualTo(204);
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Origin")).contains(origin);
+      }
+      HttpResponse<String> refused = preflight(serve.base, "https://evil.example");
+      assertThat(refused.statusCode()).isEqualTo(403);
+      assertThat(refused.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+
+      String chatId = startChat(serve.base);
+      Matcher key = KEY_LINE.matcher(serve.out.toString());
+      assertThat(key.find()).isTrue();
+      HttpResponse<String> append =
+          HTTP.send(
+              HttpRequest.newBuilder(
+                      serve.base.resolve("/realtime/v1/sessions/" + chatId + "/in/append"))
+                  .header("Origin", "https://evil.example")
+                  .header("Content-Type", "application/json")
+                  .header("Authorization", "Bearer " + key.group(1))
+                  .POST(HttpRequest.BodyPublishers.ofString("{\"kind\":\"stop\"}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(append.statusCode()).isEqualTo(403);
+      assertThat(append.body()).contains("origin_not_allowed");
+      assertThat(append.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+    }
+  }
+
+  private static HttpResponse<String> preflight(URI base, String origin) throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(base.resolve("/realtime/v1/sessions/chat-x/in/append"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "authorization, content-type")
+            .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static List<JsonObject> historyItems(URI base, String chatId, Long through)

@@ -27,8 +27,10 @@ final class Exchanges {
   private Exchanges() {}
 
   /**
-   * CORS on every response (browsers must read errors too, W4): any origin (auth is a bearer
-   * header, never a cookie), every header exposed.
+   * CORS on every response to an admitted request (browsers must read errors too, W4): the router
+   * has refused an origin off the allowlist before anything is answered (T4), so the request's
+   * origin is granted by name; a request without one gets {@code *}, which grants nothing. Every
+   * header is exposed.
    */
   static void cors(Exchange exchange, Map<String, String> headers) {
     cors(exchange.header("Origin"), headers);

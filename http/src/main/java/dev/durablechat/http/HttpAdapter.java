@@ -58,7 +58,7 @@ public final class HttpAdapter implements AutoCloseable {
     pool.setName("durablechat-http");
     pool.setDaemon(true);
     this.server = new Server(pool);
-    server.setErrorHandler(new JsonErrorHandler());
+    server.setErrorHandler(new JsonErrorHandler(servlet.origins()));
     // The streams are ended by the servlet first; no graceful wait for connections after that.
     server.setStopTimeout(0);
     var config = new HttpConfiguration();
@@ -94,7 +94,7 @@ public final class HttpAdapter implements AutoCloseable {
       extra.setAsyncSupported(true);
       context.addServlet(extra, route.getKey() + "/*");
       context.addFilter(
-          new FilterHolder(corsFilter()),
+          new FilterHolder(corsFilter(servlet.origins())),
           route.getKey() + "/*",
           EnumSet.of(DispatcherType.REQUEST));
     }
@@ -109,7 +109,31 @@ public final class HttpAdapter implements AutoCloseable {
       }
       throw e;
     }
+    // Its own origin: the pages of its extra routes (e.g. serve's chat page) call the routes.
+    for (String origin : ownOrigins()) {
+      servlet.allowOrigin(origin);
+    }
     LOG.info("durablechat http listening on {}", baseUri());
+  }
+
+  /**
+   * The origins of pages this server serves: the base URI's, and for a loopback or wildcard bind
+   * also {@code localhost}'s.
+   */
+  private java.util.List<String> ownOrigins() {
+    var origins = new java.util.ArrayList<String>();
+    origins.add("http://" + baseUri().getRawAuthority());
+    String host = connector.getHost();
+    if (host == null
+        || host.isEmpty()
+        || host.equals("0.0.0.0")
+        || host.equals("::")
+        || host.startsWith("127.")
+        || host.equals("localhost")) {
+      origins.add("http://localhost:" + port());
+      origins.add("http://127.0.0.1:" + port());
+    }
+    return origins;
   }
 
   /** A builder over the runtime; its engine ({@link AgentRuntime#chat()}) is served. */
@@ -151,6 +175,16 @@ public final class HttpAdapter implements AutoCloseable {
     return servlet.mintSessionToken(sessionAddress);
   }
 
+  /** See {@link SessionsServlet#mintSessionToken(String, SessionTokens.Access, Duration)}. */
+  public String mintSessionToken(String sessionAddress, SessionTokens.Access access, Duration ttl) {
+    return servlet.mintSessionToken(sessionAddress, access, ttl);
+  }
+
+  /** The tokens the server verifies and mints (to mint elsewhere, or to rotate keys). */
+  public SessionTokens tokens() {
+    return servlet.tokens();
+  }
+
   /** Ends the open SSE streams, stops the server and its threads. Idempotent. */
   @Override
   public void close() {
@@ -166,15 +200,27 @@ public final class HttpAdapter implements AutoCloseable {
     }
   }
 
-  /** Extra routes get CORS too, and answer a preflight. */
-  private static Filter corsFilter() {
+  /**
+   * Extra routes get CORS too, for allowed origins only, and answer a preflight (403 without a
+   * grant for a refused origin); the route itself decides what a refused origin may do.
+   */
+  private static Filter corsFilter(Origins origins) {
     return (request, response, chain) -> {
       var req = (HttpServletRequest) request;
       var resp = (HttpServletResponse) response;
-      var headers = new LinkedHashMap<String, String>();
-      Exchanges.cors(req.getHeader("Origin"), headers);
-      headers.forEach(resp::setHeader);
+      String origin = req.getHeader("Origin");
+      boolean allowed = origins.allows(origin);
+      resp.setHeader("Vary", "Origin");
+      if (allowed) {
+        var headers = new LinkedHashMap<String, String>();
+        Exchanges.cors(origin, headers);
+        headers.forEach(resp::setHeader);
+      }
       if ("OPTIONS".equals(req.getMethod())) {
+        if (!allowed) {
+          resp.setStatus(403);
+          return;
+        }
         resp.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         String requested = req.getHeader("Access-Control-Request-Headers");
         if (requested != null) {
@@ -224,6 +270,58 @@ public final class HttpAdapter implements AutoCloseable {
     /** See {@link SessionsServlet.Builder#tokenTtl}. */
     public Builder tokenTtl(Duration ttl) {
       servlet.tokenTtl(ttl);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#tokens}. */
+    public Builder tokens(SessionTokens tokens) {
+      servlet.tokens(tokens);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#maxTokenTtl}. */
+    public Builder maxTokenTtl(Duration max) {
+      servlet.maxTokenTtl(max);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#clockSkew}. */
+    public Builder clockSkew(Duration skew) {
+      servlet.clockSkew(skew);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#tokenAlgorithms}. */
+    public Builder tokenAlgorithms(String... names) {
+      servlet.tokenAlgorithms(names);
+      return this;
+    }
+
+    /**
+     * See {@link SessionsServlet.Builder#allowedOrigins}. The adapter also allows its own origin
+     * (its base URI's, and {@code localhost}'s on a loopback bind), for the pages of its extra
+     * {@link #route}s.
+     */
+    public Builder allowedOrigins(String... origins) {
+      servlet.allowedOrigins(origins);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#maxBodyBytes}. */
+    public Builder maxBodyBytes(int bytes) {
+      servlet.maxBodyBytes(bytes);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#maxReadersPerSession}. */
+    public Builder maxReadersPerSession(int readers) {
+      servlet.maxReadersPerSession(readers);
+      return this;
+    }
+
+    /** See {@link SessionsServlet.Builder#appendRateLimit}. */
+    public Builder appendRateLimit(int permits, Duration window) {
+      servlet.appendRateLimit(permits, window);
       return this;
     }
 

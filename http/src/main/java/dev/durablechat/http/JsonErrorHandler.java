@@ -20,6 +20,17 @@ import org.jspecify.annotations.Nullable;
  * that a browser client can read them too.
  */
 final class JsonErrorHandler extends ErrorHandler {
+  private final Origins origins;
+
+  JsonErrorHandler(Origins origins) {
+    this.origins = origins;
+  }
+
+  /** Every method gets the JSON body (Jetty's default writes one for GET, POST and HEAD only). */
+  @Override
+  public boolean errorPageForMethod(String method) {
+    return true;
+  }
 
   @Override
   protected void generateResponse(
@@ -30,7 +41,11 @@ final class JsonErrorHandler extends ErrorHandler {
       @Nullable Throwable cause,
       Callback callback) {
     var headers = new LinkedHashMap<String, String>();
-    Exchanges.cors(request.getHeaders().get("Origin"), headers);
+    String origin = request.getHeaders().get("Origin");
+    if (origins.allows(origin)) {
+      Exchanges.cors(origin, headers);
+    }
+    headers.put("Vary", "Origin");
     headers.forEach(response.getHeaders()::put);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");

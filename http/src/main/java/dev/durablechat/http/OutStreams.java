@@ -12,7 +12,7 @@ import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.core.TailItem;
-import dev.durablechat.http.Tokens.Principal;
+import dev.durablechat.http.SessionTokens.Principal;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -63,13 +63,17 @@ final class OutStreams {
   private static final int DEFAULT_TIMEOUT_SECONDS = 60;
   private static final int MAX_TIMEOUT_SECONDS = 600;
 
+  /** What a reader over the per-session cap is told to wait: the clients retry a 429. */
+  private static final int READERS_RETRY_AFTER_SECONDS = 5;
+
   private final DurableChat chat;
   private final Routes routes;
-  private final Tokens tokens;
+  private final SessionTokens tokens;
   private final long pingNanos;
   private final long statusNanos;
   private final long stallNanos;
   private final int bufferBytes;
+  private final int maxReadersPerSession;
   private final Clock clock;
   private final Set<Stream> open = ConcurrentHashMap.newKeySet();
 
@@ -89,11 +93,12 @@ final class OutStreams {
   OutStreams(
       DurableChat chat,
       Routes routes,
-      Tokens tokens,
+      SessionTokens tokens,
       Duration pingInterval,
       Duration statusInterval,
       Duration stallTimeout,
       int bufferBytes,
+      int maxReadersPerSession,
       Clock clock) {
     this.chat = chat;
     this.routes = routes;
@@ -102,6 +107,7 @@ final class OutStreams {
     this.statusNanos = statusInterval.toNanos();
     this.stallNanos = stallTimeout.toNanos();
     this.bufferBytes = bufferBytes;
+    this.maxReadersPerSession = maxReadersPerSession;
     this.clock = clock;
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
@@ -175,6 +181,16 @@ final class OutStreams {
   Stream open(Exchange exchange, Principal principal, String address) {
     Session session = routes.authorize(principal, address, "read");
     String sessionId = session.friendlyId();
+    // The token a turn-complete hands out is never more than the reader's own (T3): a read-only
+    // reader is refreshed with a read-only token.
+    SessionTokens.Access access =
+        principal.may("write", Routes.keys(session))
+            ? SessionTokens.Access.READ_WRITE
+            : SessionTokens.Access.READ_ONLY;
+    Set<Stream> current = bySession.get(sessionId);
+    if (current != null && current.size() >= maxReadersPerSession) {
+      throw tooManyReaders(sessionId); // early, before the stream is read; checked again below
+    }
     long after = startAfter(exchange, sessionId);
     int timeoutSeconds = timeoutSeconds(Exchanges.header(exchange, "Timeout-Seconds"));
     boolean peek = isTrue(Exchanges.header(exchange, "X-Peek-Settled"));
@@ -192,18 +208,27 @@ final class OutStreams {
         new Stream(
             sessionId,
             Routes.tokenKey(session),
+            access,
             headers,
             after,
             peek && settled ? last : Long.MAX_VALUE,
             TimeUnit.SECONDS.toNanos(timeoutSeconds));
-    open.add(stream);
+    boolean[] admitted = new boolean[1];
     bySession.compute(
         sessionId,
         (id, set) -> {
           Set<Stream> streams = set != null ? set : ConcurrentHashMap.newKeySet();
-          streams.add(stream);
-          return streams;
+          // T4: a cap on concurrent readers per session, counted and taken in one step.
+          if (streams.size() < maxReadersPerSession) {
+            streams.add(stream);
+            admitted[0] = true;
+          }
+          return streams.isEmpty() ? null : streams;
         });
+    if (!admitted[0]) {
+      throw tooManyReaders(sessionId);
+    }
+    open.add(stream);
     if (closing) {
       stream.finish();
       return stream;
@@ -214,6 +239,19 @@ final class OutStreams {
       chat.readerConnected(sessionId);
     }
     return stream;
+  }
+
+  private HttpError tooManyReaders(String sessionId) {
+    return HttpError.of(
+            429,
+            "too_many_readers",
+            "session ["
+                + sessionId
+                + "] has "
+                + maxReadersPerSession
+                + " open out readers, the most allowed (T4)")
+        .with("limit", JsonValue.of(maxReadersPerSession))
+        .header("Retry-After", Integer.toString(READERS_RETRY_AFTER_SECONDS));
   }
 
   private Instant now() {
@@ -372,10 +410,10 @@ final class OutStreams {
     Hub[] made = new Hub[1];
     Hub hub =
         hubs.compute(
-            stream.sessionId,
-            (id, h) -> {
+            stream.hubKey(),
+            (key, h) -> {
               if (h == null) {
-                h = new Hub(id, stream.tokenKey, from);
+                h = new Hub(key, stream.sessionId, stream.tokenKey, stream.access, from);
                 made[0] = h;
               }
               h.readers++;
@@ -417,8 +455,12 @@ final class OutStreams {
    * falls behind leaves for a tail of its own (back-pressure); the hub ends with its last reader.
    */
   final class Hub implements Flow.Subscriber<TailItem<OutEvent>> {
+    /** The session and the readers' access: its frames carry a refresh token of that access. */
+    final String key;
+
     final String sessionId;
     final String tokenKey;
+    final SessionTokens.Access access;
 
     /** Per lane: the readers (added only on that lane), and the last record it delivered. */
     final List<Set<Stream>> members = new ArrayList<>();
@@ -431,9 +473,11 @@ final class OutStreams {
     private volatile Flow.@Nullable Subscription subscription;
     private volatile boolean cancelled;
 
-    Hub(String sessionId, String tokenKey, long from) {
+    Hub(String key, String sessionId, String tokenKey, SessionTokens.Access access, long from) {
+      this.key = key;
       this.sessionId = sessionId;
       this.tokenKey = tokenKey;
+      this.access = access;
       this.position = new long[laneCount];
       Arrays.fill(position, from);
       for (int i = 0; i < laneCount; i++) {
@@ -452,7 +496,7 @@ final class OutStreams {
         stream.followAlone();
       }
       hubs.computeIfPresent(
-          sessionId,
+          key,
           (id, h) -> {
             if (h != this) {
               return h;
@@ -524,7 +568,7 @@ final class OutStreams {
       byte[] frame =
           frame(
                   JsonObject.builder()
-                      .put("records", JsonArray.of(wireRecord(r, sessionId, tokenKey)))
+                      .put("records", JsonArray.of(wireRecord(r, sessionId, tokenKey, access)))
                       .put(
                           "tail",
                           JsonObject.builder()
@@ -596,6 +640,7 @@ final class OutStreams {
   final class Stream implements Flow.Subscriber<TailItem<OutEvent>> {
     final String sessionId;
     private final String tokenKey;
+    private final SessionTokens.Access access;
     private final Map<String, String> headers;
     private final long until;
     private final long timeoutNanos;
@@ -621,12 +666,14 @@ final class OutStreams {
     Stream(
         String sessionId,
         String tokenKey,
+        SessionTokens.Access access,
         Map<String, String> headers,
         long after,
         long until,
         long timeoutNanos) {
       this.sessionId = sessionId;
       this.tokenKey = tokenKey;
+      this.access = access;
       this.headers = headers;
       this.lastSent = after;
       this.until = until;
@@ -635,6 +682,11 @@ final class OutStreams {
       this.idleDeadline = now + timeoutNanos;
       this.nextPing = now + pingNanos;
       this.lastProgress = now;
+    }
+
+    /** The hub this reader shares: one per session and access. */
+    String hubKey() {
+      return access == SessionTokens.Access.READ_WRITE ? sessionId : sessionId + " read-only";
     }
 
     /** The response headers, to send before the first frame. */
@@ -1012,7 +1064,7 @@ final class OutStreams {
         }
         @SuppressWarnings("unchecked")
         StreamRecord<OutEvent> out = (StreamRecord<OutEvent>) r;
-        records.add(wireRecord(out, sessionId, tokenKey));
+        records.add(wireRecord(out, sessionId, tokenKey, access));
         lastSent = r.eventId();
         lastTimestamp = r.createdAt().toEpochMilli();
       }
@@ -1065,7 +1117,8 @@ final class OutStreams {
   }
 
   /** One out record as the wire's record object. */
-  private JsonObject wireRecord(StreamRecord<OutEvent> r, String sessionId, String tokenKey) {
+  private JsonObject wireRecord(
+      StreamRecord<OutEvent> r, String sessionId, String tokenKey, SessionTokens.Access access) {
     var b =
         JsonObject.builder()
             .put("seq_num", r.eventId())
@@ -1083,7 +1136,8 @@ final class OutStreams {
     if (event instanceof OutEvent.TurnComplete tc) {
       headers.add(header("trigger-control", "turn-complete"));
       headers.add(header("session-in-event-id", Long.toString(tc.lastDispatchedInEventId())));
-      headers.add(header("public-access-token", tokens.mint(tokenKey)));
+      headers.add(
+          header("public-access-token", tokens.mint(tokenKey, access, tokens.defaultTtl())));
     } else if (event instanceof OutEvent.UpgradeRequired) {
       headers.add(header("trigger-control", "upgrade-required"));
     }

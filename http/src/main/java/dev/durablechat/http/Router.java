@@ -1,7 +1,7 @@
 package dev.durablechat.http;
 
 import dev.durablechat.api.DurableChatException;
-import dev.durablechat.http.Tokens.Principal;
+import dev.durablechat.http.SessionTokens.Principal;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,16 +17,23 @@ final class Router {
   private static final String SESSIONS = "/realtime/v1/sessions/";
   private static final String API_SESSIONS = "/api/v1/sessions";
 
-  private final Tokens tokens;
+  private final SessionTokens tokens;
   private final Routes routes;
   private final OutStreams streams;
   private final long maxHeaderBytes;
+  private final Origins origins;
 
-  Router(Tokens tokens, Routes routes, OutStreams streams, long maxHeaderBytes) {
+  Router(
+      SessionTokens tokens,
+      Routes routes,
+      OutStreams streams,
+      long maxHeaderBytes,
+      Origins origins) {
     this.tokens = tokens;
     this.routes = routes;
     this.streams = streams;
     this.maxHeaderBytes = maxHeaderBytes;
+    this.origins = origins;
   }
 
   /** What the router answers: a whole reply, or an open SSE stream. */
@@ -41,6 +48,25 @@ final class Router {
   /** Routes one request; never throws. */
   Answer handle(Exchange exchange) {
     try {
+      String origin = exchange.header("Origin");
+      if (!origins.allows(origin)) {
+        // T4: a page of another origin gets no CORS grant, its preflight included, and its request
+        // is not served (a browser always names the origin of a cross-origin request).
+        LOG.debug(
+            "{} {} answered [403]: origin [{}] is not allowed",
+            exchange.method(),
+            exchange.rawPath(),
+            origin);
+        Exchanges.drain(exchange);
+        return new Whole(
+            Reply.withoutCors(
+                403,
+                HttpError.of(
+                        403,
+                        "origin_not_allowed",
+                        "origin [" + origin + "] is not allowed to call these routes (T4)")
+                    .body()));
+      }
       try {
         // The path and method only: headers (Authorization) and bodies never reach the log.
         LOG.trace("{} {}", exchange.method(), exchange.rawPath());

@@ -18,7 +18,7 @@ import dev.durablechat.api.TriggerConfig;
 import dev.durablechat.core.Appended;
 import dev.durablechat.core.CreateSessionRequest;
 import dev.durablechat.core.DurableChat;
-import dev.durablechat.http.Tokens.Principal;
+import dev.durablechat.http.SessionTokens.Principal;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,15 +37,29 @@ final class Routes {
 
   private final AgentRuntime runtime;
   private final DurableChat chat;
-  private final Tokens tokens;
+  private final SessionTokens tokens;
   private final int maxAppendBytes;
+  private final int maxBodyBytes;
+  private final RateLimiter appendLimit;
   private @Nullable OutStreams streams;
 
-  Routes(AgentRuntime runtime, Tokens tokens, int maxAppendBytes) {
+  /**
+   * @param maxAppendBytes the cap on an in/append body (W4: the engine's)
+   * @param maxBodyBytes the cap on every other route's body
+   * @param appendLimit the rate limit of appends per session token (T4)
+   */
+  Routes(
+      AgentRuntime runtime,
+      SessionTokens tokens,
+      int maxAppendBytes,
+      int maxBodyBytes,
+      RateLimiter appendLimit) {
     this.runtime = runtime;
     this.chat = runtime.chat();
     this.tokens = tokens;
     this.maxAppendBytes = maxAppendBytes;
+    this.maxBodyBytes = maxBodyBytes;
+    this.appendLimit = appendLimit;
   }
 
   /** Set once at start (the routes and the streams know each other). */
@@ -115,6 +129,20 @@ final class Routes {
   /** {@code POST /realtime/v1/sessions/{id}/in/append} (http.md §2, W2–W5). */
   Reply append(Exchange exchange, Principal principal, String address) throws IOException {
     Session session = authorize(principal, address, "write");
+    if (!principal.secret()) {
+      // T4: per token, after the scope check (a refused token spends nothing), before the body is
+      // read. The secret key is the application server's own credential and is not limited.
+      long waitNanos = appendLimit.acquire(principal.bearerId());
+      if (waitNanos > 0) {
+        long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
+        throw HttpError.of(
+                429,
+                "rate_limited",
+                "too many appends with this token; retry after [" + seconds + "] s (T4)")
+            .with("retryAfterSeconds", JsonValue.of(seconds))
+            .header("Retry-After", Long.toString(seconds));
+      }
+    }
     Exchanges.requireJson(exchange);
     byte[] body = Exchanges.body(exchange, maxAppendBytes);
     JsonObject record = Exchanges.parseObject(body, "in append");
@@ -168,7 +196,7 @@ final class Routes {
   Reply create(Exchange exchange, Principal principal) throws IOException {
     requireSecret(principal, "POST /api/v1/sessions");
     Exchanges.requireJson(exchange);
-    JsonObject body = Exchanges.parseObject(Exchanges.body(exchange, maxAppendBytes), "session");
+    JsonObject body = Exchanges.parseObject(Exchanges.body(exchange, maxBodyBytes), "session");
     String type = optionalString(body, "type", 64);
     String externalId = optionalString(body, "externalId", 1024);
     String task = optionalString(body, "taskIdentifier", 128);
@@ -247,7 +275,7 @@ final class Routes {
   /** {@code POST /api/v1/sessions/{id}/close} (S4): the first reason wins; idempotent. */
   Reply close(Exchange exchange, Principal principal, String address) throws IOException {
     requireSecret(principal, "POST /api/v1/sessions/{id}/close");
-    byte[] raw = Exchanges.body(exchange, maxAppendBytes);
+    byte[] raw = Exchanges.body(exchange, maxBodyBytes);
     String reason = null;
     if (raw.length > 0) {
       Exchanges.requireJson(exchange);
@@ -306,7 +334,7 @@ final class Routes {
   /** {@code POST /api/v1/auth/jwt/claims}: what the SDK signs its own public tokens with. */
   Reply claims(Exchange exchange, Principal principal) throws IOException {
     requireSecret(principal, "POST /api/v1/auth/jwt/claims");
-    Exchanges.body(exchange, maxAppendBytes);
+    Exchanges.body(exchange, maxBodyBytes);
     return Reply.json(
         exchange,
         200,

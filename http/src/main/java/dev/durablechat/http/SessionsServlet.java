@@ -1,7 +1,6 @@
 package dev.durablechat.http;
 
 import dev.durablechat.agent.AgentRuntime;
-import dev.durablechat.api.Environment;
 import dev.durablechat.api.Session;
 import dev.durablechat.core.DurableChat;
 import jakarta.servlet.AsyncContext;
@@ -17,7 +16,6 @@ import jakarta.servlet.http.MappingMatch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,17 +56,23 @@ public final class SessionsServlet extends HttpServlet {
   private static final Logger LOG = LoggerFactory.getLogger(SessionsServlet.class);
 
   private final transient DurableChat chat;
-  private final transient Tokens tokens;
+  private final transient SessionTokens tokens;
+  private final transient Origins origins;
   private final transient OutStreams streams;
   private final transient Router router;
 
   private SessionsServlet(Builder b) {
     this.chat = b.runtime.chat();
-    Environment env = chat.environment();
-    String envId =
-        b.environmentId != null ? b.environmentId : "env_" + env.projectRef() + "_" + env.envSlug();
-    this.tokens = new Tokens(b.secretKeys, envId, b.tokenTtl, b.clock);
-    Routes routes = new Routes(b.runtime, tokens, chat.maxAppendBytes());
+    this.tokens = b.tokens != null ? b.tokens : b.tokenSettings(chat.environment()).build();
+    this.origins = new Origins();
+    b.allowedOrigins.forEach(origins::allow);
+    Routes routes =
+        new Routes(
+            b.runtime,
+            tokens,
+            chat.maxAppendBytes(),
+            b.maxBodyBytes > 0 ? b.maxBodyBytes : chat.maxAppendBytes(),
+            new RateLimiter(b.appendPermits, b.appendWindow));
     this.streams =
         new OutStreams(
             chat,
@@ -78,9 +82,10 @@ public final class SessionsServlet extends HttpServlet {
             b.statusInterval,
             b.stalledReaderTimeout,
             b.readerBufferBytes,
+            b.maxReadersPerSession,
             b.clock);
     routes.streams(streams);
-    this.router = new Router(tokens, routes, streams, b.maxHeaderBytes);
+    this.router = new Router(tokens, routes, streams, b.maxHeaderBytes, origins);
   }
 
   /** A builder over the runtime; its engine ({@link AgentRuntime#chat()}) is served. */
@@ -95,8 +100,42 @@ public final class SessionsServlet extends HttpServlet {
    * @throws dev.durablechat.api.NoSuchSessionException if there is no session there
    */
   public String mintSessionToken(String sessionAddress) {
+    return mintSessionToken(sessionAddress, SessionTokens.Access.READ_WRITE, tokens.defaultTtl());
+  }
+
+  /**
+   * A session token of the given access and lifetime for the session at the address (T1, T3).
+   *
+   * @throws dev.durablechat.api.NoSuchSessionException if there is no session there
+   * @throws IllegalArgumentException for a lifetime over {@link SessionTokens#maxTtl()}
+   */
+  public String mintSessionToken(
+      String sessionAddress, SessionTokens.Access access, java.time.Duration ttl) {
     Session session = chat.session(sessionAddress);
-    return tokens.mint(Routes.tokenKey(session));
+    return tokens.mint(Routes.tokenKey(session), access, ttl);
+  }
+
+  /**
+   * The tokens this servlet verifies and mints: to mint elsewhere, or to {@link
+   * SessionTokens#rotate}.
+   */
+  public SessionTokens tokens() {
+    return tokens;
+  }
+
+  /** The browser origins allowed now, normalized ({@code scheme://host[:port]}). */
+  public java.util.Set<String> allowedOrigins() {
+    return origins.allowed();
+  }
+
+  /** Allows one more origin (the adapter adds its own once it knows its port). */
+  void allowOrigin(String origin) {
+    origins.allow(origin);
+  }
+
+  /** The origin policy, for answers the container makes itself. */
+  Origins origins() {
+    return origins;
   }
 
   /** How many {@code out} streams are open now. */
@@ -303,15 +342,32 @@ public final class SessionsServlet extends HttpServlet {
    * The fewest bytes (UTF-8) a secret key may have: an HMAC key shorter than this is guessable
    * offline from one token. {@code openssl rand -base64 32} makes a good one.
    */
-  public static final int MIN_SECRET_KEY_BYTES = 16;
+  public static final int MIN_SECRET_KEY_BYTES = SessionTokens.MIN_SECRET_KEY_BYTES;
 
-  /** Builds a {@link SessionsServlet}. {@link #secretKeys} is required. */
+  /**
+   * Builds a {@link SessionsServlet}. {@link #secretKeys} (or {@link #tokens}) is required.
+   *
+   * <p>Limits and their defaults (T4, docs/http.md "Security"): headers 16 KiB ({@link
+   * #maxHeaderBytes}, 431); bodies the engine's append cap, 512 KiB by default ({@link
+   * #maxBodyBytes}, 413); 100 concurrent {@code out} readers per session ({@link
+   * #maxReadersPerSession}, 429); 20 appends per 10 s per session token ({@link #appendRateLimit},
+   * 429 with {@code Retry-After}); no browser origin ({@link #allowedOrigins}, 403).
+   */
   public static final class Builder {
     final AgentRuntime runtime;
     final List<String> secretKeys = new ArrayList<>();
-    Duration tokenTtl = Duration.ofHours(1);
+    @Nullable Duration tokenTtl;
+    @Nullable Duration maxTokenTtl;
+    @Nullable Duration clockSkew;
+    String @Nullable [] algorithms;
+    @Nullable SessionTokens tokens;
     Clock clock = Clock.systemUTC();
     @Nullable String environmentId;
+    final List<String> allowedOrigins = new ArrayList<>();
+    int maxBodyBytes;
+    int maxReadersPerSession = 100;
+    int appendPermits = 20;
+    Duration appendWindow = Duration.ofSeconds(10);
     Duration pingInterval = Duration.ofSeconds(15);
     Duration statusInterval = Duration.ofSeconds(1);
     Duration stalledReaderTimeout = Duration.ofSeconds(30);
@@ -331,25 +387,20 @@ public final class SessionsServlet extends HttpServlet {
      *     never holds the key
      */
     public Builder secretKeys(String... keys) {
-      List<String> checked = new ArrayList<>();
       for (String key : keys) {
-        if (key == null || key.isBlank()) {
-          throw new IllegalArgumentException("a secret key must not be blank");
-        }
-        int bytes = key.getBytes(StandardCharsets.UTF_8).length;
-        if (bytes < MIN_SECRET_KEY_BYTES) {
-          // Never the key itself in the message: only its length, and how to make a good one.
-          throw new IllegalArgumentException(
-              "a secret key of ["
-                  + bytes
-                  + "] bytes is too short to sign tokens safely, expected at least ["
-                  + MIN_SECRET_KEY_BYTES
-                  + "]; make one with `openssl rand -base64 32`");
-        }
-        checked.add(key);
+        SessionTokens.checkKey(key);
       }
       // All or nothing: a refused key leaves the builder as it was.
-      secretKeys.addAll(checked);
+      secretKeys.addAll(List.of(keys));
+      return this;
+    }
+
+    /**
+     * Tokens built elsewhere (shared with the application server that mints them, or rotated
+     * there), instead of {@link #secretKeys} and the other token options.
+     */
+    public Builder tokens(SessionTokens tokens) {
+      this.tokens = Objects.requireNonNull(tokens, "tokens must not be null");
       return this;
     }
 
@@ -357,6 +408,108 @@ public final class SessionsServlet extends HttpServlet {
     public Builder tokenTtl(Duration ttl) {
       this.tokenTtl = positive(ttl, "token ttl");
       return this;
+    }
+
+    /** See {@link SessionTokens.Builder#maxTokenTtl}; default 24 hours. */
+    public Builder maxTokenTtl(Duration max) {
+      this.maxTokenTtl = positive(max, "max token ttl");
+      return this;
+    }
+
+    /** See {@link SessionTokens.Builder#clockSkew}; default 30 s. */
+    public Builder clockSkew(Duration skew) {
+      if (skew.isNegative()) {
+        throw new IllegalArgumentException("clock skew [" + skew + "] must not be negative");
+      }
+      this.clockSkew = skew;
+      return this;
+    }
+
+    /** See {@link SessionTokens.Builder#algorithms}; default {@code HS256} only. */
+    public Builder tokenAlgorithms(String... names) {
+      SessionTokens.builder().algorithms(names); // checks them now
+      this.algorithms = names.clone();
+      return this;
+    }
+
+    /**
+     * The browser origins ({@code scheme://host[:port]}) whose pages may call the routes (T4);
+     * default none. A request naming another origin is refused with 403 and no CORS grant, its
+     * preflight too; requests without an {@code Origin} header (servers, Node) are not affected.
+     *
+     * @throws IllegalArgumentException for a value that is not an origin (a path, a wildcard)
+     */
+    public Builder allowedOrigins(String... origins) {
+      var checked = new ArrayList<String>();
+      for (String o : origins) {
+        checked.add(Origins.normalize(o));
+      }
+      allowedOrigins.addAll(checked);
+      return this;
+    }
+
+    /**
+     * The largest request body of the session routes other than {@code in/append} (whose cap is the
+     * engine's, W4); default the engine's append cap (512 KiB unless set there). 413 past it.
+     */
+    public Builder maxBodyBytes(int bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException(
+            "max body bytes must be at least 1024, got [" + bytes + "]");
+      }
+      this.maxBodyBytes = bytes;
+      return this;
+    }
+
+    /**
+     * The most {@code out} readers one session may have open at once (T4); default 100. One more is
+     * answered 429 with {@code Retry-After}.
+     */
+    public Builder maxReadersPerSession(int readers) {
+      if (readers < 1) {
+        throw new IllegalArgumentException(
+            "max readers per session must be positive, got [" + readers + "]");
+      }
+      this.maxReadersPerSession = readers;
+      return this;
+    }
+
+    /**
+     * The appends one session token may make (T4): {@code permits} at once, refilled at {@code
+     * permits} per {@code window}; default 20 per 10 s. One more is answered 429 with {@code
+     * Retry-After} and stores nothing. The secret key is not limited.
+     */
+    public Builder appendRateLimit(int permits, Duration window) {
+      if (permits < 1) {
+        throw new IllegalArgumentException(
+            "append rate limit permits must be positive, got [" + permits + "]");
+      }
+      this.appendWindow = positive(window, "append rate limit window");
+      this.appendPermits = permits;
+      return this;
+    }
+
+    /** The token options of this builder as tokens for the engine's environment. */
+    SessionTokens.Builder tokenSettings(dev.durablechat.api.Environment environment) {
+      var t =
+          SessionTokens.builder()
+              .secretKeys(secretKeys.toArray(String[]::new))
+              .environmentId(
+                  environmentId != null ? environmentId : SessionTokens.environmentId(environment))
+              .clock(clock);
+      if (tokenTtl != null) {
+        t.tokenTtl(tokenTtl);
+      }
+      if (maxTokenTtl != null) {
+        t.maxTokenTtl(maxTokenTtl);
+      }
+      if (clockSkew != null) {
+        t.clockSkew(clockSkew);
+      }
+      if (algorithms != null) {
+        t.algorithms(algorithms);
+      }
+      return t;
     }
 
     /** The clock for token times and session status; default UTC system clock. */
@@ -425,8 +578,23 @@ public final class SessionsServlet extends HttpServlet {
 
     /** The servlet, ready to mount. */
     public SessionsServlet build() {
-      if (secretKeys.isEmpty()) {
+      if (tokens != null) {
+        if (!secretKeys.isEmpty()
+            || tokenTtl != null
+            || maxTokenTtl != null
+            || clockSkew != null
+            || algorithms != null
+            || environmentId != null) {
+          throw new IllegalStateException(
+              "sessions servlet takes either tokens(SessionTokens) or the token options"
+                  + " (secretKeys, tokenTtl, maxTokenTtl, clockSkew, tokenAlgorithms,"
+                  + " environmentId), not both");
+        }
+      } else if (secretKeys.isEmpty()) {
         throw new IllegalStateException("sessions servlet needs secretKeys(String...)");
+      } else {
+        // The token options fit together (a ttl over the max is refused here, not at start).
+        tokenSettings(runtime.chat().environment()).build();
       }
       return new SessionsServlet(this);
     }

@@ -35,7 +35,9 @@ class FaultTest {
           b ->
               b.pingInterval(Duration.ofMillis(200))
                   .readerBufferBytes(64 * 1024)
-                  .stalledReaderTimeout(Duration.ofMillis(500)));
+                  .stalledReaderTimeout(Duration.ofMillis(500))
+                  // 500 readers on one session: above the default cap (T4).
+                  .maxReadersPerSession(1000));
 
   @AfterEach
   void close() {

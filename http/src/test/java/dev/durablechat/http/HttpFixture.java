@@ -9,6 +9,7 @@ import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.spi.SessionStore;
+import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.storage.memory.MemorySessionStore;
 import java.io.IOException;
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.awaitility.Awaitility;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An engine on a store, a runtime with the test agents and an adapter on an ephemeral port, plus a
@@ -39,6 +41,10 @@ final class HttpFixture implements AutoCloseable {
   static final String SECRET = "tr_dev_test_secret_1";
 
   static final String OLD_SECRET = "tr_dev_test_secret_0";
+
+  /** A browser origin the fixture's adapter allows (T4), as does {@code http://app.example}. */
+  static final String ORIGIN = "https://app.example";
+
   // A guard against a hang, not a deadline: waits end at the record they wait for; at load 20 a
   // busy CI machine took over 20 s between two records of a healthy turn.
   static final Duration WAIT = Duration.ofSeconds(60);
@@ -60,14 +66,32 @@ final class HttpFixture implements AutoCloseable {
   }
 
   HttpFixture(SessionStore store, boolean ownsStore, Consumer<HttpAdapter.Builder> configure) {
+    this(store, ownsStore, null, r -> {}, configure);
+  }
+
+  /** With a snapshot store (the memory one: the test reads it) and more agents registered. */
+  HttpFixture(
+      SnapshotStore snapshots,
+      Consumer<AgentRuntime.Builder> agents,
+      Consumer<HttpAdapter.Builder> configure) {
+    this(new MemorySessionStore(), true, snapshots, agents, configure);
+  }
+
+  private HttpFixture(
+      SessionStore store,
+      boolean ownsStore,
+      @Nullable SnapshotStore snapshots,
+      Consumer<AgentRuntime.Builder> agents,
+      Consumer<HttpAdapter.Builder> configure) {
     this.store = store;
     this.ownsStore = ownsStore;
-    this.chat =
-        DurableChat.builder()
-            .environment(new Environment("proj", "test"))
-            .sessionStore(store)
-            .build();
-    this.runtime =
+    var engine =
+        DurableChat.builder().environment(new Environment("proj", "test")).sessionStore(store);
+    if (snapshots != null) {
+      engine.snapshotStore(snapshots);
+    }
+    this.chat = engine.build();
+    var runtimeBuilder =
         AgentRuntime.builder(chat)
             .register(echoAgent("echo", Duration.ofSeconds(30)))
             .register(echoAgent("quick", Duration.ofMillis(300)))
@@ -75,9 +99,14 @@ final class HttpFixture implements AutoCloseable {
                 ChatAgent.builder("typed")
                     .clientData(Plan.class)
                     .run((turn, out) -> out.text("seats: " + turn.clientData().seats()))
-                    .build())
-            .build();
-    var b = HttpAdapter.builder(runtime).port(0).secretKeys(SECRET, OLD_SECRET);
+                    .build());
+    agents.accept(runtimeBuilder);
+    this.runtime = runtimeBuilder.build();
+    var b =
+        HttpAdapter.builder(runtime)
+            .port(0)
+            .secretKeys(SECRET, OLD_SECRET)
+            .allowedOrigins(ORIGIN, "http://app.example");
     configure.accept(b);
     this.http = b.start();
     this.client =

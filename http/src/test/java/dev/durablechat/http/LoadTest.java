@@ -28,7 +28,8 @@ class LoadTest {
   @DisplayName(
       "200 SSE readers on one session and 50 sessions streaming at once: every reader gets every chunk, in order, once; the server still answers")
   void manyReaders() throws Exception {
-    try (var f = new HttpFixture(b -> b.pingInterval(Duration.ofSeconds(5)))) {
+    try (var f =
+        new HttpFixture(b -> b.pingInterval(Duration.ofSeconds(5)).maxReadersPerSession(250))) {
       String hotToken = f.createSession("hot").string("publicAccessToken").orElseThrow();
       var readers = new ArrayList<SseReader>();
       var expected = new ArrayList<Integer>();

@@ -257,7 +257,7 @@ class SessionsRouteTest {
 
   @Test
   @DisplayName(
-      "OPTIONS preflight: 204 allowing the methods and the requested headers, for any origin")
+      "OPTIONS preflight: 204 allowing the methods and the requested headers, for an allowed origin")
   void preflight() {
     Reply r =
         f.send(

@@ -226,7 +226,7 @@ class TokenTest {
 
   @Test
   @DisplayName(
-      "T2: missing or non-bearer authorization is 401; a token for another environment is 403")
+      "T2, T3: missing or non-bearer authorization is 401; so is a token for another environment")
   void missingAuth() {
     Reply none =
         f.send(
@@ -247,7 +247,9 @@ class TokenTest {
             .withArrayClaim("scopes", new String[] {"write:sessions:chat-1"})
             .withExpiresAt(Date.from(Instant.now().plusSeconds(60)))
             .sign(Algorithm.HMAC256(HttpFixture.SECRET.getBytes(StandardCharsets.UTF_8)));
-    assertThat(f.append("chat-1", otherEnv, msg("chat-1")).status()).isEqualTo(403);
+    Reply other = f.append("chat-1", otherEnv, msg("chat-1"));
+    assertThat(other.status()).isEqualTo(401);
+    assertThat(other.json().string("reason")).contains("environment");
     assertThat(f.lastIn("chat-1")).isZero();
   }
 }
