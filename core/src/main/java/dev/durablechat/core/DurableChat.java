@@ -101,6 +101,7 @@ public final class DurableChat implements AutoCloseable {
   private final IdGenerator ids;
   private final Executor executor;
   private final @Nullable ExecutorService ownedExecutor;
+  private final Telemetry telemetry;
   private final Set<Tail<?>> tails = ConcurrentHashMap.newKeySet();
   // Maintenance runs on the calling thread: the engine starts no thread it does not own.
   private final Cache<String, String> addresses =
@@ -120,6 +121,7 @@ public final class DurableChat implements AutoCloseable {
     this.maxAppendBytes = b.maxAppendBytes;
     this.clock = b.clock;
     this.ids = b.ids;
+    this.telemetry = b.telemetry;
     if (b.executor != null) {
       this.executor = b.executor;
       this.ownedExecutor = null;
@@ -138,6 +140,14 @@ public final class DurableChat implements AutoCloseable {
   /** The cap on one {@code in} append's body in bytes (W4), as configured on the builder. */
   public int maxAppendBytes() {
     return maxAppendBytes;
+  }
+
+  /**
+   * What this engine, and the agent runtime and HTTP routes built over it, report to ({@link
+   * Builder#telemetry}); {@link Telemetry#noop()} unless configured.
+   */
+  public Telemetry telemetry() {
+    return telemetry;
   }
 
   /** The environment every session of this engine lives in. */
@@ -528,9 +538,8 @@ public final class DurableChat implements AutoCloseable {
 
   private Appended storeIn(String address, String payload, @Nullable String partId) {
     NewRecord record = new NewRecord(payload, partId);
-    AppendResult result =
-        sessionStore.append(
-            sessionId(address), StreamKind.IN, List.of(record), null, clock.instant());
+    String sessionId = sessionId(address);
+    AppendResult result = timedAppend(sessionId, StreamKind.IN, List.of(record), null);
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
   }
 
@@ -558,9 +567,22 @@ public final class DurableChat implements AutoCloseable {
       }
       records = Arrays.asList(array);
     }
-    AppendResult result =
-        sessionStore.append(sessionId(address), StreamKind.OUT, records, runId, clock.instant());
+    AppendResult result = timedAppend(sessionId(address), StreamKind.OUT, records, runId);
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
+  }
+
+  /** The store append, timed for {@link Telemetry#append} (a refusal counts as a failure). */
+  private AppendResult timedAppend(
+      String sessionId, StreamKind kind, List<NewRecord> records, @Nullable String runId) {
+    long start = System.nanoTime();
+    boolean ok = false;
+    try {
+      AppendResult result = sessionStore.append(sessionId, kind, records, runId, clock.instant());
+      ok = true;
+      return result;
+    } finally {
+      telemetry.append(kind, System.nanoTime() - start, ok);
+    }
   }
 
   /**
@@ -886,6 +908,7 @@ public final class DurableChat implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private IdGenerator ids = IdGenerator.random();
     private @Nullable Executor executor;
+    private Telemetry telemetry = Telemetry.noop();
 
     private Builder() {}
 
@@ -938,6 +961,16 @@ public final class DurableChat implements AutoCloseable {
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor must not be null");
+      return this;
+    }
+
+    /**
+     * What the engine, and the runtime and routes built over it, report: metrics and a span per
+     * turn; default {@link Telemetry#noop()}. For Micrometer: {@code
+     * telemetry(Telemetry.micrometer(meterRegistry, observationRegistry))}.
+     */
+    public Builder telemetry(Telemetry telemetry) {
+      this.telemetry = Objects.requireNonNull(telemetry, "telemetry must not be null");
       return this;
     }
 

@@ -151,6 +151,17 @@ final class OutStreams {
     }
   }
 
+  /**
+   * Ends every open stream after an SSE {@code retry} field (the reconnection delay a client should
+   * wait, graceful shutdown), without {@code [DONE]}; the streams opened later are refused by the
+   * router meanwhile.
+   */
+  void finishAll(long retryMillis) {
+    for (Stream s : open) {
+      s.finish(retryMillis);
+    }
+  }
+
   /** Ends every open stream and stops the timer (server close). */
   void closeAll() {
     closing = true;
@@ -196,6 +207,7 @@ final class OutStreams {
             peek && settled ? last : Long.MAX_VALUE,
             TimeUnit.SECONDS.toNanos(timeoutSeconds));
     open.add(stream);
+    chat.telemetry().readerOpened();
     bySession.compute(
         sessionId,
         (id, set) -> {
@@ -705,6 +717,14 @@ final class OutStreams {
       }
     }
 
+    /** Ends the stream after what is buffered and a {@code retry} hint (no {@code [DONE]}). */
+    synchronized void finish(long retryMillis) {
+      if (!done && !finishing) {
+        enqueue("retry: " + retryMillis + "\n\n");
+      }
+      finish();
+    }
+
     /** Ends the stream after what is buffered (no {@code [DONE]}). */
     synchronized void finish() {
       finishing = true;
@@ -787,7 +807,9 @@ final class OutStreams {
 
     private void release() {
       done = true;
-      open.remove(this);
+      if (open.remove(this)) {
+        chat.telemetry().readerClosed();
+      }
       bySession.computeIfPresent(
           sessionId,
           (id, set) -> {

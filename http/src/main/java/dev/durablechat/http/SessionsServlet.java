@@ -80,7 +80,7 @@ public final class SessionsServlet extends HttpServlet {
             b.readerBufferBytes,
             b.clock);
     routes.streams(streams);
-    this.router = new Router(tokens, routes, streams, b.maxHeaderBytes);
+    this.router = new Router(tokens, routes, streams, b.maxHeaderBytes, chat.telemetry());
   }
 
   /** A builder over the runtime; its engine ({@link AgentRuntime#chat()}) is served. */
@@ -102,6 +102,26 @@ public final class SessionsServlet extends HttpServlet {
   /** How many {@code out} streams are open now. */
   public int openStreams() {
     return streams.openCount();
+  }
+
+  /**
+   * Graceful shutdown, first step: from now on every request but a CORS preflight is answered 503
+   * {@code shutting_down} with {@code Retry-After: 1} (the clients retry a 503; behind a load
+   * balancer the retry reaches a node that stays). Open {@code out} streams keep streaming, so the
+   * turns in flight reach their readers ({@link AgentRuntime#awaitTurns}). Cannot be undone.
+   */
+  public void stopAccepting() {
+    router.stopAccepting();
+  }
+
+  /**
+   * Graceful shutdown, last step: ends every open {@code out} stream after what it buffered and an
+   * SSE {@code retry} field with the delay, without {@code [DONE]}, so its client reconnects (to
+   * another node) and resumes from its last event id.
+   */
+  public void closeStreams(Duration retryHint) {
+    Objects.requireNonNull(retryHint, "retry hint must not be null");
+    streams.finishAll(Math.max(0, retryHint.toMillis()));
   }
 
   /** Ends the open streams (without {@code [DONE]}: the clients reconnect elsewhere). */
