@@ -183,12 +183,17 @@ public final class SessionsServlet extends HttpServlet {
           @Override
           public void onTimeout(AsyncEvent event) {
             stream.onConnectionError(new IOException("async timeout"));
+            sink.end();
           }
 
           @Override
           public void onError(AsyncEvent event) {
             Throwable t = event.getThrowable();
             stream.onConnectionError(t != null ? t : new IOException("connection error"));
+            // Completed here, inside the listener: otherwise the container makes an error
+            // dispatch (Tomcat: to the application's error page, which cannot write a body into
+            // an event stream).
+            sink.end();
           }
 
           @Override
@@ -213,7 +218,7 @@ public final class SessionsServlet extends HttpServlet {
   private static final class ServletSink implements OutStreams.Sink {
     private final AsyncContext async;
     private final ServletOutputStream out;
-    private boolean ended;
+    private volatile boolean ended;
 
     ServletSink(AsyncContext async, ServletOutputStream out) {
       this.async = async;
@@ -247,7 +252,7 @@ public final class SessionsServlet extends HttpServlet {
       end();
     }
 
-    private void end() {
+    void end() {
       if (!ended) {
         ended = true;
         try {
