@@ -132,10 +132,10 @@ public final class DurableChatAutoConfiguration {
   @ConditionalOnMissingBean
   DurableChatShutdown durableChatShutdown(
       ObjectProvider<AgentRuntime> runtime,
-      ObjectProvider<dev.durablechat.http.SessionsServlet> servlet,
+      ObjectProvider<DurableChatShutdown.Routes> routes,
       ApplicationEventPublisher events,
       DurableChatProperties properties) {
-    return new DurableChatShutdown(runtime, servlet, events, properties.getShutdown());
+    return new DurableChatShutdown(runtime, routes, events, properties.getShutdown());
   }
 
   static Environment environment(DurableChatProperties properties) {

@@ -1,7 +1,7 @@
 package dev.durablechat.spring.boot;
 
 import dev.durablechat.agent.AgentRuntime;
-import dev.durablechat.http.SessionsServlet;
+import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,18 +30,18 @@ public final class DurableChatShutdown implements SmartLifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(DurableChatShutdown.class);
 
   private final ObjectProvider<AgentRuntime> runtime;
-  private final ObjectProvider<SessionsServlet> servlet;
+  private final ObjectProvider<Routes> routes;
   private final ApplicationEventPublisher events;
   private final DurableChatProperties.Shutdown settings;
   private volatile boolean running;
 
   DurableChatShutdown(
       ObjectProvider<AgentRuntime> runtime,
-      ObjectProvider<SessionsServlet> servlet,
+      ObjectProvider<Routes> routes,
       ApplicationEventPublisher events,
       DurableChatProperties.Shutdown settings) {
     this.runtime = runtime;
-    this.servlet = servlet;
+    this.routes = routes;
     this.events = events;
     this.settings = settings;
   }
@@ -80,10 +80,7 @@ public final class DurableChatShutdown implements SmartLifecycle {
     }
     running = false;
     AvailabilityChangeEvent.publish(events, this, ReadinessState.REFUSING_TRAFFIC);
-    @Nullable SessionsServlet sessions = servlet.getIfUnique();
-    if (sessions != null) {
-      sessions.stopAccepting();
-    }
+    routes.orderedStream().forEach(Routes::stopAccepting);
     @Nullable AgentRuntime agents = runtime.getIfUnique();
     if (agents != null) {
       try {
@@ -96,9 +93,19 @@ public final class DurableChatShutdown implements SmartLifecycle {
         Thread.currentThread().interrupt();
       }
     }
-    if (sessions != null) {
-      sessions.closeStreams(settings.getRetryHint());
-    }
+    routes.orderedStream().forEach(r -> r.closeStreams(settings.getRetryHint()));
+  }
+
+  /**
+   * Served routes that take part in the shutdown (the Sessions servlet; a bean of the web
+   * auto-configuration, so that this class needs no servlet API on the class path).
+   */
+  interface Routes {
+    /** Refuse new requests from now on. */
+    void stopAccepting();
+
+    /** End the open streams after a reconnection hint. */
+    void closeStreams(Duration retryHint);
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.durablechat.spring.boot;
 import dev.durablechat.agent.AgentRuntime;
 import dev.durablechat.http.SessionsServlet;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -75,6 +76,22 @@ public final class DurableChatWebAutoConfiguration {
     registration.setAsyncSupported(true);
     registration.setLoadOnStartup(1);
     return registration;
+  }
+
+  /** The servlet's part in the graceful shutdown ({@link DurableChatShutdown}). */
+  @Bean
+  DurableChatShutdown.Routes durableChatSessionsShutdown(SessionsServlet servlet) {
+    return new DurableChatShutdown.Routes() {
+      @Override
+      public void stopAccepting() {
+        servlet.stopAccepting();
+      }
+
+      @Override
+      public void closeStreams(Duration retryHint) {
+        servlet.closeStreams(retryHint);
+      }
+    };
   }
 
   /** "/chat/" and "chat" become "/chat"; "/" and "" the root. */

@@ -171,6 +171,31 @@ class AutoConfigurationTest {
     }
 
     @Test
+    @DisplayName("generated configuration metadata documents every durablechat.* property for IDEs")
+    void configurationMetadata() throws Exception {
+      String json;
+      try (var in =
+          getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+        assertThat(in).as("the metadata the configuration processor generated").isNotNull();
+        json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      }
+      var properties =
+          ((dev.durablechat.api.JsonArray)
+                  dev.durablechat.api.Json.parseObject(json).get("properties"))
+              .elements().stream().map(dev.durablechat.api.JsonObject.class::cast).toList();
+      assertThat(properties)
+          .extracting(p -> p.string("name").orElseThrow())
+          .contains(
+              "durablechat.http.secret-keys",
+              "durablechat.http.base-path",
+              "durablechat.snapshots.location",
+              "durablechat.shutdown.timeout",
+              "durablechat.runtime.lease-duration");
+      assertThat(properties)
+          .allSatisfy(p -> assertThat(p.string("description")).as("%s", p).isPresent());
+    }
+
+    @Test
     @DisplayName("durablechat.enabled=false: nothing at all")
     void disabled() {
       web.withPropertyValues(h2(), "durablechat.enabled=false")
