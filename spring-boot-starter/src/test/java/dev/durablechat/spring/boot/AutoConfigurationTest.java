@@ -378,6 +378,17 @@ class AutoConfigurationTest {
           new DurableChatFailureAnalyzer().analyze(new IllegalStateException("wrapped", e));
       assertThat(analysis.getDescription()).isEqualTo("the problem");
       assertThat(analysis.getAction()).isEqualTo("the action");
+      assertThat(
+              org.springframework.core.io.support.SpringFactoriesLoader.forDefaultResourceLocation(
+                      getClass().getClassLoader())
+                  .load(
+                      org.springframework.boot.diagnostics.FailureAnalyzer.class,
+                      null,
+                      // Spring Boot's own analyzers need constructor arguments: skip those here.
+                      org.springframework.core.io.support.SpringFactoriesLoader.FailureHandler
+                          .handleMessage((message, failure) -> {})))
+          .as("the analyzers Spring Boot loads from spring.factories")
+          .hasAtLeastOneElementOfType(DurableChatFailureAnalyzer.class);
     }
   }
 
