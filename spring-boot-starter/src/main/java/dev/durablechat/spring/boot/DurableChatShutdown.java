@@ -15,10 +15,10 @@ import org.springframework.context.SmartLifecycle;
  * Graceful shutdown in Spring's shutdown phase, before the web server's own: readiness goes to
  * {@code REFUSING_TRAFFIC}, the Sessions routes stop accepting messages (503 with {@code
  * Retry-After}, which the clients retry), the turns in flight finish (at most {@code
- * durablechat.shutdown.timeout}; a turn still running then is answered again by the node that
- * serves its session next, once this one's lease has expired), and then the open SSE readers are
- * closed with a {@code retry} hint, so they reconnect and resume from their last event id. The
- * runtime and the engine are closed after this, as beans.
+ * durablechat.shutdown.timeout}; a turn still running then is ended by the runtime's close without
+ * a {@code turn-complete}, and the node that serves its session next answers its message again),
+ * and then the open SSE readers are closed with a {@code retry} hint, so they reconnect and resume
+ * from their last event id. The runtime and the engine are closed after this, as beans.
  */
 public final class DurableChatShutdown implements SmartLifecycle {
   /**
