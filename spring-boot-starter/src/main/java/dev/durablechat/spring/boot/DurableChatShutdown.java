@@ -79,8 +79,9 @@ public final class DurableChatShutdown implements SmartLifecycle {
       return;
     }
     running = false;
-    AvailabilityChangeEvent.publish(events, this, ReadinessState.REFUSING_TRAFFIC);
+    // Refusing first: whoever sees readiness down finds the routes refusing already.
     routes.orderedStream().forEach(Routes::stopAccepting);
+    AvailabilityChangeEvent.publish(events, this, ReadinessState.REFUSING_TRAFFIC);
     @Nullable AgentRuntime agents = runtime.getIfUnique();
     if (agents != null) {
       try {
