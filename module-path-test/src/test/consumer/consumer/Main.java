@@ -32,6 +32,8 @@ public final class Main {
             DurableChat chat =
                 DurableChat.builder().environment(environment).sessionStore(store).build()) {
           chat.createSession(CreateSessionRequest.builder("agent").externalId("c1").build());
+          // An append reports to the engine's telemetry: the no-op one, with no Micrometer here.
+          chat.appendIn("c1", new dev.durablechat.api.InEvent.Stop(null), null);
           System.out.println(
               "session store "
                   + location.substring(0, location.indexOf(':'))

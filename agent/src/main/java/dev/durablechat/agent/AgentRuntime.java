@@ -99,6 +99,7 @@ public final class AgentRuntime implements AutoCloseable {
   private volatile boolean closing;
   private final Consumer<String> onSessionClosed = this::sessionClosed;
   private final Consumer<String> onReader = this::readerConnected;
+  private final Object turnsDone = new Object();
 
   private AgentRuntime(Builder b) {
     this.chat = b.chat;
@@ -380,6 +381,7 @@ public final class AgentRuntime implements AutoCloseable {
         }
         return next.runId();
       }
+      chat.telemetry().takeover("lease");
       LOG.warn(
           "session [{}]: run [{}] was last alive at [{}] (lease [{}]); taking over with run [{}]",
           sessionId,
@@ -611,6 +613,39 @@ public final class AgentRuntime implements AutoCloseable {
   }
 
   // ------------------------------------------------------------ lifecycle
+
+  /** A run loop's turn or action ended: wakes {@link #awaitTurns}. */
+  void turnEnded() {
+    synchronized (turnsDone) {
+      turnsDone.notifyAll();
+    }
+  }
+
+  /**
+   * Waits until no run of this runtime is in the middle of a turn or an action, at most the
+   * timeout: the step of a graceful shutdown between refusing new messages (the HTTP routes stop
+   * accepting appends) and {@link #close()}. A turn still running when the timeout passes is ended
+   * by {@link #close()} without a {@code turn-complete}, and the node that serves the session next
+   * answers its message again (H4).
+   *
+   * @return true if no turn is in flight, false if the timeout passed first
+   * @throws InterruptedException if the waiting thread is interrupted
+   */
+  public boolean awaitTurns(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (turnsDone) {
+      while (running.values().stream().anyMatch(RunLoop::inTurn)) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        // Capped: a turn that started after the check notifies too, but a loop's first turn may
+        // begin between the check and the wait.
+        turnsDone.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100)));
+      }
+      return true;
+    }
+  }
 
   private void ensureOpen() {
     if (closing) {

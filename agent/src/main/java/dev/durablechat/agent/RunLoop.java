@@ -18,6 +18,7 @@ import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.core.MessageMerge;
 import dev.durablechat.core.SwapResult;
+import dev.durablechat.core.Telemetry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +31,7 @@ import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * One run serving one session in this process: boots (L1), takes the records of {@code in} from its
@@ -38,6 +40,12 @@ import org.slf4j.LoggerFactory;
  */
 final class RunLoop<C> implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(RunLoop.class);
+
+  /** The MDC key of the session's friendly id, set on the run's thread while it runs. */
+  static final String MDC_SESSION = "durablechat.session";
+
+  /** The MDC key of the run's id, set on the run's thread while it runs. */
+  static final String MDC_RUN = "durablechat.run";
 
   private final AgentRuntime runtime;
   private final DurableChat chat;
@@ -61,6 +69,8 @@ final class RunLoop<C> implements Runnable {
   // Whether this run dispatched a record yet: an upgrade run's first one was counted by its
   // predecessor, which handed it over on purpose (L4).
   private boolean dispatchedAny;
+  // True while a turn or an action is in flight (a graceful shutdown waits for it to end).
+  private volatile boolean inTurn;
 
   private final boolean chatStartedBefore;
 
@@ -76,6 +86,10 @@ final class RunLoop<C> implements Runnable {
   private long lastCompleteOut;
   private long lastCompleteIn;
   private boolean actionsSinceSnapshot;
+  // How the turn in flight ended, for its telemetry span.
+  private boolean turnCompleted;
+  private boolean turnStopped;
+  private @Nullable Throwable turnFailure;
 
   RunLoop(
       AgentRuntime runtime,
@@ -116,6 +130,11 @@ final class RunLoop<C> implements Runnable {
   public void run() {
     var scope = new RunScope(run.runId());
     scope.bind();
+    // Every log line of the run (its turns and the agent's code on this thread) names it; ids go
+    // to the MDC and to trace attributes, never to metric tags.
+    MDC.put(MDC_SESSION, sessionId);
+    MDC.put(MDC_RUN, run.runId());
+    chat.telemetry().runStarted();
     try {
       C clientData = agent.bindClientData(session.clientData());
       BootEvent<C> event =
@@ -179,6 +198,9 @@ final class RunLoop<C> implements Runnable {
       chat.removeLiveHistory(sessionId, liveHistory);
       tail.cancel();
       RunScope.unbind();
+      chat.telemetry().runEnded();
+      MDC.remove(MDC_SESSION);
+      MDC.remove(MDC_RUN);
       done.countDown();
     }
   }
@@ -373,11 +395,10 @@ final class RunLoop<C> implements Runnable {
     }
     WirePayload payload = m.payload();
     Trigger trigger = payload.trigger();
-    if (trigger == Trigger.SUBMIT_MESSAGE || trigger == Trigger.REGENERATE_MESSAGE) {
-      return turn(record.eventId(), payload);
-    }
-    if (trigger == Trigger.ACTION) {
-      return action(record.eventId(), payload);
+    if (trigger == Trigger.SUBMIT_MESSAGE
+        || trigger == Trigger.REGENERATE_MESSAGE
+        || trigger == Trigger.ACTION) {
+      return observed(record.eventId(), payload);
     }
     if (trigger == Trigger.CLOSE) {
       runtime.retireAndClose(
@@ -393,6 +414,37 @@ final class RunLoop<C> implements Runnable {
     LOG.debug(
         "run [{}] ignores trigger [{}] at [{}]", run.runId(), trigger.wireName(), record.eventId());
     return Next.CONTINUE;
+  }
+
+  /** A turn or an action, as one telemetry span (the turn meters and observation). */
+  private Next observed(long inId, WirePayload payload) throws Exception {
+    Telemetry.TurnSpan span =
+        chat.telemetry()
+            .turnStarted(agent.id, payload.trigger().wireName(), sessionId, run.runId());
+    turnCompleted = false;
+    turnStopped = false;
+    turnFailure = null;
+    inTurn = true;
+    Throwable thrown = null;
+    try {
+      return payload.trigger() == Trigger.ACTION ? action(inId, payload) : turn(inId, payload);
+    } catch (Exception | Error e) {
+      thrown = e;
+      throw e;
+    } finally {
+      inTurn = false;
+      String outcome =
+          !turnCompleted
+              ? "interrupted"
+              : turnFailure != null ? "failed" : turnStopped ? "stopped" : "completed";
+      span.end(outcome, turnFailure != null ? turnFailure : thrown);
+      runtime.turnEnded();
+    }
+  }
+
+  /** Whether a turn or an action is in flight. */
+  boolean inTurn() {
+    return inTurn;
   }
 
   private TurnContext<C> context(long inId, WirePayload payload, Cancellation cancellation) {
@@ -474,6 +526,7 @@ final class RunLoop<C> implements Runnable {
       } else {
         LOG.warn("run [{}] turn at in [{}] failed", run.runId(), inId, e);
       }
+      turnFailure = e;
       out.error(describe(e));
       out.finish();
     }
@@ -494,9 +547,11 @@ final class RunLoop<C> implements Runnable {
     // L2: turn-complete (W6), then onTurnComplete (after the deferred work, L9), then the
     // snapshot (H1), so that history changes made in onTurnComplete are in this turn's snapshot.
     long dispatched = ctx.dispatchedInEventId();
+    turnStopped = cancellation.isCancelled();
     Appended complete =
         chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(dispatched));
     attemptInId = 0;
+    turnCompleted = true;
     awaitDeferred(ctx);
     history = ctx.messages();
     callLogged(agent.onTurnComplete, ctx);
@@ -645,6 +700,7 @@ final class RunLoop<C> implements Runnable {
         return endClosed();
       }
       LOG.warn("run [{}] action at in [{}] failed", run.runId(), inId, e);
+      turnFailure = e;
       out.error(describe(e));
       out.finish();
     }
@@ -659,8 +715,10 @@ final class RunLoop<C> implements Runnable {
     // memory: the next turn's snapshot carries them, and if the run ends before a turn does
     // (idle, shutdown, upgrade), snapshotActions() writes them at this turn-complete first, so a
     // continuation does not lose them. A reply the action streamed is on out and replays anyway.
+    turnStopped = cancellation.isCancelled();
     Appended complete = chat.appendOut(sessionId, run.runId(), new OutEvent.TurnComplete(inId));
     attemptInId = 0;
+    turnCompleted = true;
     history = ctx.messages();
     lastCompleteOut = complete.lastEventId();
     lastCompleteIn = inId;

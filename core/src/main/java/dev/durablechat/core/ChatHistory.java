@@ -282,6 +282,7 @@ public final class ChatHistory {
                   Snapshot.CURRENT_VERSION, chat.clock().instant(), history, lastOut, lastIn));
     } catch (RuntimeException e) {
       LOG.warn("snapshot [{}] at [{}] could not be encoded: {}", key.path(), lastOut, e.toString());
+      chat.telemetry().snapshotWrite(false);
       return false;
     }
     String expected = k == null ? null : k.version();
@@ -290,6 +291,7 @@ public final class ChatHistory {
         String version = store.write(key, bytes, expected);
         known.put(
             sessionId, new Known(version, lastOut, k == null ? lastOut : k.lastTurnComplete()));
+        chat.telemetry().snapshotWrite(true);
         return true;
       } catch (SnapshotConflictException e) {
         if (attempt > 1) {
@@ -298,6 +300,7 @@ public final class ChatHistory {
               key.path(),
               lastOut,
               e.getMessage());
+          chat.telemetry().snapshotWrite(false);
           return false;
         }
         // Someone else wrote: re-read, and write over it only if it is older than ours.
@@ -310,6 +313,7 @@ public final class ChatHistory {
               key.path(),
               lastOut,
               readFailure.toString());
+          chat.telemetry().snapshotWrite(false);
           return false;
         }
         if (current.isEmpty()) {
@@ -339,6 +343,7 @@ public final class ChatHistory {
             key.path(),
             lastOut,
             e.toString());
+        chat.telemetry().snapshotWrite(false);
         return false;
       }
     }

@@ -107,6 +107,7 @@ public final class DurableChat implements AutoCloseable {
   private final IdGenerator ids;
   private final Executor executor;
   private final @Nullable ExecutorService ownedExecutor;
+  private final Telemetry telemetry;
   private final Set<Tail<?>> tails = ConcurrentHashMap.newKeySet();
   // Maintenance runs on the calling thread: the engine starts no thread it does not own.
   private final Cache<String, String> addresses =
@@ -130,6 +131,7 @@ public final class DurableChat implements AutoCloseable {
     this.maxAppendBytes = b.maxAppendBytes;
     this.clock = b.clock;
     this.ids = b.ids;
+    this.telemetry = b.telemetry;
     if (b.executor != null) {
       this.executor = b.executor;
       this.ownedExecutor = null;
@@ -164,6 +166,14 @@ public final class DurableChat implements AutoCloseable {
   /** The cap on one {@code in} append's body in bytes (W4), as configured on the builder. */
   public int maxAppendBytes() {
     return maxAppendBytes;
+  }
+
+  /**
+   * What this engine, and the agent runtime and HTTP routes built over it, report to ({@link
+   * Builder#telemetry}); {@link Telemetry#noop()} unless configured.
+   */
+  public Telemetry telemetry() {
+    return telemetry;
   }
 
   /** The environment every session of this engine lives in. */
@@ -756,9 +766,7 @@ public final class DurableChat implements AutoCloseable {
   private Appended storeIn(String address, String payload, @Nullable String partId) {
     NewRecord record = new NewRecord(payload, partId);
     AppendResult result =
-        withSessionId(
-            address,
-            id -> sessionStore.append(id, StreamKind.IN, List.of(record), null, clock.instant()));
+        withSessionId(address, id -> timedAppend(id, StreamKind.IN, List.of(record), null));
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
   }
 
@@ -787,10 +795,22 @@ public final class DurableChat implements AutoCloseable {
       records = Arrays.asList(array);
     }
     AppendResult result =
-        withSessionId(
-            address,
-            id -> sessionStore.append(id, StreamKind.OUT, records, runId, clock.instant()));
+        withSessionId(address, id -> timedAppend(id, StreamKind.OUT, records, runId));
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
+  }
+
+  /** The store append, timed for {@link Telemetry#append} (a refusal counts as a failure). */
+  private AppendResult timedAppend(
+      String sessionId, StreamKind kind, List<NewRecord> records, @Nullable String runId) {
+    long start = System.nanoTime();
+    boolean ok = false;
+    try {
+      AppendResult result = sessionStore.append(sessionId, kind, records, runId, clock.instant());
+      ok = true;
+      return result;
+    } finally {
+      telemetry.append(kind, System.nanoTime() - start, ok);
+    }
   }
 
   /**
@@ -1157,6 +1177,7 @@ public final class DurableChat implements AutoCloseable {
     private IdGenerator ids = IdGenerator.random();
     private @Nullable Executor executor;
     private RetentionPolicy retention = RetentionPolicy.defaults();
+    private Telemetry telemetry = Telemetry.noop();
 
     private Builder() {}
 
@@ -1219,6 +1240,16 @@ public final class DurableChat implements AutoCloseable {
      */
     public Builder retention(RetentionPolicy retention) {
       this.retention = Objects.requireNonNull(retention, "retention policy must not be null");
+      return this;
+    }
+
+    /**
+     * What the engine, and the runtime and routes built over it, report: metrics and a span per
+     * turn; default {@link Telemetry#noop()}. For Micrometer: {@code
+     * telemetry(Telemetry.micrometer(meterRegistry, observationRegistry))}.
+     */
+    public Builder telemetry(Telemetry telemetry) {
+      this.telemetry = Objects.requireNonNull(telemetry, "telemetry must not be null");
       return this;
     }
 

@@ -43,6 +43,22 @@ class ArchitectureTest {
   }
 
   @Test
+  @DisplayName(
+      "only the Micrometer telemetry class touches Micrometer: the engine runs without it on the"
+          + " class path")
+  void onlyOneClassUsesMicrometer() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.durablechat.api..", "dev.durablechat.core..")
+        .and()
+        .doNotHaveFullyQualifiedName("dev.durablechat.core.internal.MicrometerTelemetry")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.micrometer..")
+        .check(classes);
+  }
+
+  @Test
   @DisplayName("public signatures in the api mention only java.*, dev.durablechat.* and JSpecify")
   void apiSignaturesHaveNoThirdPartyTypes() {
     codeUnits()

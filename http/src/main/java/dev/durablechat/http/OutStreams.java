@@ -158,6 +158,17 @@ final class OutStreams {
     }
   }
 
+  /**
+   * Ends every open stream after an SSE {@code retry} field (the reconnection delay a client should
+   * wait, graceful shutdown), without {@code [DONE]}; the streams opened later are refused by the
+   * router meanwhile.
+   */
+  void finishAll(long retryMillis) {
+    for (Stream s : open) {
+      s.finish(retryMillis);
+    }
+  }
+
   /** Ends every open stream and stops the timer (server close). */
   void closeAll() {
     closing = true;
@@ -229,6 +240,7 @@ final class OutStreams {
       throw tooManyReaders(sessionId);
     }
     open.add(stream);
+    chat.telemetry().readerOpened();
     if (closing) {
       stream.finish();
       return stream;
@@ -799,6 +811,14 @@ final class OutStreams {
       }
     }
 
+    /** Ends the stream after what is buffered and a {@code retry} hint (no {@code [DONE]}). */
+    synchronized void finish(long retryMillis) {
+      if (!done && !finishing) {
+        enqueue("retry: " + retryMillis + "\n\n");
+      }
+      finish();
+    }
+
     /** Ends the stream after what is buffered (no {@code [DONE]}). */
     synchronized void finish() {
       finishing = true;
@@ -881,7 +901,9 @@ final class OutStreams {
 
     private void release() {
       done = true;
-      open.remove(this);
+      if (open.remove(this)) {
+        chat.telemetry().readerClosed();
+      }
       bySession.computeIfPresent(
           sessionId,
           (id, set) -> {

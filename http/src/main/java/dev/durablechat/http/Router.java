@@ -1,6 +1,7 @@
 package dev.durablechat.http;
 
 import dev.durablechat.api.DurableChatException;
+import dev.durablechat.core.Telemetry;
 import dev.durablechat.http.SessionTokens.Principal;
 import java.io.IOException;
 import org.slf4j.Logger;
@@ -22,18 +23,28 @@ final class Router {
   private final OutStreams streams;
   private final long maxHeaderBytes;
   private final Origins origins;
+  private final Telemetry telemetry;
+  // Graceful shutdown: every route but a preflight answers 503 with Retry-After.
+  private volatile boolean refusing;
 
   Router(
       SessionTokens tokens,
       Routes routes,
       OutStreams streams,
       long maxHeaderBytes,
-      Origins origins) {
+      Origins origins,
+      Telemetry telemetry) {
     this.tokens = tokens;
     this.routes = routes;
     this.streams = streams;
     this.maxHeaderBytes = maxHeaderBytes;
     this.origins = origins;
+    this.telemetry = telemetry;
+  }
+
+  /** From now on, every route but a preflight answers 503 {@code shutting_down}. */
+  void stopAccepting() {
+    refusing = true;
   }
 
   /** What the router answers: a whole reply, or an open SSE stream. */
@@ -80,6 +91,7 @@ final class Router {
             exchange.rawPath(),
             e.status(),
             e.getMessage());
+        refused(e.status());
         Exchanges.drain(exchange);
         return new Whole(Reply.error(exchange, e));
       } catch (DurableChatException e) {
@@ -87,12 +99,19 @@ final class Router {
         if (mapped.status() >= 500) {
           LOG.warn("{} {} failed: {}", exchange.method(), exchange.rawPath(), e.getMessage());
         }
+        refused(mapped.status());
         Exchanges.drain(exchange);
         return new Whole(Reply.error(exchange, mapped));
       }
     } catch (IOException | RuntimeException e) {
       LOG.error("{} {} failed", exchange.method(), exchange.rawPath(), e);
       return new Whole(Reply.error(exchange, HttpError.of(500, "internal", "internal error")));
+    }
+  }
+
+  private void refused(int status) {
+    if (status >= 400 && status < 500) {
+      telemetry.refused(status);
     }
   }
 
@@ -111,6 +130,11 @@ final class Router {
     }
     if ("OPTIONS".equals(method)) {
       return new Whole(Exchanges.preflight(exchange));
+    }
+    if (refusing) {
+      // The clients retry a 503 (http.md §1): behind a load balancer, on a node that stays.
+      throw HttpError.of(503, "shutting_down", "the server is shutting down; retry")
+          .header("Retry-After", "1");
     }
     String path = exchange.rawPath();
     if (path.startsWith(SESSIONS)) {

@@ -85,7 +85,8 @@ public final class SessionsServlet extends HttpServlet {
             b.maxReadersPerSession,
             b.clock);
     routes.streams(streams);
-    this.router = new Router(tokens, routes, streams, b.maxHeaderBytes, origins);
+    this.router =
+        new Router(tokens, routes, streams, b.maxHeaderBytes, origins, chat.telemetry());
   }
 
   /** A builder over the runtime; its engine ({@link AgentRuntime#chat()}) is served. */
@@ -141,6 +142,26 @@ public final class SessionsServlet extends HttpServlet {
   /** How many {@code out} streams are open now. */
   public int openStreams() {
     return streams.openCount();
+  }
+
+  /**
+   * Graceful shutdown, first step: from now on every request but a CORS preflight is answered 503
+   * {@code shutting_down} with {@code Retry-After: 1} (the clients retry a 503; behind a load
+   * balancer the retry reaches a node that stays). Open {@code out} streams keep streaming, so the
+   * turns in flight reach their readers ({@link AgentRuntime#awaitTurns}). Cannot be undone.
+   */
+  public void stopAccepting() {
+    router.stopAccepting();
+  }
+
+  /**
+   * Graceful shutdown, last step: ends every open {@code out} stream after what it buffered and an
+   * SSE {@code retry} field with the delay, without {@code [DONE]}, so its client reconnects (to
+   * another node) and resumes from its last event id.
+   */
+  public void closeStreams(Duration retryHint) {
+    Objects.requireNonNull(retryHint, "retry hint must not be null");
+    streams.finishAll(Math.max(0, retryHint.toMillis()));
   }
 
   /** Ends the open streams (without {@code [DONE]}: the clients reconnect elsewhere). */
@@ -202,12 +223,17 @@ public final class SessionsServlet extends HttpServlet {
           @Override
           public void onTimeout(AsyncEvent event) {
             stream.onConnectionError(new IOException("async timeout"));
+            sink.end();
           }
 
           @Override
           public void onError(AsyncEvent event) {
             Throwable t = event.getThrowable();
             stream.onConnectionError(t != null ? t : new IOException("connection error"));
+            // Completed here, inside the listener: otherwise the container makes an error
+            // dispatch (Tomcat: to the application's error page, which cannot write a body into
+            // an event stream).
+            sink.end();
           }
 
           @Override
@@ -232,7 +258,7 @@ public final class SessionsServlet extends HttpServlet {
   private static final class ServletSink implements OutStreams.Sink {
     private final AsyncContext async;
     private final ServletOutputStream out;
-    private boolean ended;
+    private volatile boolean ended;
 
     ServletSink(AsyncContext async, ServletOutputStream out) {
       this.async = async;
@@ -266,7 +292,7 @@ public final class SessionsServlet extends HttpServlet {
       end();
     }
 
-    private void end() {
+    void end() {
       if (!ended) {
         ended = true;
         try {
