@@ -183,7 +183,7 @@ public final class AgentRuntime implements AutoCloseable {
       if (current != null && current.isRunning() && leases.holds(current)) {
         return; // renewed since the store answered: alive on another node
       }
-      ensureRunning(sessionId, RunReason.INITIAL);
+      ensureRunning(sessionId, RunReason.INITIAL, "recovery");
     } catch (SessionClosedException e) {
       // closed meanwhile: nothing to serve (S5)
     } finally {
@@ -343,6 +343,15 @@ public final class AgentRuntime implements AutoCloseable {
    * that takes over (S8).
    */
   String ensureRunning(String sessionId, RunReason firstReason) {
+    return ensureRunning(sessionId, firstReason, "lease");
+  }
+
+  /**
+   * As {@link #ensureRunning(String, RunReason)}; {@code takeoverCause} names, for telemetry, what
+   * found the dead run if this takes one over: {@code lease} (a message to serve) or {@code
+   * recovery} (the sweep or a reader's check, S12).
+   */
+  private String ensureRunning(String sessionId, RunReason firstReason, String takeoverCause) {
     locks.lock(sessionId);
     try {
       RunLoop<?> loop = running.get(sessionId);
@@ -381,7 +390,7 @@ public final class AgentRuntime implements AutoCloseable {
         }
         return next.runId();
       }
-      chat.telemetry().takeover("lease");
+      chat.telemetry().takeover(takeoverCause);
       LOG.warn(
           "session [{}]: run [{}] was last alive at [{}] (lease [{}]); taking over with run [{}]",
           sessionId,
