@@ -10,7 +10,7 @@ class SetupTest {
 
   @Test
   @DisplayName("rebuild: snapshot + tail and the full fold both give the corpus's history (H2)")
-  void rebuild() {
+  void rebuild() throws Exception {
     var bench = new RebuildBenchmark();
     bench.turns = 4;
     bench.setUp();
@@ -20,6 +20,7 @@ class SetupTest {
       assertThat(bench.fullFold().source().fromSnapshot()).isFalse();
       assertThat(bench.fullFold().messages()).isEqualTo(bench.expected());
       assertThat(bench.expected()).hasSize(8);
+      assertThat(bench.jacksonStreamingWalk()).isGreaterThan(bench.snapshotBytes() / 10);
     } finally {
       bench.tearDown();
     }
@@ -56,5 +57,19 @@ class SetupTest {
     } finally {
       bench.tearDown();
     }
+  }
+
+  @Test
+  @DisplayName("heap per history: the held copies are measured against the snapshot they came from")
+  void historyHeap() {
+    HistoryHeap.Result result = HistoryHeap.measure(4, 2);
+    assertThat(result.turns()).isEqualTo(4);
+    assertThat(result.snapshotBytes()).isGreaterThan(1_000);
+  }
+
+  @Test
+  @DisplayName("run info names the load, the CPU, the JVM and H2")
+  void runInfo() {
+    assertThat(RunInfo.collect()).containsKeys("loadAverage", "cpu", "cores", "jvm", "h2");
   }
 }
