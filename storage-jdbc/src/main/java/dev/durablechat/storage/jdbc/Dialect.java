@@ -82,6 +82,17 @@ abstract class Dialect {
    */
   abstract List<String> recoveryIndexDdl();
 
+  /**
+   * What follows the sessions table's alias in the recovery query's unserved half to keep it on
+   * {@code dc_sessions_unserved}: nothing on PostgreSQL (its partial index is the only one that
+   * small); an index hint on H2, whose planner, with no statistics to go by, otherwise prefers an
+   * index that matches more equality columns (the retention sweep's {@code dc_sessions_closed}) and
+   * reads every open session of the environment.
+   */
+  String unservedIndexHint() {
+    return "";
+  }
+
   /** The dialect of the database {@code conn} is connected to. */
   static Dialect of(Connection conn) throws SQLException {
     DatabaseMetaData meta = conn.getMetaData();
@@ -149,6 +160,11 @@ abstract class Dialect {
       return List.of(
           "CREATE INDEX IF NOT EXISTS dc_session_runs_alive ON dc_session_runs (ended_at, alive_at)",
           "CREATE INDEX IF NOT EXISTS dc_sessions_unserved ON dc_sessions (unserved, friendly_id)");
+    }
+
+    @Override
+    String unservedIndexHint() {
+      return " USE INDEX (dc_sessions_unserved)";
     }
 
     @Override

@@ -168,7 +168,7 @@ final class SessionRows {
       @Nullable String afterId,
       int limit)
       throws SQLException {
-    String sql = recoverySql(agentIds.size(), afterId != null);
+    String sql = recoverySql(db.dialect(), agentIds.size(), afterId != null);
     try (PreparedStatement ps = db.prepare(conn, sql)) {
       int i = 1;
       i = bindFilter(ps, i, environment, agentIds, now, afterId);
@@ -190,7 +190,7 @@ final class SessionRows {
    * selects, each answered from its own index (the unserved sessions; the running runs by the time
    * they were last alive), merged in friendly id order.
    */
-  static String recoverySql(int agentCount, boolean after) {
+  static String recoverySql(Dialect dialect, int agentCount, boolean after) {
     String agents = String.join(", ", java.util.Collections.nCopies(agentCount, "?"));
     String filter =
         " AND s.project_ref = ? AND s.env_slug = ? AND s.agent_id IN ("
@@ -199,7 +199,9 @@ final class SessionRows {
             + (after ? " AND s.friendly_id > ?" : "");
     return "SELECT "
         + prefixed("s.")
-        + " FROM dc_sessions s WHERE s.unserved"
+        + " FROM dc_sessions s"
+        + dialect.unservedIndexHint()
+        + " WHERE s.unserved"
         + filter
         + " UNION SELECT "
         + prefixed("s.")

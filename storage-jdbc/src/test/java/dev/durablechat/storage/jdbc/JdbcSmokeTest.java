@@ -246,7 +246,8 @@ class JdbcSmokeTest {
 
   /** The plan of the recovery query (SessionRows.recoverySql) as the store runs it, upper case. */
   static String explainRecovery(Connection conn) throws Exception {
-    try (var ps = conn.prepareStatement("EXPLAIN " + SessionRows.recoverySql(1, true))) {
+    try (var ps =
+        conn.prepareStatement("EXPLAIN " + SessionRows.recoverySql(Dialect.of(conn), 1, true))) {
       Instant now = Instant.parse("2026-01-01T00:00:00Z");
       int i = 1;
       for (int half = 0; half < 2; half++) {
