@@ -122,7 +122,7 @@ class DeleteRouteTest {
     Reply preflight =
         f.send(
             HttpRequest.newBuilder(f.uri("/api/v1/sessions/chat-x"))
-                .header("Origin", "http://localhost:3000")
+                .header("Origin", HttpFixture.ORIGIN)
                 .header("Access-Control-Request-Method", "DELETE")
                 .method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
     assertThat(preflight.status()).isEqualTo(204);
