@@ -85,8 +85,7 @@ public final class SessionsServlet extends HttpServlet {
             b.maxReadersPerSession,
             b.clock);
     routes.streams(streams);
-    this.router =
-        new Router(tokens, routes, streams, b.maxHeaderBytes, origins, chat.telemetry());
+    this.router = new Router(tokens, routes, streams, b.maxHeaderBytes, origins, chat.telemetry());
   }
 
   /** A builder over the runtime; its engine ({@link AgentRuntime#chat()}) is served. */
