@@ -16,8 +16,6 @@ import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreCapability;
-import dev.durablechat.api.spi.StoredSnapshot;
-import dev.durablechat.core.internal.SnapshotCodec;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -61,6 +59,8 @@ public final class ChatHistory {
 
   private final DurableChat chat;
   private final @Nullable SnapshotStore snapshots;
+  // Reads and writes the snapshot as a manifest and segments (H1); null without a store.
+  private final @Nullable SegmentedSnapshots segmented;
   private final @Nullable HydrateMessages hydrate;
   private final boolean retention;
   private final AtomicBoolean retentionUnsupportedLogged = new AtomicBoolean();
@@ -75,6 +75,7 @@ public final class ChatHistory {
     this.hydrate = b.hydrate;
     this.retention = b.retention;
     this.snapshots = b.hydrate == null ? chat.snapshotStore().orElse(null) : null;
+    this.segmented = snapshots == null ? null : new SegmentedSnapshots(snapshots);
     this.known = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
     this.coveredIn = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
     if (hydrate == null && snapshots == null) {
@@ -89,6 +90,7 @@ public final class ChatHistory {
     this.chat = same.chat;
     this.hydrate = same.hydrate;
     this.snapshots = same.snapshots;
+    this.segmented = same.segmented;
     this.known = same.known;
     this.coveredIn = same.coveredIn;
     this.retention = retention;
@@ -134,15 +136,14 @@ public final class ChatHistory {
     String version = null;
     String problem = null;
     SnapshotKey key = new SnapshotKey(chat.environment(), sessionId);
-    if (snapshots != null) {
+    if (segmented != null) {
       try {
-        Optional<StoredSnapshot> stored = snapshots.read(key);
+        Optional<SegmentedSnapshots.Read> stored = segmented.read(key);
         if (stored.isPresent()) {
           version = stored.get().version();
-          try {
-            snapshot = SnapshotCodec.decode(stored.get().content());
-          } catch (InvalidPayloadException e) {
-            problem = e.getMessage();
+          snapshot = stored.get().snapshot();
+          problem = stored.get().problem();
+          if (problem != null) {
             LOG.warn(
                 "snapshot [{}] is treated as absent (H1), replaying out from the start: {}",
                 key.path(),
@@ -267,85 +268,28 @@ public final class ChatHistory {
    * from {@link #completeTurn} so tests can interleave two writers.
    */
   boolean writeSnapshot(String sessionId, List<UIMessage> history, long lastOut, long lastIn) {
-    SnapshotStore store = Objects.requireNonNull(snapshots);
+    SegmentedSnapshots store = Objects.requireNonNull(segmented);
     SnapshotKey key = new SnapshotKey(chat.environment(), sessionId);
     Known k = known.getIfPresent(sessionId);
     if (k != null && k.watermark() >= lastOut) {
       LOG.debug("snapshot [{}] already at [{}] >= [{}]", key.path(), k.watermark(), lastOut);
       return false;
     }
-    byte[] bytes;
-    try {
-      bytes =
-          SnapshotCodec.encode(
-              new Snapshot(
-                  Snapshot.CURRENT_VERSION, chat.clock().instant(), history, lastOut, lastIn));
-    } catch (RuntimeException e) {
-      LOG.warn("snapshot [{}] at [{}] could not be encoded: {}", key.path(), lastOut, e.toString());
-      chat.telemetry().snapshotWrite(false);
-      return false;
-    }
-    String expected = k == null ? null : k.version();
-    for (int attempt = 1; ; attempt++) {
-      try {
-        String version = store.write(key, bytes, expected);
-        known.put(
-            sessionId, new Known(version, lastOut, k == null ? lastOut : k.lastTurnComplete()));
+    long lastTurnComplete = k == null ? lastOut : k.lastTurnComplete();
+    SegmentedSnapshots.Outcome outcome =
+        store.write(
+            key, history, chat.clock().instant(), lastOut, lastIn, k == null ? null : k.version());
+    switch (outcome.kind()) {
+      case WRITTEN:
+        known.put(sessionId, new Known(outcome.version(), lastOut, lastTurnComplete));
         chat.telemetry().snapshotWrite(true);
         return true;
-      } catch (SnapshotConflictException e) {
-        if (attempt > 1) {
-          LOG.info(
-              "snapshot [{}] at [{}] lost a second conflicting write, left to the next turn: {}",
-              key.path(),
-              lastOut,
-              e.getMessage());
-          chat.telemetry().snapshotWrite(false);
-          return false;
-        }
-        // Someone else wrote: re-read, and write over it only if it is older than ours.
-        Optional<StoredSnapshot> current;
-        try {
-          current = store.read(key);
-        } catch (RuntimeException readFailure) {
-          LOG.warn(
-              "snapshot [{}] conflict at [{}], and the re-read failed: {}",
-              key.path(),
-              lastOut,
-              readFailure.toString());
-          chat.telemetry().snapshotWrite(false);
-          return false;
-        }
-        if (current.isEmpty()) {
-          expected = null;
-          continue;
-        }
-        expected = current.get().version();
-        long stored;
-        try {
-          stored = SnapshotCodec.decode(current.get().content()).lastOutEventId();
-        } catch (InvalidPayloadException unreadable) {
-          stored = -1; // unreadable content is no snapshot: replace it
-        }
-        if (stored >= lastOut) {
-          LOG.info(
-              "snapshot [{}] at [{}] not written: the stored one is already at [{}] (invariant 8)",
-              key.path(),
-              lastOut,
-              stored);
-          known.put(
-              sessionId, new Known(expected, stored, k == null ? lastOut : k.lastTurnComplete()));
-          return false;
-        }
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "snapshot [{}] at [{}] not written, the next turn writes again: {}",
-            key.path(),
-            lastOut,
-            e.toString());
+      case STALE:
+        known.put(sessionId, new Known(outcome.version(), outcome.watermark(), lastTurnComplete));
+        return false;
+      default:
         chat.telemetry().snapshotWrite(false);
         return false;
-      }
     }
   }
 
@@ -386,6 +330,30 @@ public final class ChatHistory {
           e.toString());
       return 0;
     }
+  }
+
+  /**
+   * Rewrites the session's segmented snapshot (H1: a manifest in {@code snapshot.json} naming
+   * segment objects) as one full version 1 document, then deletes its segments: the way back to a
+   * release that reads only full snapshots (docs/history.md "Migration"). The write is conditional
+   * on the manifest's version, so a turn that writes meanwhile wins and this one fails with a
+   * conflict; run it with the session's runs stopped. A full snapshot, or none, is left as it is.
+   *
+   * @param store the snapshot store
+   * @param key the session's {@code snapshot.json} key
+   * @return whether a manifest was rewritten
+   * @throws SnapshotConflictException if the manifest changed meanwhile (compact again)
+   * @throws InvalidPayloadException if the manifest or one of its segments is unreadable or missing
+   * @throws InvalidInputException if {@code key} is a segment's key
+   */
+  public static boolean compactSnapshot(SnapshotStore store, SnapshotKey key) {
+    Objects.requireNonNull(store, "store must not be null");
+    Objects.requireNonNull(key, "key must not be null");
+    if (key.isSegment()) {
+      throw new InvalidInputException(
+          "compactSnapshot needs a snapshot.json key, got segment [" + key.path() + "]");
+    }
+    return SegmentedSnapshots.compact(store, key);
   }
 
   /** Whether messages of this trigger can start a turn that an {@code out} reply answers. */

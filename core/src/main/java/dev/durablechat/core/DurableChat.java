@@ -404,7 +404,8 @@ public final class DurableChat implements AutoCloseable {
     SnapshotStore snapshots = snapshotStore;
     try {
       if (snapshots != null) {
-        snapshots.delete(key);
+        // The manifest's segments first, then snapshot.json: a retry still finds what is left.
+        SegmentedSnapshots.delete(snapshots, key);
       }
     } catch (RuntimeException e) {
       LOG.warn(

@@ -5,10 +5,18 @@ import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Storage of history snapshots (PROTOCOL H1): one JSON document per session, overwritten after each
- * turn. This javadoc is the contract; {@code durablechat-storage-tck} tests it.
+ * Storage of history snapshots (PROTOCOL H1): per session, one {@code snapshot.json} document,
+ * overwritten after each turn, and the segment objects beside it that it names ({@link
+ * SnapshotKey#withSegment}). This javadoc is the contract; {@code durablechat-storage-tck} tests
+ * it.
  *
  * <ul>
+ *   <li>Every key is its own object, a segment key as much as {@code snapshot.json}, with the same
+ *       operations: the engine creates a segment once under a fresh name (a write expecting no
+ *       version), reads it, and deletes it when no manifest names it any more.
+ *   <li>Deleting a session's {@code snapshot.json} key also deletes every segment object of that
+ *       session, so that a segment left behind by a writer that crashed before its manifest goes
+ *       with the session (S11). Deleting a segment key deletes only that segment.
  *   <li>Writes are conditional, so a snapshot's watermark never moves backwards (invariant 8): a
  *       writer names the version it read, or null for "there was none", and a write whose
  *       expectation no longer holds fails with {@link
@@ -38,9 +46,10 @@ public interface SnapshotStore extends AutoCloseable {
   String write(SnapshotKey key, byte[] content, @Nullable String expectedVersion);
 
   /**
-   * Deletes the snapshot, whatever its version.
+   * Deletes the object at the key, whatever its version; for a session's {@code snapshot.json} key,
+   * also every segment object of the session.
    *
-   * @return whether there was one
+   * @return whether there was an object at the key
    */
   boolean delete(SnapshotKey key);
 

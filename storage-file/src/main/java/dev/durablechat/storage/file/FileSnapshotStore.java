@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -104,11 +105,13 @@ public final class FileSnapshotStore implements SnapshotStore {
     String version = versionOf(copy);
     Path file = fileOf(key);
     Path dir = file.getParent();
-    ReentrantLock local = lockOf(file);
+    // Every object of a session, its snapshot and its segments, shares the snapshot's lock.
+    Path snapshotFile = fileOf(key.withoutSegment());
+    ReentrantLock local = lockOf(snapshotFile);
     local.lock();
     try {
       Files.createDirectories(dir);
-      try (FileChannel lockChannel = openLockFile(file)) {
+      try (FileChannel lockChannel = openLockFile(snapshotFile)) {
         FileLock held = lockChannel.lock();
         try {
           String actual = currentVersion(file);
@@ -135,20 +138,31 @@ public final class FileSnapshotStore implements SnapshotStore {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Deleting a session's {@code snapshot.json} also deletes every segment file left in its
+   * folder, referenced or not (a writer that crashed between a segment and the manifest leaves one
+   * behind).
+   */
   @Override
   public boolean delete(SnapshotKey key) {
     checkOpen();
     Path file = fileOf(key);
-    ReentrantLock local = lockOf(file);
+    Path snapshotFile = fileOf(key.withoutSegment());
+    ReentrantLock local = lockOf(snapshotFile);
     local.lock();
     try {
       if (!Files.isDirectory(file.getParent())) {
         return false;
       }
-      try (FileChannel lockChannel = openLockFile(file)) {
+      try (FileChannel lockChannel = openLockFile(snapshotFile)) {
         FileLock held = lockChannel.lock();
         try {
           boolean deleted = Files.deleteIfExists(file);
+          if (!key.isSegment()) {
+            deleteSegments(file.getParent());
+          }
           if (deleted) {
             forceFolder(file.getParent());
           }
@@ -182,6 +196,15 @@ public final class FileSnapshotStore implements SnapshotStore {
           "snapshot key [" + key.path() + "] resolves outside the folder [" + root + "]");
     }
     return file;
+  }
+
+  private static void deleteSegments(Path dir) throws IOException {
+    try (DirectoryStream<Path> segments =
+        Files.newDirectoryStream(dir, SnapshotKey.SEGMENT_PREFIX + "*.json")) {
+      for (Path segment : segments) {
+        Files.deleteIfExists(segment);
+      }
+    }
   }
 
   private static @Nullable String currentVersion(Path file) throws IOException {

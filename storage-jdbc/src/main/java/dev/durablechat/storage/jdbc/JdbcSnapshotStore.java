@@ -93,17 +93,36 @@ final class JdbcSnapshotStore implements SnapshotStore {
             + "]");
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Deleting a session's {@code snapshot.json} also deletes every segment row of the session,
+   * referenced or not, in the same transaction.
+   */
   @Override
   public boolean delete(SnapshotKey key) {
     Objects.requireNonNull(key, "key");
     return db.inTransaction(
         "delete snapshot [" + key.path() + "]",
         conn -> {
+          boolean deleted;
           try (PreparedStatement ps =
               db.prepare(conn, "DELETE FROM dc_snapshots WHERE snapshot_key = ?")) {
             ps.setString(1, key.path());
-            return ps.executeUpdate() > 0;
+            deleted = ps.executeUpdate() > 0;
           }
+          if (!key.isSegment()) {
+            // LIKE with '!' escaping the wildcards ('_' is common in session ids). Without a
+            // C collation PostgreSQL scans for it; a session is deleted rarely, off any turn.
+            String prefix = key.folder() + SnapshotKey.SEGMENT_PREFIX;
+            try (PreparedStatement ps =
+                db.prepare(conn, "DELETE FROM dc_snapshots WHERE snapshot_key LIKE ? ESCAPE '!'")) {
+              ps.setString(
+                  1, prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%");
+              ps.executeUpdate();
+            }
+          }
+          return deleted;
         });
   }
 

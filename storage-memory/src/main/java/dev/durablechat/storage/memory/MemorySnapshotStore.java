@@ -72,10 +72,19 @@ public final class MemorySnapshotStore implements SnapshotStore {
     return written.version;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Deleting a session's snapshot also deletes every segment of the session, referenced or not.
+   */
   @Override
   public boolean delete(SnapshotKey key) {
     checkOpen();
-    return entries.remove(key) != null;
+    boolean deleted = entries.remove(key) != null;
+    if (!key.isSegment()) {
+      entries.keySet().removeIf(k -> k.isSegment() && k.withoutSegment().equals(key));
+    }
+    return deleted;
   }
 
   @Override

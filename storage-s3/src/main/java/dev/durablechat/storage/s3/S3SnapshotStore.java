@@ -154,6 +154,12 @@ public final class S3SnapshotStore implements SnapshotStore {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Deleting a session's {@code snapshot.json} also deletes every segment object in its folder,
+   * referenced or not (listed by prefix, then one DELETE each).
+   */
   @Override
   public boolean delete(SnapshotKey key) {
     String objectKey = objectKey(key);
@@ -174,6 +180,15 @@ public final class S3SnapshotStore implements SnapshotStore {
       if (existed) {
         s3.deleteObject(b -> b.bucket(bucket).key(objectKey));
       }
+      if (!key.isSegment()) {
+        String segments = objectKey(key.withSegment("x"));
+        String segmentPrefix =
+            segments.substring(0, segments.lastIndexOf('/') + 1) + SnapshotKey.SEGMENT_PREFIX;
+        for (S3Object object :
+            s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(segmentPrefix)).contents()) {
+          s3.deleteObject(b -> b.bucket(bucket).key(object.key()));
+        }
+      }
       return existed;
     } catch (SdkException e) {
       throw failure("delete", objectKey, e);
@@ -183,10 +198,10 @@ public final class S3SnapshotStore implements SnapshotStore {
   /**
    * Deletes the snapshots of the environment's sessions that {@code closedOrExpired} accepts (it is
    * given session ids, e.g. {@code session_abc}). The engine keeps working without them: a later
-   * turn rebuilds from the stream. Objects under the sessions folder that are not snapshots are
-   * left alone.
+   * turn rebuilds from the stream. Their segment objects ({@code seg-*.json}) go too; other objects
+   * under the sessions folder are left alone.
    *
-   * @return how many snapshots were deleted
+   * @return how many objects (snapshots and segments) were deleted
    * @throws StoreUnavailableException if the bucket cannot be listed or a delete fails; snapshots
    *     deleted before that stay deleted
    */
@@ -201,10 +216,12 @@ public final class S3SnapshotStore implements SnapshotStore {
           s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(folder)).contents()) {
         current = object.key();
         String rest = current.substring(folder.length());
-        if (!rest.endsWith(SNAPSHOT_FILE)) {
+        int slash = rest.indexOf('/');
+        String file = slash < 0 ? "" : rest.substring(slash + 1);
+        if (!(file.equals(SNAPSHOT_FILE.substring(1)) || isSegmentFile(file))) {
           continue;
         }
-        String sessionId = rest.substring(0, rest.length() - SNAPSHOT_FILE.length());
+        String sessionId = rest.substring(0, slash);
         if (!isSessionId(environment, sessionId) || !closedOrExpired.test(sessionId)) {
           continue;
         }
@@ -241,6 +258,12 @@ public final class S3SnapshotStore implements SnapshotStore {
 
   static String sessionsFolder(Environment environment) {
     return "packets/" + environment.projectRef() + "/" + environment.envSlug() + "/sessions/";
+  }
+
+  private static boolean isSegmentFile(String name) {
+    return name.startsWith(SnapshotKey.SEGMENT_PREFIX)
+        && name.endsWith(".json")
+        && name.indexOf('/') < 0;
   }
 
   private static boolean isSessionId(Environment environment, String id) {

@@ -302,6 +302,93 @@ public abstract class SnapshotStoreContract {
     assertThat(read(there).content()).isEqualTo(json("{\"env\":2}"));
   }
 
+  // ---- segments: immutable objects beside snapshot.json that a manifest names (H1)
+
+  @Test
+  @DisplayName(
+      "segments: a segment key is its own object beside snapshot.json, written, read and deleted alone")
+  void segmentIsItsOwnObject() {
+    SnapshotKey key = key();
+    SnapshotKey segment = key.withSegment("7-abc");
+    String manifest = store().write(key, json("{\"version\":2}"), null);
+
+    String version = store().write(segment, json("{\"messages\":[1]}"), null);
+
+    assertThat(read(segment).content()).isEqualTo(json("{\"messages\":[1]}"));
+    assertThat(read(segment).version()).isEqualTo(version);
+    assertThat(store().read(key.withSegment("7-abd"))).isEmpty();
+    assertThat(store().delete(segment)).isTrue();
+    assertThat(store().read(segment)).isEmpty();
+    assertThat(store().delete(segment)).isFalse();
+    assertThat(read(key).version()).as("snapshot.json is untouched").isEqualTo(manifest);
+  }
+
+  @Test
+  @DisplayName(
+      "segments: a segment is created once; a second create under its name is a conflict and the first stays")
+  void segmentIsCreatedOnce() {
+    SnapshotKey segment = key().withSegment("1-once");
+    store().write(segment, json("[1]"), null);
+
+    assertThatThrownBy(() -> store().write(segment, json("[2]"), null))
+        .isInstanceOf(SnapshotConflictException.class);
+    assertThat(read(segment).content()).isEqualTo(json("[1]"));
+  }
+
+  @Test
+  @DisplayName(
+      "segments: the manifest's conditional write still rejects a stale writer that wrote a segment first")
+  void manifestFencesAStaleSegmentWriter() {
+    SnapshotKey key = key();
+    store().write(key.withSegment("1-base"), json("[1]"), null);
+    String v1 = store().write(key, json("{\"segments\":[\"1-base\"]}"), null);
+    store().write(key.withSegment("9-new"), json("[9]"), null);
+    String v2 = store().write(key, json("{\"segments\":[\"1-base\",\"9-new\"]}"), v1);
+
+    store().write(key.withSegment("5-stale"), json("[5]"), null);
+    assertThatThrownBy(
+            () -> store().write(key, json("{\"segments\":[\"1-base\",\"5-stale\"]}"), v1))
+        .isInstanceOf(SnapshotConflictException.class);
+
+    assertThat(read(key).version()).isEqualTo(v2);
+    assertThat(read(key).content()).isEqualTo(json("{\"segments\":[\"1-base\",\"9-new\"]}"));
+    assertThat(read(key.withSegment("9-new")).content()).isEqualTo(json("[9]"));
+  }
+
+  @Test
+  @DisplayName(
+      "segments: deleting snapshot.json deletes every segment of the session, named or not, and no other session's")
+  void deletingTheSnapshotDeletesItsSegments() {
+    SnapshotKey key = key();
+    SnapshotKey other = key();
+    SnapshotKey otherEnvKey = new SnapshotKey(otherEnv, key.sessionId());
+    store().write(key, json("{}"), null);
+    store().write(key.withSegment("1-named"), json("[1]"), null);
+    store().write(key.withSegment("2-orphan"), json("[2]"), null);
+    store().write(other.withSegment("1-named"), json("[3]"), null);
+    store().write(otherEnvKey.withSegment("1-named"), json("[4]"), null);
+
+    assertThat(store().delete(key)).isTrue();
+
+    assertThat(store().read(key)).isEmpty();
+    assertThat(store().read(key.withSegment("1-named"))).isEmpty();
+    assertThat(store().read(key.withSegment("2-orphan"))).isEmpty();
+    assertThat(read(other.withSegment("1-named")).content()).isEqualTo(json("[3]"));
+    assertThat(read(otherEnvKey.withSegment("1-named")).content()).isEqualTo(json("[4]"));
+    assertThat(store().delete(key)).as("a second delete finds nothing").isFalse();
+  }
+
+  @Test
+  @DisplayName("segments: a session with segments but no snapshot.json can still be deleted whole")
+  void deletingWithOnlySegments() {
+    SnapshotKey key = key();
+    store().write(key.withSegment("1-left"), json("[1]"), null);
+
+    assertThat(store().delete(key)).isFalse();
+
+    assertThat(store().read(key.withSegment("1-left"))).isEmpty();
+  }
+
   // ---- racing conditional writers (invariant 8)
 
   @Test

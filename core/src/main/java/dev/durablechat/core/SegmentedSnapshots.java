@@ -1,0 +1,575 @@
+package dev.durablechat.core;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.durablechat.api.InvalidPayloadException;
+import dev.durablechat.api.Snapshot;
+import dev.durablechat.api.SnapshotConflictException;
+import dev.durablechat.api.SnapshotKey;
+import dev.durablechat.api.UIMessage;
+import dev.durablechat.api.spi.SnapshotStore;
+import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.internal.SnapshotCodec;
+import dev.durablechat.core.internal.SnapshotManifest;
+import dev.durablechat.core.internal.SnapshotManifest.Segment;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Segmented snapshots (PROTOCOL H1, docs/history.md "Segmented snapshots"): {@code snapshot.json}
+ * holds a small manifest, the only object written conditionally, and names immutable segment
+ * objects beside it, each written once under a fresh name before the manifest that references it. A
+ * turn writes only the messages from the first one that differs from what the last manifest covers
+ * (a delta), so the bytes written per turn follow the turn, not the history.
+ *
+ * <p>The write policy, and why it bounds both costs:
+ *
+ * <ul>
+ *   <li>A delta that the new truncation point or a later delta covers entirely is dropped: its
+ *       messages are no longer in the history.
+ *   <li>Tier 0, one turn's delta, is merged with the trailing tier 0 deltas into one tier 1 delta
+ *       once there are {@code k = sqrt(base bytes / turn bytes)} of them (between {@value
+ *       #MIN_FAN_IN} and {@value #MAX_FAN_IN}): a turn's bytes are written twice as deltas and the
+ *       manifest names at most about {@code 2k} deltas.
+ *   <li>A fresh base (the whole history, one segment) replaces everything when the deltas' bytes
+ *       pass {@value #DELTA_FRACTION} times the base's: the history has then doubled since the last
+ *       base, so bases cost about 2 turn-bytes per turn, amortized. Together about 4 times the
+ *       turn's message bytes per turn, at any history length.
+ *   <li>A fresh base is also written when the segments' bytes pass {@value #PARSE_BOUND} times the
+ *       bytes of the messages still live in them (edits and regenerations (H6) truncate; a merge
+ *       that changes an old message makes a delta start early): a rebuild parses at most 1.5 times
+ *       what one full snapshot of the same history would hold.
+ * </ul>
+ *
+ * <p>Segments that a written manifest no longer names are deleted after its write (best effort; a
+ * writer whose manifest write lost deletes the segment it wrote). A rebuild that finds a segment
+ * missing (deleted by a newer writer meanwhile) reads the manifest again once; a segment still
+ * missing makes the snapshot unreadable, which counts as none (H1).
+ */
+final class SegmentedSnapshots {
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentedSnapshots.class);
+
+  /** A fresh base is written when the deltas' bytes pass this multiple of the base's. */
+  static final double DELTA_FRACTION = 1.0;
+
+  /** A fresh base is written when all segments' bytes pass this multiple of the live bytes. */
+  static final double PARSE_BOUND = 1.5;
+
+  static final int MIN_FAN_IN = 4;
+  static final int MAX_FAN_IN = 64;
+  static final int TIER_TURN = 0;
+  static final int TIER_MERGED = 1;
+  static final int TIER_BASE = 2;
+
+  private final SnapshotStore store;
+  // What the manifest at a version holds, per session: the messages let the next turn write only
+  // what changed. Losing an entry costs one full base. Weighed in KiB of segment bytes.
+  private final Cache<SnapshotKey, Written> written;
+
+  SegmentedSnapshots(SnapshotStore store) {
+    this.store = Objects.requireNonNull(store);
+    this.written =
+        Caffeine.newBuilder()
+            .maximumWeight(64L * 1024)
+            .weigher((SnapshotKey k, Written w) -> w.weightKib())
+            .expireAfterAccess(Duration.ofMinutes(10))
+            .executor(Runnable::run)
+            .build();
+  }
+
+  /**
+   * A snapshot as read: its version, and either the history or why it counts as none.
+   *
+   * @param version the version of {@code snapshot.json}
+   * @param snapshot the history, or null if unreadable
+   * @param problem why it is unreadable, or null
+   */
+  record Read(String version, @Nullable Snapshot snapshot, @Nullable String problem) {}
+
+  /** What a write did. */
+  enum Kind {
+    WRITTEN,
+    STALE,
+    FAILED
+  }
+
+  /**
+   * A write's outcome.
+   *
+   * @param kind written, not written because the stored one is as new (stale), or failed
+   * @param version the version now stored (written or stale), or null
+   * @param watermark the stored watermark (written or stale)
+   * @param segmentBytes the bytes of the segment objects written (0 if none)
+   * @param manifestBytes the bytes of the manifest written (0 if none)
+   */
+  record Outcome(
+      Kind kind, @Nullable String version, long watermark, long segmentBytes, long manifestBytes) {
+    static Outcome failed() {
+      return new Outcome(Kind.FAILED, null, -1, 0, 0);
+    }
+  }
+
+  private record Written(
+      String version, @Nullable SnapshotManifest manifest, List<UIMessage> messages) {
+    int weightKib() {
+      long bytes = 0;
+      if (manifest != null) {
+        for (Segment s : manifest.segments()) {
+          bytes += s.bytes();
+        }
+      }
+      return (int) Math.min(Integer.MAX_VALUE, 1 + bytes / 1024);
+    }
+  }
+
+  /** A planned write: the segment to create (if any) and the manifest that names it. */
+  record Plan(@Nullable Segment segment, byte @Nullable [] bytes, SnapshotManifest manifest) {}
+
+  // ---- reading
+
+  /**
+   * Reads the session's snapshot, full (version 1) or segmented (a manifest and its segments).
+   *
+   * @return empty if there is none
+   * @throws RuntimeException if the store fails
+   */
+  Optional<Read> read(SnapshotKey key) {
+    for (int attempt = 1; ; attempt++) {
+      Optional<StoredSnapshot> stored = store.read(key);
+      if (stored.isEmpty()) {
+        written.invalidate(key);
+        return Optional.empty();
+      }
+      String version = stored.get().version();
+      byte[] content = stored.get().content();
+      try {
+        if (!SnapshotManifest.isManifest(content)) {
+          Snapshot snapshot = SnapshotCodec.decode(content);
+          written.put(key, new Written(version, null, snapshot.messages()));
+          return Optional.of(new Read(version, snapshot, null));
+        }
+        SnapshotManifest manifest = SnapshotManifest.decode(content);
+        List<UIMessage> messages = assemble(key, manifest);
+        if (messages == null) {
+          if (attempt == 1) {
+            continue; // a newer writer replaced the manifest and deleted a segment: read again
+          }
+          throw new InvalidPayloadException(
+              "snapshot [" + key.path() + "] names a segment that is missing");
+        }
+        Snapshot snapshot =
+            new Snapshot(
+                Snapshot.CURRENT_VERSION,
+                manifest.savedAt(),
+                messages,
+                manifest.lastOutEventId(),
+                manifest.lastInEventId());
+        written.put(key, new Written(version, manifest, snapshot.messages()));
+        return Optional.of(new Read(version, snapshot, null));
+      } catch (InvalidPayloadException e) {
+        written.invalidate(key);
+        return Optional.of(new Read(version, null, e.getMessage()));
+      }
+    }
+  }
+
+  /** The manifest's history, or null if one of its segments is missing. */
+  private @Nullable List<UIMessage> assemble(SnapshotKey key, SnapshotManifest manifest) {
+    var messages = new ArrayList<UIMessage>(manifest.messages());
+    for (Segment segment : manifest.segments()) {
+      Optional<StoredSnapshot> part = store.read(key.withSegment(segment.name()));
+      if (part.isEmpty()) {
+        LOG.debug("snapshot [{}]: segment [{}] is missing", key.path(), segment.name());
+        return null;
+      }
+      List<UIMessage> appended;
+      try {
+        appended = SnapshotCodec.decode(part.get().content()).messages();
+      } catch (InvalidPayloadException e) {
+        throw new InvalidPayloadException(
+            "segment [" + segment.name() + "] is not readable: " + e.getMessage(), e);
+      }
+      if (appended.size() != segment.count()) {
+        throw new InvalidPayloadException(
+            "segment ["
+                + segment.name()
+                + "] holds ["
+                + appended.size()
+                + "] messages, the manifest says ["
+                + segment.count()
+                + "]");
+      }
+      messages.subList(segment.from(), messages.size()).clear();
+      messages.addAll(appended);
+    }
+    return messages;
+  }
+
+  /** The watermark of stored content, -1 if it is unreadable (then it is no snapshot). */
+  private static long watermarkOf(byte[] content) {
+    try {
+      return SnapshotManifest.isManifest(content)
+          ? SnapshotManifest.decode(content).lastOutEventId()
+          : SnapshotCodec.decode(content).lastOutEventId();
+    } catch (InvalidPayloadException e) {
+      return -1;
+    }
+  }
+
+  private static List<String> segmentsOf(byte[] content) {
+    if (!SnapshotManifest.isManifest(content)) {
+      return List.of();
+    }
+    try {
+      return SnapshotManifest.decode(content).segments().stream().map(Segment::name).toList();
+    } catch (InvalidPayloadException e) {
+      return List.of(); // unreadable: nothing to follow; deleting the session sweeps the folder
+    }
+  }
+
+  // ---- writing
+
+  /**
+   * Writes the history at watermark {@code lastOut}: the segment this turn needs, then the
+   * manifest, conditionally on {@code expected}. On a conflict, re-reads: a stored snapshot at the
+   * same or a newer watermark wins (stale); an older one is replaced once by a fresh base.
+   */
+  Outcome write(
+      SnapshotKey key,
+      List<UIMessage> history,
+      Instant savedAt,
+      long lastOut,
+      long lastIn,
+      @Nullable String expected) {
+    Written prev = written.getIfPresent(key);
+    Plan plan;
+    List<String> replaced;
+    try {
+      if (prev != null && prev.manifest() != null && Objects.equals(prev.version(), expected)) {
+        plan = plan(prev.manifest(), prev.messages(), history, savedAt, lastOut, lastIn);
+        replaced = prev.manifest().segments().stream().map(Segment::name).toList();
+      } else {
+        plan = base(history, savedAt, lastOut, lastIn);
+        // A manifest this writer does not hold: its segments are read to be deleted afterwards.
+        replaced = expected == null ? List.of() : storedSegments(key, expected);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("snapshot [{}] at [{}] could not be encoded: {}", key.path(), lastOut, e.toString());
+      return Outcome.failed();
+    }
+    for (int attempt = 1; ; attempt++) {
+      if (plan.segment() != null) {
+        try {
+          store.write(key.withSegment(plan.segment().name()), plan.bytes(), null);
+        } catch (RuntimeException e) {
+          LOG.warn(
+              "snapshot [{}] at [{}]: segment [{}] not written, the next turn writes again: {}",
+              key.path(),
+              lastOut,
+              plan.segment().name(),
+              e.toString());
+          return Outcome.failed();
+        }
+      }
+      byte[] manifestBytes = plan.manifest().encode();
+      try {
+        String version = store.write(key, manifestBytes, expected);
+        Set<String> kept = new HashSet<>();
+        plan.manifest().segments().forEach(s -> kept.add(s.name()));
+        for (String name : replaced) {
+          if (!kept.contains(name)) {
+            deleteQuietly(key.withSegment(name));
+          }
+        }
+        written.put(key, new Written(version, plan.manifest(), List.copyOf(history)));
+        long segmentBytes = plan.bytes() == null ? 0 : plan.bytes().length;
+        return new Outcome(Kind.WRITTEN, version, lastOut, segmentBytes, manifestBytes.length);
+      } catch (SnapshotConflictException e) {
+        if (plan.segment() != null) {
+          deleteQuietly(key.withSegment(plan.segment().name()));
+        }
+        written.invalidate(key);
+        if (attempt > 1) {
+          LOG.info(
+              "snapshot [{}] at [{}] lost a second conflicting write, left to the next turn: {}",
+              key.path(),
+              lastOut,
+              e.getMessage());
+          return Outcome.failed();
+        }
+        // Someone else wrote: re-read, and write over it only if it is older than ours.
+        Optional<StoredSnapshot> current;
+        try {
+          current = store.read(key);
+        } catch (RuntimeException readFailure) {
+          LOG.warn(
+              "snapshot [{}] conflict at [{}], and the re-read failed: {}",
+              key.path(),
+              lastOut,
+              readFailure.toString());
+          return Outcome.failed();
+        }
+        if (current.isEmpty()) {
+          expected = null;
+          replaced = List.of();
+        } else {
+          expected = current.get().version();
+          long stored = watermarkOf(current.get().content());
+          if (stored >= lastOut) {
+            LOG.info(
+                "snapshot [{}] at [{}] not written: the stored one is already at [{}]"
+                    + " (invariant 8)",
+                key.path(),
+                lastOut,
+                stored);
+            return new Outcome(Kind.STALE, expected, stored, 0, 0);
+          }
+          replaced = segmentsOf(current.get().content());
+        }
+        try {
+          plan = base(history, savedAt, lastOut, lastIn);
+        } catch (RuntimeException encoding) {
+          LOG.warn(
+              "snapshot [{}] at [{}] could not be encoded: {}",
+              key.path(),
+              lastOut,
+              encoding.toString());
+          return Outcome.failed();
+        }
+      } catch (RuntimeException e) {
+        // Whether the manifest landed is unknown: its segment stays (an orphan at worst, deleted
+        // with the session).
+        written.invalidate(key);
+        LOG.warn(
+            "snapshot [{}] at [{}] not written, the next turn writes again: {}",
+            key.path(),
+            lastOut,
+            e.toString());
+        return Outcome.failed();
+      }
+    }
+  }
+
+  private List<String> storedSegments(SnapshotKey key, String expected) {
+    try {
+      Optional<StoredSnapshot> current = store.read(key);
+      if (current.isPresent() && current.get().version().equals(expected)) {
+        return segmentsOf(current.get().content());
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("snapshot [{}]: segments to replace not read: {}", key.path(), e.toString());
+    }
+    return List.of();
+  }
+
+  private void deleteQuietly(SnapshotKey segment) {
+    try {
+      store.delete(segment);
+    } catch (RuntimeException e) {
+      LOG.debug("segment [{}] not deleted (best effort): {}", segment.path(), e.toString());
+    }
+  }
+
+  /** A fresh base: the whole history in one segment. */
+  private static Plan base(List<UIMessage> history, Instant savedAt, long lastOut, long lastIn) {
+    byte[] bytes = encode(history, savedAt, lastOut, lastIn);
+    Segment base = new Segment(name(lastOut), 0, history.size(), bytes.length, TIER_BASE);
+    return new Plan(
+        base, bytes, new SnapshotManifest(savedAt, lastOut, lastIn, history.size(), List.of(base)));
+  }
+
+  /** The cheapest write that turns {@code previous} (holding {@code before}) into the history. */
+  static Plan plan(
+      SnapshotManifest previous,
+      List<UIMessage> before,
+      List<UIMessage> history,
+      Instant savedAt,
+      long lastOut,
+      long lastIn) {
+    int n = history.size();
+    int d = firstDifference(before, history);
+    if (d == n && n == before.size()) {
+      // No message changed (e.g. an errored turn that added nothing): only the watermarks move.
+      return new Plan(
+          null, null, new SnapshotManifest(savedAt, lastOut, lastIn, n, previous.segments()));
+    }
+    if (d == 0) {
+      return base(history, savedAt, lastOut, lastIn);
+    }
+    List<Segment> kept = dropDead(previous.segments(), d);
+    int from = d;
+    int tier = TIER_TURN;
+    byte[] bytes = encode(history.subList(from, n), savedAt, lastOut, lastIn);
+    long baseBytes = Math.max(1, kept.get(0).bytes());
+    int trailing = 0;
+    while (trailing < kept.size() - 1 && kept.get(kept.size() - 1 - trailing).tier() == TIER_TURN) {
+      trailing++;
+    }
+    int fanIn =
+        (int)
+            Math.max(
+                MIN_FAN_IN,
+                Math.min(
+                    MAX_FAN_IN,
+                    Math.ceil(Math.sqrt((double) baseBytes / Math.max(1, bytes.length)))));
+    if (trailing + 1 >= fanIn) {
+      int start = kept.size() - trailing;
+      for (int i = start; i < kept.size(); i++) {
+        from = Math.min(from, kept.get(i).from());
+      }
+      kept = dropDead(kept.subList(0, start), from);
+      tier = TIER_MERGED;
+      bytes = encode(history.subList(from, n), savedAt, lastOut, lastIn);
+    }
+    Segment fresh = new Segment(name(lastOut), from, n - from, bytes.length, tier);
+    var next = new ArrayList<>(kept);
+    next.add(fresh);
+    long deltaBytes = 0;
+    for (int i = 1; i < next.size(); i++) {
+      deltaBytes += next.get(i).bytes();
+    }
+    double all = baseBytes + deltaBytes;
+    if (deltaBytes > DELTA_FRACTION * baseBytes || all > PARSE_BOUND * liveBytes(next)) {
+      return base(history, savedAt, lastOut, lastIn);
+    }
+    return new Plan(fresh, bytes, new SnapshotManifest(savedAt, lastOut, lastIn, n, next));
+  }
+
+  /**
+   * The first index at which the lists differ (the shorter one's size if one extends the other).
+   */
+  static int firstDifference(List<UIMessage> before, List<UIMessage> after) {
+    int common = Math.min(before.size(), after.size());
+    for (int i = 0; i < common; i++) {
+      UIMessage a = before.get(i);
+      UIMessage b = after.get(i);
+      if (a != b && !a.equals(b)) {
+        return i;
+      }
+    }
+    return common;
+  }
+
+  /**
+   * The segments still needed once the history is truncated to {@code truncateAt}: a delta whose
+   * first message sits at or after a later truncation point (or {@code truncateAt}) contributes
+   * nothing, and the later truncation subsumes its own.
+   */
+  static List<Segment> dropDead(List<Segment> segments, int truncateAt) {
+    var kept = new ArrayList<Segment>(segments.size());
+    int laterMin = truncateAt;
+    for (int i = segments.size() - 1; i >= 0; i--) {
+      Segment s = segments.get(i);
+      if (i == 0 || s.from() < laterMin) {
+        kept.add(0, s);
+      }
+      laterMin = Math.min(laterMin, s.from());
+    }
+    return kept;
+  }
+
+  /** The estimated bytes of the messages still live in the segments (by each one's mean size). */
+  static double liveBytes(List<Segment> segments) {
+    int[] runSegment = new int[segments.size()];
+    int[] runCount = new int[segments.size()];
+    int runs = 0;
+    int length = 0;
+    for (int i = 0; i < segments.size(); i++) {
+      Segment s = segments.get(i);
+      while (runs > 0 && length - runCount[runs - 1] >= s.from()) {
+        length -= runCount[--runs];
+      }
+      if (runs > 0 && length > s.from()) {
+        runCount[runs - 1] -= length - s.from();
+        length = s.from();
+      }
+      runSegment[runs] = i;
+      runCount[runs++] = s.count();
+      length += s.count();
+    }
+    double live = 0;
+    for (int r = 0; r < runs; r++) {
+      Segment s = segments.get(runSegment[r]);
+      live += s.count() == 0 ? 0 : (double) s.bytes() * runCount[r] / s.count();
+    }
+    return live;
+  }
+
+  /** A segment's object: a version 1 snapshot document holding the segment's messages. */
+  private static byte[] encode(
+      List<UIMessage> messages, Instant savedAt, long lastOut, long lastIn) {
+    return SnapshotCodec.encode(
+        new Snapshot(Snapshot.CURRENT_VERSION, savedAt, messages, lastOut, lastIn));
+  }
+
+  private static String name(long lastOut) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    var name = new StringBuilder(24).append(lastOut).append('-');
+    for (int i = 0; i < 12; i++) {
+      name.append(Character.forDigit(random.nextInt(36), 36));
+    }
+    return name.toString();
+  }
+
+  // ---- deleting and compacting
+
+  /**
+   * Deletes the session's snapshot (S11): the segments its manifest names, then {@code
+   * snapshot.json} (whose delete also sweeps unreferenced segments on the bundled stores).
+   * Idempotent: a retry after a partial delete finds fewer objects.
+   */
+  static void delete(SnapshotStore store, SnapshotKey key) {
+    Optional<StoredSnapshot> stored = store.read(key);
+    if (stored.isPresent()) {
+      for (String name : segmentsOf(stored.get().content())) {
+        store.delete(key.withSegment(name));
+      }
+    }
+    store.delete(key);
+  }
+
+  /**
+   * Rewrites a segmented snapshot as one full version 1 document in {@code snapshot.json}
+   * (conditionally on the manifest's version), then deletes its segments: the way back to a version
+   * that reads only full snapshots.
+   *
+   * @return whether a manifest was compacted (false: none, or already a full document)
+   * @throws SnapshotConflictException if a writer replaced the manifest meanwhile (compact again)
+   * @throws InvalidPayloadException if the manifest or a segment is unreadable
+   */
+  static boolean compact(SnapshotStore store, SnapshotKey key) {
+    Optional<StoredSnapshot> stored = store.read(key);
+    if (stored.isEmpty() || !SnapshotManifest.isManifest(stored.get().content())) {
+      return false;
+    }
+    SnapshotManifest manifest = SnapshotManifest.decode(stored.get().content());
+    List<UIMessage> messages = new SegmentedSnapshots(store).assemble(key, manifest);
+    if (messages == null) {
+      throw new InvalidPayloadException(
+          "snapshot [" + key.path() + "] names a segment that is missing: nothing to compact");
+    }
+    byte[] full =
+        SnapshotCodec.encode(
+            new Snapshot(
+                Snapshot.CURRENT_VERSION,
+                manifest.savedAt(),
+                messages,
+                manifest.lastOutEventId(),
+                manifest.lastInEventId()));
+    store.write(key, full, stored.get().version());
+    for (Segment s : manifest.segments()) {
+      store.delete(key.withSegment(s.name()));
+    }
+    return true;
+  }
+}
