@@ -9,6 +9,7 @@ import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.internal.JsonCodec;
 import dev.durablechat.core.internal.SnapshotCodec;
 import dev.durablechat.core.internal.SnapshotManifest;
 import dev.durablechat.core.internal.SnapshotManifest.Segment;
@@ -431,6 +432,7 @@ final class SegmentedSnapshots {
       tier = TIER_MERGED;
       bytes = encode(history.subList(from, n), savedAt, lastOut, lastIn);
     }
+    kept = truncated(kept, liveEnds(previous.segments()), before, from);
     Segment fresh = new Segment(name(lastOut), from, n - from, bytes.length, tier);
     var next = new ArrayList<>(kept);
     next.add(fresh);
@@ -443,6 +445,49 @@ final class SegmentedSnapshots {
       return base(history, savedAt, lastOut, lastIn);
     }
     return new Plan(fresh, bytes, new SnapshotManifest(savedAt, lastOut, lastIn, n, next));
+  }
+
+  /**
+   * Where each segment's live messages end in the history the segments give (by name): a segment's
+   * messages sit at {@code [from, from + count)} until a later segment truncates them.
+   */
+  static java.util.Map<String, Integer> liveEnds(List<Segment> segments) {
+    var ends = new java.util.HashMap<String, Integer>();
+    int laterMin = Integer.MAX_VALUE;
+    for (int i = segments.size() - 1; i >= 0; i--) {
+      Segment s = segments.get(i);
+      ends.put(s.name(), Math.max(s.from(), Math.min(s.from() + s.count(), laterMin)));
+      laterMin = Math.min(laterMin, s.from());
+    }
+    return ends;
+  }
+
+  /**
+   * The segments with what a truncation of the history to {@code at} messages cuts away from them
+   * counted as dead, exactly: the cut messages are encoded one by one from {@code before}, the
+   * history the segments gave, where each one's live messages end at {@code ends}. The cut messages
+   * are no more than the delta written next, so this costs what the write costs.
+   */
+  static List<Segment> truncated(
+      List<Segment> segments, java.util.Map<String, Integer> ends, List<UIMessage> before, int at) {
+    var result = new ArrayList<Segment>(segments.size());
+    for (Segment s : segments) {
+      long cut = 0;
+      for (int m = Math.max(s.from(), at); m < ends.get(s.name()); m++) {
+        cut += JsonCodec.writeBytes(before.get(m).json()).length + 1; // and its comma
+      }
+      result.add(cut == 0 ? s : s.plusDead(cut));
+    }
+    return result;
+  }
+
+  /** The bytes of the segments that are still live (not truncated away). */
+  static double liveBytes(List<Segment> segments) {
+    double live = 0;
+    for (Segment s : segments) {
+      live += s.bytes() - s.dead();
+    }
+    return live;
   }
 
   /**
@@ -476,33 +521,6 @@ final class SegmentedSnapshots {
       laterMin = Math.min(laterMin, s.from());
     }
     return kept;
-  }
-
-  /** The estimated bytes of the messages still live in the segments (by each one's mean size). */
-  static double liveBytes(List<Segment> segments) {
-    int[] runSegment = new int[segments.size()];
-    int[] runCount = new int[segments.size()];
-    int runs = 0;
-    int length = 0;
-    for (int i = 0; i < segments.size(); i++) {
-      Segment s = segments.get(i);
-      while (runs > 0 && length - runCount[runs - 1] >= s.from()) {
-        length -= runCount[--runs];
-      }
-      if (runs > 0 && length > s.from()) {
-        runCount[runs - 1] -= length - s.from();
-        length = s.from();
-      }
-      runSegment[runs] = i;
-      runCount[runs++] = s.count();
-      length += s.count();
-    }
-    double live = 0;
-    for (int r = 0; r < runs; r++) {
-      Segment s = segments.get(runSegment[r]);
-      live += s.count() == 0 ? 0 : (double) s.bytes() * runCount[r] / s.count();
-    }
-    return live;
   }
 
   /** A segment's object: a version 1 snapshot document holding the segment's messages. */

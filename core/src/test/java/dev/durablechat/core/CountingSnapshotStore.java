@@ -17,7 +17,16 @@ final class CountingSnapshotStore implements SnapshotStore {
   final SnapshotStore delegate;
   final AtomicInteger reads = new AtomicInteger();
   final AtomicInteger writes = new AtomicInteger();
+  // The content bytes of the writes the store accepted.
+  final java.util.concurrent.atomic.AtomicLong bytesWritten =
+      new java.util.concurrent.atomic.AtomicLong();
+  // Writes of snapshot.json only (the conditional ones), not of its segments.
+  final AtomicInteger snapshotJsonWrites = new AtomicInteger();
   volatile boolean failWrites;
+  // Fails only writes of snapshot.json: a crash between a segment and its manifest.
+  volatile boolean failSnapshotJsonWrites;
+  // Every key ever written, so a test can list what is still stored.
+  final java.util.Set<SnapshotKey> written = java.util.concurrent.ConcurrentHashMap.newKeySet();
   volatile boolean failDeletes;
 
   /** Runs once before the next write reaches the store (to interleave another call). */
@@ -36,15 +45,21 @@ final class CountingSnapshotStore implements SnapshotStore {
   @Override
   public String write(SnapshotKey key, byte[] content, @Nullable String expectedVersion) {
     writes.incrementAndGet();
+    if (!key.isSegment()) {
+      snapshotJsonWrites.incrementAndGet();
+    }
     Runnable hook = beforeWrite;
     if (hook != null) {
       beforeWrite = null;
       hook.run();
     }
-    if (failWrites) {
+    if (failWrites || (failSnapshotJsonWrites && !key.isSegment())) {
       throw new StoreUnavailableException("snapshot store [test] write: unreachable (simulated)");
     }
-    return delegate.write(key, content, expectedVersion);
+    written.add(key);
+    String version = delegate.write(key, content, expectedVersion);
+    bytesWritten.addAndGet(content.length);
+    return version;
   }
 
   @Override
@@ -53,6 +68,11 @@ final class CountingSnapshotStore implements SnapshotStore {
       throw new StoreUnavailableException("snapshot store [test] delete: unreachable (simulated)");
     }
     return delegate.delete(key);
+  }
+
+  /** The keys written through this wrapper that the store still holds. */
+  java.util.List<SnapshotKey> stored() {
+    return written.stream().filter(k -> delegate.read(k).isPresent()).toList();
   }
 
   @Override

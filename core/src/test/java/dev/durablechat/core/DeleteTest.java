@@ -220,7 +220,9 @@ class DeleteTest {
     ChatHistory.TurnCompleted completed =
         chat.history().completeTurn("chat-late", run, List.of(UIMessage.userText("u1", "hi")), in);
 
-    assertThat(snapshots.writes.get()).as("the write happened after the delete").isEqualTo(1);
+    assertThat(snapshots.snapshotJsonWrites.get())
+        .as("the write happened after the delete")
+        .isEqualTo(1);
     assertThat(completed.snapshotWritten()).isFalse();
     assertThat(snapshots.delegate.read(key(s))).as("and was deleted again").isEmpty();
   }

@@ -107,8 +107,12 @@ class HistoryTest {
     return new SnapshotKey(ENV, sessionId);
   }
 
+  /** The stored snapshot as a rebuild reads it: a manifest and its segments (H1). */
   private Snapshot stored() {
-    return SnapshotCodec.decode(snapshots.delegate.read(key()).orElseThrow().content());
+    SegmentedSnapshots.Read read =
+        new SegmentedSnapshots(snapshots.delegate).read(key()).orElseThrow();
+    assertThat(read.problem()).isNull();
+    return read.snapshot();
   }
 
   private ChatHistory.Rebuilt replayedWithoutSnapshot() {
@@ -280,12 +284,14 @@ class HistoryTest {
     var bMessages = new ArrayList<>(b.rebuild(CHAT).messages());
     ChatHistory.TurnCompleted t3 = turn(b, bMessages, 3);
     assertThat(t3.snapshotWritten()).isTrue();
-    int writesBefore = snapshots.writes.get();
+    int writesBefore = snapshots.snapshotJsonWrites.get();
 
     boolean written = a.writeSnapshot(sessionId, staleHistory, t2, in2);
 
     assertThat(written).isFalse();
-    assertThat(snapshots.writes.get() - writesBefore).as("one conditional attempt").isEqualTo(1);
+    assertThat(snapshots.snapshotJsonWrites.get() - writesBefore)
+        .as("one conditional attempt")
+        .isEqualTo(1);
     assertThat(stored().lastOutEventId()).isEqualTo(t3.turnCompleteEventId());
     assertThat(stored().messages()).isEqualTo(bMessages);
     byte[] stale =
@@ -325,8 +331,15 @@ class HistoryTest {
     for (String content :
         List.of(
             "{not json",
-            "{\"version\":2,\"savedAt\":\"2026-01-01T00:00:00Z\",\"messages\":[],"
-                + "\"lastOutEventId\":999,\"lastInEventId\":999}")) {
+            "{\"version\":3,\"savedAt\":\"2026-01-01T00:00:00Z\",\"messages\":[],"
+                + "\"lastOutEventId\":999,\"lastInEventId\":999}",
+            // a manifest whose segment is gone
+            "{\"version\":2,\"savedAt\":\"2026-01-01T00:00:00Z\",\"lastOutEventId\":999,"
+                + "\"lastInEventId\":999,\"messages\":1,\"segments\":[{\"name\":\"9-gone\","
+                + "\"from\":0,\"count\":1,\"bytes\":10,\"tier\":2}]}",
+            // a manifest that does not add up
+            "{\"version\":2,\"savedAt\":\"2026-01-01T00:00:00Z\",\"lastOutEventId\":999,"
+                + "\"lastInEventId\":999,\"messages\":5,\"segments\":[]}")) {
       String version = snapshots.delegate.read(key()).orElseThrow().version();
       snapshots.delegate.write(key(), content.getBytes(StandardCharsets.UTF_8), version);
       var rebuilt = new AtomicReference<ChatHistory.Rebuilt>();
@@ -337,7 +350,11 @@ class HistoryTest {
       assertThat(rebuilt.get().messages()).isEqualTo(messages);
       assertThat(rebuilt.get().source().fromSnapshot()).isFalse();
       assertThat(rebuilt.get().source().snapshotProblem())
-          .containsAnyOf("not readable", "version [2] is not supported");
+          .containsAnyOf(
+              "not readable",
+              "version [3] is not supported",
+              "segment that is missing",
+              "segments must be a non-empty array");
       assertThat(log).contains("WARN").contains(key().path()).contains("treated as absent");
       history = fresh;
     }

@@ -27,7 +27,8 @@ import org.jspecify.annotations.Nullable;
  * the base ({@code from} 0); the list ends with {@code messages} messages. A segment's object is
  * {@link SnapshotKey#withSegment} of its name and holds a version 1 snapshot document ({@link
  * SnapshotCodec}) whose messages are the segment's; {@code bytes} is that object's size and {@code
- * tier} how many merges it went through (0: one turn, 1: merged turns, 2: a base).
+ * tier} how many merges it went through (0: one turn, 1: merged turns, 2: a base); {@code dead},
+ * written when not 0, is how many of its bytes later segments truncated away.
  *
  * @param savedAt when the manifest was written
  * @param lastOutEventId the {@code out} event the history is complete up to
@@ -63,8 +64,20 @@ public record SnapshotManifest(
    * @param count how many messages it appends
    * @param bytes the size of its object
    * @param tier 0 for one turn, 1 for merged turns, 2 for a base
+   * @param dead how many of its bytes later segments truncated away (so a rebuild parses them for
+   *     nothing)
    */
-  public record Segment(String name, int from, int count, long bytes, int tier) {}
+  public record Segment(String name, int from, int count, long bytes, int tier, long dead) {
+    /** A segment none of whose bytes are dead yet. */
+    public Segment(String name, int from, int count, long bytes, int tier) {
+      this(name, from, count, bytes, tier, 0);
+    }
+
+    /** This segment with {@code more} of its bytes dead. */
+    public Segment plusDead(long more) {
+      return new Segment(name, from, count, bytes, tier, Math.min(bytes, dead + more));
+    }
+  }
 
   /** Whether the content is a manifest (as this class writes it) rather than a full document. */
   public static boolean isManifest(byte[] content) {
@@ -83,14 +96,17 @@ public record SnapshotManifest(
   public byte[] encode() {
     var list = new ArrayList<JsonValue>(segments.size());
     for (Segment s : segments) {
-      list.add(
+      JsonObject.Builder segment =
           JsonObject.builder()
               .put("name", s.name())
               .put("from", s.from())
               .put("count", s.count())
               .put("bytes", s.bytes())
-              .put("tier", s.tier())
-              .build());
+              .put("tier", s.tier());
+      if (s.dead() > 0) {
+        segment.put("dead", s.dead());
+      }
+      list.add(segment.build());
     }
     return JsonCodec.writeBytes(
         JsonObject.builder()
@@ -164,13 +180,16 @@ public record SnapshotManifest(
       long count = number(s, "count", where);
       long bytes = number(s, "bytes", where);
       long tier = number(s, "tier", where);
+      long dead = s.get("dead") == null ? 0 : number(s, "dead", where);
       if (from < 0
           || from > length
           || (i == 0 && from != 0)
           || count < 0
           || bytes < 0
           || tier < 0
-          || tier > 2) {
+          || tier > 2
+          || dead < 0
+          || dead > bytes) {
         throw new InvalidPayloadException(
             "snapshot manifest"
                 + where
@@ -183,7 +202,7 @@ public record SnapshotManifest(
                 + "]: not a valid segment");
       }
       length = from + count;
-      segments.add(new Segment(name, (int) from, (int) count, bytes, (int) tier));
+      segments.add(new Segment(name, (int) from, (int) count, bytes, (int) tier, dead));
     }
     if (length != messages) {
       throw new InvalidPayloadException(
