@@ -85,19 +85,42 @@ public final class Plots {
         png);
   }
 
+  /**
+   * Bytes written per turn against the turn, over one 1,000-turn chat through a real engine: our
+   * records, our records plus the segmented snapshot's objects (per turn, and amortized over the
+   * turns so far), Spring AI's {@code saveAll}, and our records plus the seed's full snapshot.
+   */
   private static void persistBytes(Path png) throws IOException {
-    var ours = new XYSeries("ours: in + out chunks + turn-complete");
+    PersistBenchmark.Written w = PersistBenchmark.writtenPerTurn(1000);
+    var records = new XYSeries("ours: records (in + out chunks + turn-complete)");
+    var perTurn = new XYSeries("ours: records + segmented snapshot, that turn");
+    var amortized = new XYSeries("ours: records + segmented snapshot, amortized");
     var spring = new XYSeries("Spring AI saveAll (rewrites the conversation)");
-    var snapshot = new XYSeries("our snapshot (H1, off the turn's path)");
-    for (int n : new int[] {10, 30, 100, 300, 1000}) {
-      long[] b = PersistBenchmark.bytesPerTurn(n);
-      ours.add(n, b[0]);
-      spring.add(n, b[1]);
-      snapshot.add(n, b[2]);
+    var seed = new XYSeries("before: records + full snapshot (H1 rewrite)");
+    long sum = 0;
+    for (int i = 0; i < w.records().length; i++) {
+      int turn = i + 1;
+      sum += w.records()[i] + w.snapshot()[i];
+      records.add(turn, w.records()[i]);
+      perTurn.add(turn, w.records()[i] + w.snapshot()[i]);
+      amortized.add(turn, (double) sum / turn);
+      spring.add(turn, w.full()[i]);
+      seed.add(turn, w.records()[i] + w.full()[i]);
     }
-    save(
-        chart("bytes written per turn", "turns of history", "bytes", true, ours, spring, snapshot),
-        png);
+    JFreeChart chart =
+        chart(
+            "bytes written per turn, 1,000-turn tool-heavy chat",
+            "turn",
+            "bytes",
+            true,
+            records,
+            perTurn,
+            amortized,
+            spring,
+            seed);
+    // A thousand points per curve: lines only.
+    chart.getXYPlot().setRenderer(new XYLineAndShapeRenderer(true, false));
+    save(chart, png);
   }
 
   /** One curve per (method, other params) over the {@code turns} param, if the class ran. */

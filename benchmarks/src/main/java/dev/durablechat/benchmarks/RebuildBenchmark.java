@@ -6,17 +6,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.durablechat.api.InEvent;
 import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.Snapshot;
 import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
 import dev.durablechat.api.WirePayload;
+import dev.durablechat.api.spi.StoredSnapshot;
 import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
+import dev.durablechat.core.internal.SnapshotCodec;
+import dev.durablechat.core.internal.SnapshotManifest;
 import dev.durablechat.storage.memory.MemorySessionStore;
 import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -60,11 +66,21 @@ public class RebuildBenchmark {
   @Param({"10", "100", "1000"})
   public int turns;
 
+  /**
+   * The snapshot's layout (H1): {@code segmented}, a manifest and the segments left by writing a
+   * snapshot after every turn, as the engine does; or {@code full}, one version 1 document of the
+   * same history (the seed's layout, still read). The issue's bound: segmented ≤ 1.5× full.
+   */
+  @Param({"segmented", "full"})
+  public String snapshot = "segmented";
+
   private Fixture.Engine engine;
   private DurableChat noSnapshots;
   private ChatHistory withSnapshot;
   private ChatHistory fullReplay;
   private byte[] snapshotBytes;
+  private long storedBytes;
+  private int segments;
   private List<UIMessage> expected;
 
   /**
@@ -76,6 +92,7 @@ public class RebuildBenchmark {
   public void setUp() {
     var sessions = new MemorySessionStore();
     var snapshots = new MemorySnapshotStore();
+    SnapshotKey key;
     DurableChat chat =
         DurableChat.builder()
             .environment(Fixture.ENV)
@@ -83,6 +100,7 @@ public class RebuildBenchmark {
             .snapshotStore(snapshots)
             .build();
     engine = Fixture.Engine.on(chat);
+    key = new SnapshotKey(Fixture.ENV, engine.sessionId);
     withSnapshot = ChatHistory.of(chat);
     noSnapshots = DurableChat.builder().environment(Fixture.ENV).sessionStore(sessions).build();
     fullReplay = ChatHistory.of(noSnapshots);
@@ -102,18 +120,47 @@ public class RebuildBenchmark {
       chat.appendOut(engine.sessionId, engine.runId, out);
       history.add(t.user());
       history.add(t.assistant());
-      if (t.index() == turns - 2) {
-        withSnapshot.completeTurn(engine.sessionId, engine.runId, history, in);
+      long turnComplete;
+      if (t.index() <= turns - 2 && snapshot.equals("segmented")) {
+        turnComplete =
+            withSnapshot
+                .completeTurn(engine.sessionId, engine.runId, history, in)
+                .turnCompleteEventId();
       } else {
-        chat.appendOut(engine.sessionId, engine.runId, new OutEvent.TurnComplete(in));
+        turnComplete =
+            chat.appendOut(engine.sessionId, engine.runId, new OutEvent.TurnComplete(in))
+                .lastEventId();
+      }
+      if (t.index() == turns - 2) {
+        // The floors parse one full document of the history the snapshot covers, either way;
+        // with snapshot=full it is the stored snapshot.
+        snapshotBytes =
+            SnapshotCodec.encode(
+                new Snapshot(Snapshot.CURRENT_VERSION, Instant.EPOCH, history, turnComplete, in));
+        if (snapshot.equals("full")) {
+          snapshots.write(key, snapshotBytes, null);
+        } else if (!snapshot.equals("segmented")) {
+          throw new IllegalArgumentException(
+              "snapshot [" + snapshot + "] must be segmented or full");
+        }
       }
     }
     expected = List.copyOf(history);
-    snapshotBytes =
-        snapshots
-            .read(new SnapshotKey(Fixture.ENV, engine.sessionId))
-            .orElseThrow(() -> new IllegalStateException("no snapshot was written"))
-            .content();
+    storedBytes = 0;
+    Optional<StoredSnapshot> stored = snapshots.read(key);
+    if (stored.isEmpty()) {
+      throw new IllegalStateException("no snapshot was written");
+    }
+    storedBytes += stored.get().content().length;
+    if (SnapshotManifest.isManifest(stored.get().content())) {
+      SnapshotManifest manifest = SnapshotManifest.decode(stored.get().content());
+      segments = manifest.segments().size();
+      for (SnapshotManifest.Segment s : manifest.segments()) {
+        storedBytes += s.bytes();
+      }
+    } else {
+      segments = 0;
+    }
     check("snapshot + tail", snapshotPlusTail());
     check("full fold", fullFold());
   }
@@ -176,9 +223,19 @@ public class RebuildBenchmark {
     return tokens + chars;
   }
 
-  /** The snapshot's size, for the README. */
+  /** The size of one full snapshot of the covered history, for the README. */
   int snapshotBytes() {
     return snapshotBytes.length;
+  }
+
+  /** The bytes a rebuild reads from the store: snapshot.json and its segments. */
+  long storedBytes() {
+    return storedBytes;
+  }
+
+  /** How many segments the manifest names (0 for a full snapshot). */
+  int segments() {
+    return segments;
   }
 
   /** The rebuild the setup checked, for tests. */

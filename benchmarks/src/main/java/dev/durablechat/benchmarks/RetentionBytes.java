@@ -202,8 +202,10 @@ public final class RetentionBytes {
                 sessionId),
             sum(
                 conn,
-                "SELECT sum(pg_column_size(s.*)) FROM dc_snapshots s WHERE snapshot_key = ?",
-                new SnapshotKey(env, sessionId).path()),
+                // snapshot.json and its segments (H1): every key in the session's folder
+                "SELECT sum(pg_column_size(s.*)) FROM dc_snapshots s"
+                    + " WHERE snapshot_key LIKE ? ESCAPE '!'",
+                new SnapshotKey(env, sessionId).folder().replace("_", "!_") + "%"),
             sum(
                     conn,
                     "SELECT sum(pg_column_size(s.*)) FROM dc_sessions s WHERE friendly_id = ?",

@@ -2,6 +2,7 @@ package dev.durablechat.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -9,21 +10,43 @@ import org.junit.jupiter.api.Test;
 class SetupTest {
 
   @Test
-  @DisplayName("rebuild: snapshot + tail and the full fold both give the corpus's history (H2)")
+  @DisplayName(
+      "rebuild: snapshot + tail and the full fold both give the corpus's history (H2), from a"
+          + " segmented snapshot and from a full one (H1)")
   void rebuild() throws Exception {
-    var bench = new RebuildBenchmark();
-    bench.turns = 4;
-    bench.setUp();
-    try {
-      assertThat(bench.snapshotPlusTail().messages()).isEqualTo(bench.expected());
-      assertThat(bench.snapshotPlusTail().source().fromSnapshot()).isTrue();
-      assertThat(bench.fullFold().source().fromSnapshot()).isFalse();
-      assertThat(bench.fullFold().messages()).isEqualTo(bench.expected());
-      assertThat(bench.expected()).hasSize(8);
-      assertThat(bench.jacksonStreamingWalk()).isGreaterThan(bench.snapshotBytes() / 10);
-    } finally {
-      bench.tearDown();
+    for (String layout : List.of("segmented", "full")) {
+      var bench = new RebuildBenchmark();
+      bench.turns = 12;
+      bench.snapshot = layout;
+      bench.setUp();
+      try {
+        assertThat(bench.snapshotPlusTail().messages()).isEqualTo(bench.expected());
+        assertThat(bench.snapshotPlusTail().source().fromSnapshot()).isTrue();
+        assertThat(bench.fullFold().source().fromSnapshot()).isFalse();
+        assertThat(bench.fullFold().messages()).isEqualTo(bench.expected());
+        assertThat(bench.expected()).hasSize(24);
+        assertThat(bench.jacksonStreamingWalk()).isGreaterThan(bench.snapshotBytes() / 10);
+        if (layout.equals("segmented")) {
+          assertThat(bench.segments()).as("a base and deltas").isGreaterThan(1);
+          assertThat(bench.storedBytes()).isLessThan((long) (1.5 * bench.snapshotBytes()));
+        } else {
+          assertThat(bench.segments()).isZero();
+          assertThat(bench.storedBytes()).isEqualTo(bench.snapshotBytes());
+        }
+      } finally {
+        bench.tearDown();
+      }
     }
+  }
+
+  @Test
+  @DisplayName(
+      "persistence bytes: segmented snapshots write at most 3x the turn's records per turn,"
+          + " amortized, over a 200-turn chat (H1)")
+  void segmentedSnapshotBytes() {
+    PersistBenchmark.Written w = PersistBenchmark.writtenPerTurn(200);
+    assertThat(w.worstRatio()).isLessThan(3.0);
+    assertThat(w.meanSnapshot(200)).isLessThan(w.meanFull(200) / 10);
   }
 
   @Test

@@ -43,9 +43,11 @@ import org.slf4j.LoggerFactory;
  *       #MIN_FAN_IN} and {@value #MAX_FAN_IN}): a turn's bytes are written twice as deltas and the
  *       manifest names at most about {@code 2k} deltas.
  *   <li>A fresh base (the whole history, one segment) replaces everything when the deltas' bytes
- *       pass {@value #DELTA_FRACTION} times the base's: the history has then doubled since the last
- *       base, so bases cost about 2 turn-bytes per turn, amortized. Together about 4 times the
- *       turn's message bytes per turn, at any history length.
+ *       pass {@value #DELTA_FRACTION} times the base's: the history has then grown 2.5 times since
+ *       the last base, so bases cost about 1.7 turn-bytes per turn, amortized. Together about 3.7
+ *       times the turn's message bytes per turn, at any history length, plus the manifest. (A
+ *       fraction of 0.5 would cost 3 turn-bytes per turn in bases; the rebuild bound does not need
+ *       it, the next rule keeps that.)
  *   <li>A fresh base is also written when the segments' bytes pass {@value #PARSE_BOUND} times the
  *       bytes of the messages still live in them (edits and regenerations (H6) truncate; a merge
  *       that changes an old message makes a delta start early): a rebuild parses at most 1.5 times
@@ -60,8 +62,12 @@ import org.slf4j.LoggerFactory;
 final class SegmentedSnapshots {
   private static final Logger LOG = LoggerFactory.getLogger(SegmentedSnapshots.class);
 
-  /** A fresh base is written when the deltas' bytes pass this multiple of the base's. */
-  static final double DELTA_FRACTION = 1.0;
+  /**
+   * A fresh base is written when the deltas' bytes pass this multiple of the base's. It bounds the
+   * number of merged deltas (about this times k) and the base rewrites' cost ((1 + f) / f turn
+   * bytes per turn); the rebuild's parse bound comes from {@link #PARSE_BOUND} instead.
+   */
+  static final double DELTA_FRACTION = 1.5;
 
   /** A fresh base is written when all segments' bytes pass this multiple of the live bytes. */
   static final double PARSE_BOUND = 1.5;
