@@ -41,9 +41,17 @@ public final class Plots {
   /**
    * Writes the plots and prints the table.
    *
-   * @param args {@code <jmh json> <wire-size json> <output folder>}
+   * @param args {@code <jmh json> <wire-size json> <output folder>}, or {@code persist-bytes
+   *     <output folder>} for the bytes-per-turn plot alone
    */
   public static void main(String[] args) throws IOException {
+    if (args.length == 2 && args[0].equals("persist-bytes")) {
+      // Only the bytes-per-turn plot: it needs no JMH results (a 1,000-turn chat, measured here).
+      System.setProperty("java.awt.headless", "true");
+      Files.createDirectories(Path.of(args[1]));
+      persistBytes(Path.of(args[1]).resolve("persist-bytes.png"));
+      return;
+    }
     if (args.length != 3) {
       throw new IllegalArgumentException(
           "usage: Plots <jmh json> <wire-size json> <output folder>, got ["

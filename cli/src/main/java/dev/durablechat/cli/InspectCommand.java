@@ -452,7 +452,13 @@ public final class InspectCommand implements Callable<Integer> {
       } catch (DurableChatException e) {
         return "snapshot: unreadable (" + e.getMessage() + ")";
       }
-      int messages = json.get("messages") instanceof JsonArray a ? a.size() : 0;
+      // A full document (version 1) holds the messages; a manifest (version 2, H1) counts them and
+      // names its segments.
+      int messages =
+          json.get("messages") instanceof JsonArray a
+              ? a.size()
+              : json.get("messages") instanceof JsonNumber n ? (int) n.longValue() : 0;
+      int segments = json.get("segments") instanceof JsonArray seg ? seg.size() : 0;
       return "snapshot: out <= "
           + number(json, "lastOutEventId")
           + ", in <= "
@@ -460,6 +466,7 @@ public final class InspectCommand implements Callable<Integer> {
           + ", "
           + messages
           + (messages == 1 ? " message" : " messages")
+          + (segments == 0 ? "" : " in " + segments + (segments == 1 ? " segment" : " segments"))
           + ", saved "
           + json.string("savedAt").orElse("-")
           + ", version "
