@@ -9,7 +9,6 @@ import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoredSnapshot;
-import dev.durablechat.core.internal.JsonCodec;
 import dev.durablechat.core.internal.SnapshotCodec;
 import dev.durablechat.core.internal.SnapshotManifest;
 import dev.durablechat.core.internal.SnapshotManifest.Segment;
@@ -79,17 +78,17 @@ final class SegmentedSnapshots {
   static final int TIER_BASE = 2;
 
   private final SnapshotStore store;
-  // What the manifest at a version holds, per session: the messages let the next turn write only
-  // what changed. Losing an entry costs one full base. Weighed in KiB of segment bytes.
+  // What the manifest at a version holds, per session: its messages' prints let the next turn write
+  // only what changed. Losing an entry costs one full base. Weighed in messages (20 bytes each).
   private final Cache<SnapshotKey, Written> written;
 
   SegmentedSnapshots(SnapshotStore store) {
     this.store = Objects.requireNonNull(store);
     this.written =
         Caffeine.newBuilder()
-            .maximumWeight(64L * 1024)
-            .weigher((SnapshotKey k, Written w) -> w.weightKib())
-            .expireAfterAccess(Duration.ofMinutes(10))
+            .maximumWeight(2_000_000)
+            .weigher((SnapshotKey k, Written w) -> w.weight())
+            .expireAfterAccess(Duration.ofHours(6))
             .executor(Runnable::run)
             .build();
   }
@@ -126,16 +125,22 @@ final class SegmentedSnapshots {
     }
   }
 
+  /**
+   * What the manifest at {@code version} holds: after a write, the prints of its messages; after a
+   * read, the messages themselves (the run that rebuilt holds them anyway) until the next write
+   * prints them.
+   */
   private record Written(
-      String version, @Nullable SnapshotManifest manifest, List<UIMessage> messages) {
-    int weightKib() {
-      long bytes = 0;
-      if (manifest != null) {
-        for (Segment s : manifest.segments()) {
-          bytes += s.bytes();
-        }
-      }
-      return (int) Math.min(Integer.MAX_VALUE, 1 + bytes / 1024);
+      String version,
+      @Nullable SnapshotManifest manifest,
+      @Nullable List<UIMessage> messages,
+      @Nullable MessagePrints prints) {
+    MessagePrints printed() {
+      return prints != null ? prints : MessagePrints.of(Objects.requireNonNull(messages));
+    }
+
+    int weight() {
+      return 1 + (prints != null ? prints.size() : messages == null ? 0 : messages.size());
     }
   }
 
@@ -162,7 +167,7 @@ final class SegmentedSnapshots {
       try {
         if (!SnapshotManifest.isManifest(content)) {
           Snapshot snapshot = SnapshotCodec.decode(content);
-          written.put(key, new Written(version, null, snapshot.messages()));
+          written.put(key, new Written(version, null, snapshot.messages(), null));
           return Optional.of(new Read(version, snapshot, null));
         }
         SnapshotManifest manifest = SnapshotManifest.decode(content);
@@ -181,7 +186,7 @@ final class SegmentedSnapshots {
                 messages,
                 manifest.lastOutEventId(),
                 manifest.lastInEventId());
-        written.put(key, new Written(version, manifest, snapshot.messages()));
+        written.put(key, new Written(version, manifest, snapshot.messages(), null));
         return Optional.of(new Read(version, snapshot, null));
       } catch (InvalidPayloadException e) {
         written.invalidate(key);
@@ -261,9 +266,11 @@ final class SegmentedSnapshots {
     Written prev = written.getIfPresent(key);
     Plan plan;
     List<String> replaced;
+    MessagePrints prints;
     try {
+      prints = MessagePrints.of(history);
       if (prev != null && prev.manifest() != null && Objects.equals(prev.version(), expected)) {
-        plan = plan(prev.manifest(), prev.messages(), history, savedAt, lastOut, lastIn);
+        plan = plan(prev.manifest(), prev.printed(), history, prints, savedAt, lastOut, lastIn);
         replaced = prev.manifest().segments().stream().map(Segment::name).toList();
       } else {
         plan = base(history, savedAt, lastOut, lastIn);
@@ -298,7 +305,7 @@ final class SegmentedSnapshots {
             deleteQuietly(key.withSegment(name));
           }
         }
-        written.put(key, new Written(version, plan.manifest(), List.copyOf(history)));
+        written.put(key, new Written(version, plan.manifest(), null, prints));
         long segmentBytes = plan.bytes() == null ? 0 : plan.bytes().length;
         return new Outcome(Kind.WRITTEN, version, lastOut, segmentBytes, manifestBytes.length);
       } catch (SnapshotConflictException e) {
@@ -395,16 +402,20 @@ final class SegmentedSnapshots {
         base, bytes, new SnapshotManifest(savedAt, lastOut, lastIn, history.size(), List.of(base)));
   }
 
-  /** The cheapest write that turns {@code previous} (holding {@code before}) into the history. */
+  /**
+   * The cheapest write that turns {@code previous} (whose messages print as {@code before}) into
+   * the history (which prints as {@code after}).
+   */
   static Plan plan(
       SnapshotManifest previous,
-      List<UIMessage> before,
+      MessagePrints before,
       List<UIMessage> history,
+      MessagePrints after,
       Instant savedAt,
       long lastOut,
       long lastIn) {
     int n = history.size();
-    int d = firstDifference(before, history);
+    int d = MessagePrints.firstDifference(before, after);
     if (d == n && n == before.size()) {
       // No message changed (e.g. an errored turn that added nothing): only the watermarks move.
       return new Plan(
@@ -470,17 +481,16 @@ final class SegmentedSnapshots {
 
   /**
    * The segments with what a truncation of the history to {@code at} messages cuts away from them
-   * counted as dead, exactly: the cut messages are encoded one by one from {@code before}, the
-   * history the segments gave, where each one's live messages end at {@code ends}. The cut messages
-   * are no more than the delta written next, so this costs what the write costs.
+   * counted as dead, exactly: the JSON sizes of the cut messages of {@code before}, the history the
+   * segments gave, where each one's live messages end at {@code ends}.
    */
   static List<Segment> truncated(
-      List<Segment> segments, java.util.Map<String, Integer> ends, List<UIMessage> before, int at) {
+      List<Segment> segments, java.util.Map<String, Integer> ends, MessagePrints before, int at) {
     var result = new ArrayList<Segment>(segments.size());
     for (Segment s : segments) {
       long cut = 0;
       for (int m = Math.max(s.from(), at); m < ends.get(s.name()); m++) {
-        cut += JsonCodec.writeBytes(before.get(m).json()).length + 1; // and its comma
+        cut += before.bytes(m) + 1; // and its comma
       }
       result.add(cut == 0 ? s : s.plusDead(cut));
     }
@@ -494,21 +504,6 @@ final class SegmentedSnapshots {
       live += s.bytes() - s.dead();
     }
     return live;
-  }
-
-  /**
-   * The first index at which the lists differ (the shorter one's size if one extends the other).
-   */
-  static int firstDifference(List<UIMessage> before, List<UIMessage> after) {
-    int common = Math.min(before.size(), after.size());
-    for (int i = 0; i < common; i++) {
-      UIMessage a = before.get(i);
-      UIMessage b = after.get(i);
-      if (a != b && !a.equals(b)) {
-        return i;
-      }
-    }
-    return common;
   }
 
   /**

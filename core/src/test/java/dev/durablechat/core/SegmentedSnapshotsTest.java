@@ -342,7 +342,16 @@ class SegmentedSnapshotsTest {
         .containsEntry("d2", 12);
     assertThat(SegmentedSnapshots.liveBytes(List.of(base.plusDead(150), d2)))
         .isEqualTo(850.0 + 400.0);
-    assertThat(SegmentedSnapshots.firstDifference(List.of(user(1, "a")), List.of(user(1, "a"))))
+    assertThat(
+            MessagePrints.firstDifference(
+                MessagePrints.of(List.of(user(1, "a"), user(2, "Aa"))),
+                MessagePrints.of(List.of(user(1, "a"), user(2, "BB")))))
+        .as("equal objects print alike; \"Aa\" and \"BB\" share a String hashCode, not a print")
+        .isEqualTo(1);
+    assertThat(
+            MessagePrints.firstDifference(
+                MessagePrints.of(List.of(user(1, "a"))),
+                MessagePrints.of(List.of(user(1, "a"), user(2, "b")))))
         .isEqualTo(1);
   }
 }
