@@ -21,6 +21,7 @@ import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreLoader;
 import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -58,7 +59,8 @@ import picocli.CommandLine.Spec;
       InspectCommand.Sessions.class,
       InspectCommand.OneSession.class,
       InspectCommand.Out.class,
-      InspectCommand.Delete.class
+      InspectCommand.Delete.class,
+      InspectCommand.CompactSnapshot.class
     },
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
@@ -641,6 +643,57 @@ public final class InspectCommand implements Callable<Integer> {
                     + (deleted.externalId() == null
                         ? ""
                         : " (external id [" + deleted.externalId() + "])"));
+          });
+    }
+  }
+
+  // ------------------------------------------------------------------ inspect compact-snapshot ID
+
+  /**
+   * {@code inspect compact-snapshot ID}: rewrites a segmented snapshot (H1: a manifest naming
+   * segments) as one full version 1 {@code snapshot.json} and deletes its segments, the way back to
+   * a release that reads only full snapshots (docs/history.md "Migration").
+   */
+  @Command(
+      name = "compact-snapshot",
+      mixinStandardHelpOptions = true,
+      description =
+          "Rewrites one session's segmented snapshot (a manifest and segments, H1) as one full"
+              + " version 1 snapshot.json and deletes the segments: the way back to a release"
+              + " that reads only full snapshots. Run it with the session's runs stopped; a"
+              + " turn that writes meanwhile wins and the command exits 1 (run it again).")
+  static final class CompactSnapshot implements Callable<Integer> {
+    @Spec CommandLine.Model.CommandSpec spec;
+    @Mixin StoreOptions stores = new StoreOptions();
+
+    @Parameters(index = "0", paramLabel = "ID", description = "The friendly or external id.")
+    String id = "";
+
+    @Override
+    public Integer call() {
+      if (stores.snapshots == null) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("durablechat inspect: compact-snapshot needs --snapshots URL");
+        err.flush();
+        return NOT_FOUND;
+      }
+      return run(
+          spec,
+          stores,
+          (target, out) -> {
+            Session s = target.session(id);
+            SnapshotKey key = new SnapshotKey(target.environment, s.friendlyId());
+            boolean compacted =
+                ChatHistory.compactSnapshot(
+                    java.util.Objects.requireNonNull(target.snapshots), key);
+            out.println(
+                compacted
+                    ? "compacted the snapshot of session ["
+                        + s.friendlyId()
+                        + "] into one version 1 document"
+                    : "the snapshot of session ["
+                        + s.friendlyId()
+                        + "] is already one full document, or there is none");
           });
     }
   }

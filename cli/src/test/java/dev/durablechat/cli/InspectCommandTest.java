@@ -149,6 +149,23 @@ class InspectCommandTest {
         .containsPattern("(?m)^out +\\| 1 +\\| \\d+ *$")
         .containsPattern("(?m)^snapshot: ");
 
+    // H1 migration back: the segmented snapshot serve wrote becomes one version 1 document.
+    Ran compacted = inspect("compact-snapshot", chatId, "--store", store, "--snapshots", snapshots);
+    assertThat(compacted.exit()).as(compacted.err()).isZero();
+    assertThat(compacted.out()).contains("compacted the snapshot of session [session_");
+    Ran full = inspect("session", chatId, "--store", store, "--snapshots", snapshots);
+    assertThat(full.out())
+        .containsPattern("(?m)^snapshot: .* 2 messages, saved ")
+        .doesNotContain("segment");
+    assertThat(
+            inspect("compact-snapshot", chatId, "--store", store, "--snapshots", snapshots).out())
+        .contains("is already one full document");
+    try (var files = java.nio.file.Files.walk(data.resolve("snapshots"))) {
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .as("no segment is left")
+          .noneMatch(n -> n.startsWith("seg-") && n.endsWith(".json"));
+    }
+
     Ran out = inspect("out", chatId, "--store", store);
     assertThat(out.exit()).as(out.err()).isZero();
     assertThat(out.err()).containsPattern("# \\d+ turn-complete \\(in <= 1\\)");
