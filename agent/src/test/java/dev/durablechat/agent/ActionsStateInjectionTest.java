@@ -16,7 +16,7 @@ import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.WirePayload;
-import dev.durablechat.core.internal.SnapshotCodec;
+import dev.durablechat.core.ChatHistory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -225,9 +225,8 @@ class ActionsStateInjectionTest {
         await(
             "the snapshot of the turn",
             () ->
-                f.snapshots
-                    .read(key)
-                    .map(s -> SnapshotCodec.decode(s.content()).lastInEventId())
+                ChatHistory.readSnapshot(f.snapshots, key)
+                    .map(s -> s.lastInEventId())
                     .orElse(0L)
                     .equals(r2.inEventId()));
 

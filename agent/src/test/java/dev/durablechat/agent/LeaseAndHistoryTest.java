@@ -13,8 +13,8 @@ import dev.durablechat.api.Snapshot;
 import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.api.UIMessage;
+import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
-import dev.durablechat.core.internal.SnapshotCodec;
 import dev.durablechat.storage.memory.MemorySessionStore;
 import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.time.Duration;
@@ -40,7 +40,7 @@ class LeaseAndHistoryTest {
 
   private static @Nullable Snapshot snapshot(AgentFixture f, String chatId) {
     var key = new SnapshotKey(f.chat.environment(), f.chat.session(chatId).friendlyId());
-    return f.snapshots.read(key).map(s -> SnapshotCodec.decode(s.content())).orElse(null);
+    return ChatHistory.readSnapshot(f.snapshots, key).orElse(null);
   }
 
   private static List<Long> acknowledged(AgentFixture f, String chatId) {

@@ -333,6 +333,31 @@ public final class ChatHistory {
   }
 
   /**
+   * Reads the session's snapshot as a rebuild does (H1): a full version 1 document, or a manifest
+   * and its segments assembled into one {@link Snapshot}. For tools and tests; a rebuild does this
+   * itself.
+   *
+   * @param store the snapshot store
+   * @param key the session's {@code snapshot.json} key
+   * @return the snapshot, or empty if there is none
+   * @throws InvalidPayloadException if it is unreadable (a rebuild counts it as none)
+   * @throws InvalidInputException if {@code key} is a segment's key
+   */
+  public static Optional<Snapshot> readSnapshot(SnapshotStore store, SnapshotKey key) {
+    Objects.requireNonNull(store, "store must not be null");
+    Objects.requireNonNull(key, "key must not be null");
+    if (key.isSegment()) {
+      throw new InvalidInputException(
+          "readSnapshot needs a snapshot.json key, got segment [" + key.path() + "]");
+    }
+    Optional<SegmentedSnapshots.Read> read = new SegmentedSnapshots(store).read(key);
+    if (read.isPresent() && read.get().problem() != null) {
+      throw new InvalidPayloadException(read.get().problem());
+    }
+    return read.map(SegmentedSnapshots.Read::snapshot);
+  }
+
+  /**
    * Rewrites the session's segmented snapshot (H1: a manifest in {@code snapshot.json} naming
    * segment objects) as one full version 1 document, then deletes its segments: the way back to a
    * release that reads only full snapshots (docs/history.md "Migration"). The write is conditional

@@ -115,7 +115,10 @@ final class RebuildSpeedCheck {
         history.completeTurn("c", run, messages, in);
       }
       snapshots.failWrites = false;
-      byte[] bytes = snapshots.delegate.read(new SnapshotKey(env, id)).orElseThrow().content();
+      // One full document of what the (segmented, H1) snapshot holds: the floors parse it.
+      byte[] bytes =
+          SnapshotCodec.encode(
+              ChatHistory.readSnapshot(snapshots.delegate, new SnapshotKey(env, id)).orElseThrow());
       var mapper = new ObjectMapper();
       ChatHistory reader = ChatHistory.of(chat);
       System.out.printf(

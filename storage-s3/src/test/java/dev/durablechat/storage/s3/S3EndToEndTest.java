@@ -206,11 +206,14 @@ class S3EndToEndTest {
       assertThat(last.snapshotWritten()).as("snapshot of turn %s", n).isTrue();
     }
 
-    // H1: one JSON object per session at the seed's key, at the last turn-complete.
+    // H1: snapshot.json at the seed's key, at the last turn-complete; ours is a manifest (version
+    // 2) naming segment objects beside it, which assemble into the history.
     JsonObject snapshot = storedSnapshot();
     long watermark = number(snapshot, "lastOutEventId");
-    assertThat(number(snapshot, "version")).isEqualTo(1);
+    assertThat(number(snapshot, "version")).isEqualTo(2);
     assertThat(watermark).isEqualTo(last.turnCompleteEventId());
+    assertThat(ChatHistory.readSnapshot(snapshots, new SnapshotKey(ENV, sessionId)))
+        .hasValueSatisfying(s -> assertThat(s.messages()).isEqualTo(messages));
     assertThat(new SnapshotKey(ENV, sessionId).path()).isEqualTo(objectKey());
     List<UIMessage> beforeIdle = List.copyOf(messages);
 
