@@ -32,10 +32,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * {@link SessionStore} over JDBC. Each call is one short transaction ({@link
  * Database#inTransaction}) over the session rows ({@link SessionRows}), the run rows ({@link
- * RunRows}) and the stream rows ({@link StreamRows}). Appends lock the session row ({@code SELECT
- * ... FOR UPDATE}), which serialises them per session with the status and fencing checks and with
- * run swaps; the row also holds each stream's last sequence number, so numbering is gapless across
- * any number of nodes sharing the database.
+ * RunRows}) and the stream rows ({@link StreamRows}). Appends lock the session row (the update of
+ * its counter, or {@code SELECT ... FOR UPDATE}), which serialises them per session with the status
+ * and fencing checks and with run swaps and deletes; the row also holds each stream's last sequence
+ * number, so numbering is gapless across any number of nodes sharing the database.
  */
 final class JdbcSessionStore implements SessionStore {
   private static final String SUPERSEDED = "superseded";
