@@ -57,12 +57,16 @@ class SetupTest {
     bench.db = "h2";
     bench.setUp();
     try {
+      bench.freshSession();
       assertThat(bench.springAiMessages()).isEqualTo(4);
       assertThat(bench.ourInRecords()).isEqualTo(2);
       bench.springAiSaveAll();
       bench.ours();
       assertThat(bench.springAiMessages()).isEqualTo(6);
       assertThat(bench.ourInRecords()).isEqualTo(3);
+      // The next iteration starts again from turns - 1 turns, in a session of its own.
+      bench.freshSession();
+      assertThat(bench.ourInRecords()).isEqualTo(2);
     } finally {
       bench.tearDown();
     }

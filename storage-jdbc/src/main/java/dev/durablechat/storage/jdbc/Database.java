@@ -105,10 +105,11 @@ final class Database implements AutoCloseable {
    * Runs {@code work} in one transaction and commits it. A failure before the commit rolls back,
    * and is retried only when the database says nothing was written and running again is safe
    * (serialization failure, deadlock, lock timeout), or when the connection turns out to be dead at
-   * the transaction's first statement (a pooled connection that a database restart left behind). A
-   * connection lost later in the transaction fails the call: nothing was written, but the database
-   * is evidently in trouble. A failed commit is never retried: its outcome is unknown, so the call
-   * fails with {@link StoreUnavailableException}.
+   * the transaction's first statement (a pooled connection that a database restart left behind; an
+   * append on PostgreSQL is one statement, so a connection lost during it is retried too: the
+   * transaction was never committed). A connection lost later in the transaction fails the call:
+   * nothing was written, but the database is evidently in trouble. A failed commit is never
+   * retried: its outcome is unknown, so the call fails with {@link StoreUnavailableException}.
    */
   <T> T inTransaction(String what, Work<T> work) {
     checkOpen(what);

@@ -9,6 +9,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything that differs between the databases we support; the rest of the module speaks one SQL
@@ -52,6 +53,19 @@ abstract class Dialect {
    * transaction, as {@code SELECT ... FOR UPDATE} would.
    */
   abstract String claimSeqsSql(String counter, boolean fenced);
+
+  /**
+   * One statement that claims the sequence numbers as {@link #claimSeqsSql} does and inserts the
+   * records numbered from them, or null if this database cannot do both in one statement (then the
+   * claim and the insert are two). Parameters: those of {@link #claimSeqsSql} (1 to 3, or 4 when
+   * {@code fenced}), then the session id, the stream, and for a single record its payload, its part
+   * id and the time; for a batch ({@code single} false) the batch's size, the time and the payloads
+   * as one {@code VARCHAR} array. Its result set holds the new counter, or no row when the session
+   * did not qualify (nothing written).
+   */
+  @Nullable String claimAndInsertSql(String counter, boolean fenced, boolean single) {
+    return null;
+  }
 
   static String claimSeqsUpdate(String counter, boolean fenced) {
     return "UPDATE dc_sessions SET "
@@ -218,6 +232,29 @@ abstract class Dialect {
     @Override
     String claimSeqsSql(String counter, boolean fenced) {
       return claimSeqsUpdate(counter, fenced) + " RETURNING " + counter;
+    }
+
+    @Override
+    String claimAndInsertSql(String counter, boolean fenced, boolean single) {
+      // A data-modifying CTE: the update and the insert are one statement, so an append is one
+      // round trip plus the commit, as a plain insert is. The insert reads the claimed counter
+      // from the update's RETURNING, so the numbers stay those the row lock made gapless; if the
+      // update matched nothing, the insert inserts nothing.
+      String rows =
+          single
+              ? "SELECT ?, ?, c." + counter + ", ?, ?, ? FROM c"
+              : "SELECT ?, ?, c."
+                  + counter
+                  + " - ? + r.n, r.payload, NULL, ? FROM c,"
+                  + " unnest(CAST(? AS VARCHAR[])) WITH ORDINALITY AS r (payload, n)";
+      return "WITH c AS ("
+          + claimSeqsSql(counter, fenced)
+          + "), i AS (INSERT INTO dc_records (session_id, stream, seq, payload, part_id,"
+          + " created_at) "
+          + rows
+          + ") SELECT "
+          + counter
+          + " FROM c";
     }
 
     @Override

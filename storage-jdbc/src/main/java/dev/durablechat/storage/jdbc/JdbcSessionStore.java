@@ -32,10 +32,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * {@link SessionStore} over JDBC. Each call is one short transaction ({@link
  * Database#inTransaction}) over the session rows ({@link SessionRows}), the run rows ({@link
- * RunRows}) and the stream rows ({@link StreamRows}). Appends lock the session row ({@code SELECT
- * ... FOR UPDATE}), which serialises them per session with the status and fencing checks and with
- * run swaps; the row also holds each stream's last sequence number, so numbering is gapless across
- * any number of nodes sharing the database.
+ * RunRows}) and the stream rows ({@link StreamRows}). Appends lock the session row (the update of
+ * its counter, or {@code SELECT ... FOR UPDATE}), which serialises them per session with the status
+ * and fencing checks and with run swaps and deletes; the row also holds each stream's last sequence
+ * number, so numbering is gapless across any number of nodes sharing the database.
  */
 final class JdbcSessionStore implements SessionStore {
   private static final String SUPERSEDED = "superseded";
@@ -347,14 +347,25 @@ final class JdbcSessionStore implements SessionStore {
         db.inTransaction(
             "append to session [" + sessionId + "] " + stream.wireName(),
             conn -> {
-              if (partId == null) {
-                AppendResult claimed =
-                    claimAndInsert(conn, sessionId, stream, batch, fencingRunId, now);
+              if (partId == null || streams.claimsAndInsertsAtOnce()) {
+                AppendResult claimed;
+                try {
+                  claimed = claimAndInsert(conn, sessionId, stream, batch, fencingRunId, now);
+                } catch (SQLException e) {
+                  if (partId == null || !SqlFailures.isUniqueViolation(e)) {
+                    throw e;
+                  }
+                  // The part id is taken (W5): nothing was written. The locking path below gives
+                  // the first append's answer.
+                  conn.rollback();
+                  claimed = null;
+                }
                 if (claimed != null) {
                   return claimed;
                 }
-                // Nothing claimed: the session is unknown, closed, expired or fenced. The locking
-                // path below finds which, and refuses the same way it always did.
+                // Nothing claimed: the session is unknown, closed, expired or fenced (or the part
+                // id is taken). The locking path below finds which, and answers the same way it
+                // always did.
               }
               StreamRows.LockedSession row = streams.lockSession(conn, sessionId, stream);
               if (row == null) {
@@ -405,10 +416,13 @@ final class JdbcSessionStore implements SessionStore {
   }
 
   /**
-   * The append's fast path (no part id, so no dedupe answer to give first): one statement moves the
-   * counter past the batch if the session is open, unexpired and {@code fencingRunId} is current,
-   * taking the row lock that keeps the numbers gapless, then one insert. Null, with nothing
-   * written, when the session did not qualify.
+   * The append's fast path: one statement moves the counter past the batch if the session is open,
+   * unexpired and {@code fencingRunId} is current, taking the row lock that keeps the numbers
+   * gapless, then the records are inserted; on PostgreSQL both are one statement, so an append
+   * costs the round trips of a plain insert. Null, with nothing written, when the session did not
+   * qualify. A part id (single records only, and only where the append is one statement: a taken
+   * one then fails the statement with a unique violation and writes nothing) is stored with its
+   * record; elsewhere appends with a part id take the locking path, which looks for it first.
    */
   private @Nullable AppendResult claimAndInsert(
       Connection conn,
@@ -418,6 +432,10 @@ final class JdbcSessionStore implements SessionStore {
       @Nullable String fencingRunId,
       Instant now)
       throws SQLException {
+    if (streams.claimsAndInsertsAtOnce()) {
+      Long newLast = streams.claimAndInsert(conn, sessionId, stream, batch, fencingRunId, now);
+      return newLast == null ? null : new AppendResult(newLast - batch.size() + 1, newLast, false);
+    }
     Long newLast = streams.claimSeqs(conn, sessionId, stream, batch.size(), fencingRunId, now);
     if (newLast == null) {
       return null;

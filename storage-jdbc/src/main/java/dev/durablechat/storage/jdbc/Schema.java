@@ -24,7 +24,7 @@ final class Schema {
   private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
 
   /** The schema version this code writes and reads. */
-  static final int CURRENT = 5;
+  static final int CURRENT = 6;
 
   private static final String VERSION_TABLE =
       "CREATE TABLE IF NOT EXISTS dc_schema_version ("
@@ -156,6 +156,31 @@ final class Schema {
     return ddl;
   }
 
+  /**
+   * Version 6: {@code dc_records} loses its foreign key to {@code dc_sessions}. Every insert into
+   * it already holds the session row's lock (the append's counter update, or {@code SELECT ... FOR
+   * UPDATE} on the locking path), and a delete takes that lock before it deletes the records and
+   * then the row, so no record can outlive its session or land without one; the key only repeated
+   * that check, at the price of an index probe and a row lock per inserted record. The constraint's
+   * name is the database's own choice, so it is looked up.
+   */
+  private static void version6(Connection conn) throws SQLException {
+    var names = new java.util.ArrayList<String>();
+    try (Statement st = conn.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT constraint_name FROM information_schema.table_constraints"
+                    + " WHERE LOWER(table_name) = 'dc_records'"
+                    + " AND constraint_type = 'FOREIGN KEY'")) {
+      while (rs.next()) {
+        names.add(rs.getString(1));
+      }
+    }
+    for (String name : names) {
+      execute(conn, "ALTER TABLE dc_records DROP CONSTRAINT IF EXISTS \"" + name + "\"");
+    }
+  }
+
   /** Brings the database up to {@link #CURRENT}, or fails if it is newer. */
   static void migrate(Database db) {
     if (db.dialect().transactionalDdl()) {
@@ -237,6 +262,11 @@ final class Schema {
             }
             recordVersion(conn, 5, transactional);
             LOG.info("jdbc store [{}]: migrated to schema version 5", db.description());
+          }
+          if (found < 6) {
+            version6(conn);
+            recordVersion(conn, 6, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 6", db.description());
           }
           return null;
         });

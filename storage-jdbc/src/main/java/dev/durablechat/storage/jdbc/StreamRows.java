@@ -21,8 +21,31 @@ import org.jspecify.annotations.Nullable;
 final class StreamRows {
   private final Database db;
 
+  /**
+   * The dialect's one-statement append ({@link Dialect#claimAndInsertSql}) by stream, fencing and
+   * batch shape ({@link #shape}); null where the dialect has none.
+   */
+  private final @Nullable String[] claimAndInsertSql = new String[8];
+
   StreamRows(Database db) {
     this.db = db;
+    for (StreamKind stream : StreamKind.values()) {
+      for (boolean fenced : new boolean[] {false, true}) {
+        for (boolean single : new boolean[] {false, true}) {
+          claimAndInsertSql[shape(stream, fenced, single)] =
+              db.dialect().claimAndInsertSql(counterColumn(stream), fenced, single);
+        }
+      }
+    }
+  }
+
+  private static int shape(StreamKind stream, boolean fenced, boolean single) {
+    return (stream == StreamKind.IN ? 4 : 0) + (fenced ? 2 : 0) + (single ? 1 : 0);
+  }
+
+  /** Whether {@link #claimAndInsert} is one statement on this database. */
+  boolean claimsAndInsertsAtOnce() {
+    return claimAndInsertSql[0] != null;
   }
 
   /** What an append needs from the locked session row. */
@@ -98,6 +121,57 @@ final class StreamRows {
       Database.setInstant(ps, 3, now);
       if (fencingRunId != null) {
         ps.setString(4, fencingRunId);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : null;
+      }
+    }
+  }
+
+  /**
+   * The claim of {@link #claimSeqs} and the insert of the records numbered from it in one
+   * statement, where the dialect can ({@link Dialect#claimAndInsertSql}).
+   *
+   * @return the batch's new last sequence number, or null (nothing changed) if the session did not
+   *     qualify
+   * @throws SQLException a unique violation if the single record's part id is taken (nothing
+   *     written; the transaction must be rolled back)
+   */
+  @Nullable Long claimAndInsert(
+      Connection conn,
+      String sessionId,
+      StreamKind stream,
+      List<NewRecord> batch,
+      @Nullable String fencingRunId,
+      Instant now)
+      throws SQLException {
+    String sql =
+        Objects.requireNonNull(
+            claimAndInsertSql[shape(stream, fencingRunId != null, batch.size() == 1)],
+            "one-statement append");
+    try (PreparedStatement ps = db.prepare(conn, sql)) {
+      int i = 1;
+      ps.setLong(i++, batch.size());
+      ps.setString(i++, sessionId);
+      Database.setInstant(ps, i++, now);
+      if (fencingRunId != null) {
+        ps.setString(i++, fencingRunId);
+      }
+      ps.setString(i++, sessionId);
+      ps.setString(i++, stream.wireName());
+      if (batch.size() == 1) {
+        NewRecord record = batch.get(0);
+        ps.setString(i++, record.payload());
+        ps.setString(i++, record.partId());
+        Database.setInstant(ps, i, now);
+      } else {
+        ps.setLong(i++, batch.size());
+        Database.setInstant(ps, i++, now);
+        var payloads = new String[batch.size()];
+        for (int k = 0; k < payloads.length; k++) {
+          payloads[k] = batch.get(k).payload();
+        }
+        ps.setArray(i, conn.createArrayOf("varchar", payloads));
       }
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getLong(1) : null;

@@ -279,7 +279,127 @@ class JdbcSmokeTest {
     for (String column : List.of("run_running", "unserved", "attempt_in_seq", "attempts")) {
       st.execute("ALTER TABLE dc_sessions DROP COLUMN " + column);
     }
-    st.execute("DELETE FROM dc_schema_version WHERE version = 5");
+    st.execute("DELETE FROM dc_schema_version WHERE version >= 5");
+  }
+
+  /** How many foreign keys {@code dc_records} has. */
+  static int recordForeignKeys(Connection conn) throws Exception {
+    try (Statement st = conn.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT COUNT(*) FROM information_schema.table_constraints"
+                    + " WHERE LOWER(table_name) = 'dc_records' AND constraint_type = 'FOREIGN KEY'")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "migrates a version 5 database to version 6: the records' foreign key goes, the records stay,"
+          + " and appends number on gaplessly and still dedupe part ids (W5)")
+  void migratesVersion5() throws Exception {
+    String id;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      id = store.createSession(newSession("chat-v5")).session().friendlyId();
+      store.append(id, StreamKind.IN, List.of(new NewRecord("\"a\"", "p1")), null, T0);
+      store.append(id, StreamKind.OUT, List.of(NewRecord.of("1"), NewRecord.of("2")), null, T0);
+    }
+    // Back to version 5 as an older library left it: the foreign key, no version 6 row.
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      st.execute(
+          "ALTER TABLE dc_records ADD FOREIGN KEY (session_id) REFERENCES dc_sessions (friendly_id)");
+      st.execute("DELETE FROM dc_schema_version WHERE version = 6");
+      assertThat(recordForeignKeys(conn)).isEqualTo(1);
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertThat(store.read(id, StreamKind.OUT, 0, 10)).hasSize(2);
+      assertThat(store.append(id, StreamKind.OUT, List.of(NewRecord.of("3")), null, T0).lastSeq())
+          .isEqualTo(3);
+      var retry = store.append(id, StreamKind.IN, List.of(new NewRecord("\"b\"", "p1")), null, T0);
+      assertThat(retry.duplicate()).isTrue();
+      assertThat(retry.firstSeq()).isEqualTo(1);
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
+      assertThat(recordForeignKeys(conn)).isZero();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "without a foreign key, appends racing a delete (S11) leave no record behind: each append"
+          + " holds the session row's lock, and the delete takes it first")
+  void racingDeleteLeavesNoOrphans() throws Exception {
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      assertNoOrphansAfterRacingDelete(store, () -> DriverManager.getConnection(url()));
+    }
+  }
+
+  /** Where the test connections come from. */
+  interface Connections {
+    Connection open() throws Exception;
+  }
+
+  /**
+   * Four appenders (fenced out batches, unfenced in records) run against a delete; afterwards the
+   * table holds no record of the session, and each appender learned it is gone.
+   */
+  static void assertNoOrphansAfterRacingDelete(SessionStore store, Connections connections)
+      throws Exception {
+    for (int round = 0; round < 5; round++) {
+      String id = store.createSession(newSession("chat-race-" + round)).session().friendlyId();
+      store.swapRun(
+          id, 0, null, SessionRun.started("run_r" + round, id, RunReason.INITIAL, null, T0), T0);
+      var pool = Executors.newFixedThreadPool(4);
+      var started = new CountDownLatch(4);
+      var results = new ArrayList<Future<String>>();
+      for (int t = 0; t < 4; t++) {
+        boolean fenced = t % 2 == 0;
+        String run = "run_r" + round;
+        results.add(
+            pool.submit(
+                () -> {
+                  started.countDown();
+                  while (true) {
+                    try {
+                      store.append(
+                          id,
+                          fenced ? StreamKind.OUT : StreamKind.IN,
+                          fenced
+                              ? List.of(NewRecord.of("1"), NewRecord.of("2"), NewRecord.of("3"))
+                              : List.of(NewRecord.of("{}")),
+                          fenced ? run : null,
+                          T0);
+                    } catch (dev.durablechat.api.NoSuchSessionException e) {
+                      return "gone";
+                    }
+                  }
+                }));
+      }
+      started.await();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> store.lastSeq(id, StreamKind.OUT) > 0 && store.lastSeq(id, StreamKind.IN) > 0);
+      assertThat(store.deleteSession(id, T0)).isPresent();
+      for (Future<String> result : results) {
+        assertThat(result.get(30, TimeUnit.SECONDS)).isEqualTo("gone");
+      }
+      pool.shutdown();
+      try (Connection conn = connections.open();
+          var ps = conn.prepareStatement("SELECT COUNT(*) FROM dc_records WHERE session_id = ?")) {
+        ps.setString(1, id);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          assertThat(rs.getLong(1)).as("records of deleted session [%s]", id).isZero();
+        }
+      }
+    }
   }
 
   @Test

@@ -98,11 +98,22 @@ class PostgresFaultTest {
               + " FOR EACH ROW EXECUTE FUNCTION dc_test_park()");
       try {
         var appending = CompletableFuture.runAsync(() -> append(store, id, "\"two\"", "\"park\""));
-        int pid = awaitParkedBackend(admin);
-        try (PreparedStatement kill = admin.prepareStatement("SELECT pg_terminate_backend(?)")) {
-          kill.setInt(1, pid);
-          kill.execute();
+        // The append is one statement, so a connection lost in it is retried on a fresh one
+        // (nothing was committed): each attempt parks again and is killed again, until the
+        // retries run out.
+        int kills = 0;
+        while (!appending.isDone()) {
+          int pid = awaitParkedBackend(admin, appending);
+          if (pid > 0) {
+            try (PreparedStatement kill =
+                admin.prepareStatement("SELECT pg_terminate_backend(?)")) {
+              kill.setInt(1, pid);
+              kill.execute();
+            }
+            kills++;
+          }
         }
+        assertThat(kills).isPositive();
         assertThatThrownBy(() -> appending.get(20, TimeUnit.SECONDS))
             .isInstanceOf(ExecutionException.class)
             .cause()
@@ -116,10 +127,11 @@ class PostgresFaultTest {
     }
   }
 
-  private static int awaitParkedBackend(Connection admin) {
-    return await("the append to reach the parked insert")
+  /** The parked backend's pid, or -1 once the append is over. */
+  private static int awaitParkedBackend(Connection admin, CompletableFuture<?> appending) {
+    return await("the append to reach the parked insert, or to end")
         .atMost(Duration.ofSeconds(15))
-        .until(() -> parkedBackend(admin), pid -> pid > 0);
+        .until(() -> appending.isDone() ? -1 : parkedBackend(admin), pid -> pid != 0);
   }
 
   /** The backend parked in the insert's trigger, 0 if none is yet. */
@@ -128,7 +140,7 @@ class PostgresFaultTest {
         ResultSet rs =
             st.executeQuery(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
-                    + " AND query LIKE 'INSERT INTO dc_records%'")) {
+                    + " AND query LIKE '%INSERT INTO dc_records%'")) {
       return rs.next() ? rs.getInt(1) : 0;
     }
   }

@@ -44,6 +44,19 @@ class PostgresSessionDeletionTest extends SessionDeletionContract {
 
   @Test
   @DisplayName(
+      "without a foreign key (schema version 6), appends racing a delete leave no record behind,"
+          + " and the key is gone")
+  void racingDeleteLeavesNoOrphans() throws Exception {
+    try (SessionStore store = openStore()) {
+      JdbcSmokeTest.assertNoOrphansAfterRacingDelete(store, TestPostgres::connect);
+    }
+    try (Connection conn = TestPostgres.connect()) {
+      assertThat(JdbcSmokeTest.recordForeignKeys(conn)).isZero();
+    }
+  }
+
+  @Test
+  @DisplayName(
       "retention (S11): the sweep's queries read their index in order and stop at the limit (no"
           + " sort of every match), so a batch costs the same at any number of sessions")
   void queriesAreIndexBacked() throws SQLException {
