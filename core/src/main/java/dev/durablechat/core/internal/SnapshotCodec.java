@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -112,6 +113,14 @@ public final class SnapshotCodec {
    *     Snapshot#CURRENT_VERSION} snapshot, naming what is wrong
    */
   public static Snapshot decode(byte[] content) {
+    int[] layout = writerLayout(content);
+    if (layout != null) {
+      try {
+        return decodeAround(content, layout);
+      } catch (InvalidPayloadException e) {
+        // Not what it looked like, or invalid: the general path below says which, and why.
+      }
+    }
     int[] range;
     try {
       range = JsonScanner.member(content, "messages");
@@ -122,6 +131,11 @@ public final class SnapshotCodec {
       // No array spelled plainly: the whole document goes the slow way, which names the problem.
       return decode(parse(content), null);
     }
+    return decodeAround(content, range);
+  }
+
+  /** Decodes the document whose messages array is exactly {@code content[range[0], range[1])}. */
+  private static Snapshot decodeAround(byte[] content, int[] range) {
     // The document without its messages (an empty array in their place) is small: parse it as any
     // JSON; the messages are read straight from their bytes.
     int arrayLength = range[1] - range[0];
@@ -131,6 +145,77 @@ public final class SnapshotCodec {
     header[range[0] + 1] = ']';
     System.arraycopy(content, range[1], header, range[0] + 2, content.length - range[1]);
     return decode(parse(header), new int[] {range[0], arrayLength}, content);
+  }
+
+  private static final byte[] HEAD_VERSION = ascii("{\"version\":");
+  private static final byte[] HEAD_SAVED_AT = ascii(",\"savedAt\":\"");
+  private static final byte[] HEAD_MESSAGES = ascii("\",\"messages\":");
+  private static final byte[] TAIL_OUT = ascii(",\"lastOutEventId\":");
+  private static final byte[] TAIL_IN = ascii(",\"lastInEventId\":");
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /**
+   * Where the messages array lies if the document is laid out as {@link #encode} writes it ({@code
+   * {"version":1,"savedAt":"…","messages":[…],"lastOutEventId":N,"lastInEventId":M}}), found from
+   * both ends without reading the array; null otherwise. Only a guess: the array is then read as
+   * exactly that range, which fails unless the guess was right.
+   */
+  private static int @Nullable [] writerLayout(byte[] c) {
+    int p = startsWith(c, 0, HEAD_VERSION);
+    p = digits(c, p);
+    p = startsWith(c, p, HEAD_SAVED_AT);
+    while (p >= 0 && p < c.length && c[p] != '"' && c[p] != '\\') {
+      p++;
+    }
+    p = startsWith(c, p, HEAD_MESSAGES);
+    int q = c.length - 1;
+    if (p < 0 || q <= p || c[q] != '}') {
+      return null;
+    }
+    q = digitsBack(c, q);
+    q = endsWith(c, q, TAIL_IN);
+    q = digitsBack(c, q);
+    q = endsWith(c, q, TAIL_OUT);
+    return q > p ? new int[] {p, q} : null;
+  }
+
+  /** The offset after {@code expected} if it is at {@code p}, else -1. */
+  private static int startsWith(byte[] c, int p, byte[] expected) {
+    if (p < 0 || p + expected.length > c.length) {
+      return -1;
+    }
+    return Arrays.equals(c, p, p + expected.length, expected, 0, expected.length)
+        ? p + expected.length
+        : -1;
+  }
+
+  private static int digits(byte[] c, int p) {
+    int start = p;
+    while (p >= 0 && p < c.length && c[p] >= '0' && c[p] <= '9') {
+      p++;
+    }
+    return p > start ? p : -1;
+  }
+
+  /** The offset of the first of the digits that end just before {@code q}, else -1. */
+  private static int digitsBack(byte[] c, int q) {
+    int p = q;
+    while (p > 0 && c[p - 1] >= '0' && c[p - 1] <= '9') {
+      p--;
+    }
+    return q > 0 && p < q ? p : -1;
+  }
+
+  /** The offset where {@code expected} starts if it ends just before {@code q}, else -1. */
+  private static int endsWith(byte[] c, int q, byte[] expected) {
+    if (q < expected.length) {
+      return -1;
+    }
+    int p = q - expected.length;
+    return Arrays.equals(c, p, q, expected, 0, expected.length) ? p : -1;
   }
 
   private static JsonObject parse(byte[] content) {

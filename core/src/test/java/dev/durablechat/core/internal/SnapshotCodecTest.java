@@ -203,4 +203,21 @@ class SnapshotCodecTest {
         .isInstanceOf(InvalidPayloadException.class)
         .hasMessageContaining("utf-8");
   }
+
+  @Test
+  @DisplayName("a document that only looks like the writer's layout is read by its members")
+  void looksLikeTheLayout() {
+    String user = UIMessage.userText("u", "],\"lastOutEventId\":5,\"lastInEventId\":6}").toString();
+    byte[] content =
+        utf8(
+            "{\"version\":1,\"savedAt\":\"2026-11-29T04:00:00Z\",\"messages\":["
+                + user
+                + "],\"x-extra\":[1],\"lastOutEventId\":3,\"lastInEventId\":2}");
+
+    Snapshot snapshot = SnapshotCodec.decode(content);
+
+    assertThat(snapshot.messages()).containsExactly(UIMessage.parse(user));
+    assertThat(snapshot.lastOutEventId()).isEqualTo(3);
+    assertThat(snapshot.lastInEventId()).isEqualTo(2);
+  }
 }
