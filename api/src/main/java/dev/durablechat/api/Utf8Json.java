@@ -265,6 +265,7 @@ final class Utf8Json {
       return false;
     }
     int first = top;
+    long seen = 0;
     while (true) {
       ws();
       if (pos >= end || a[pos] != '"') {
@@ -272,7 +273,7 @@ final class Utf8Json {
       }
       int nameStart = pos;
       string();
-      name(first, nameStart, pos);
+      seen = name(first, nameStart, pos, seen);
       boolean isType = pos - nameStart == TYPE.length && matches(nameStart, TYPE);
       ws();
       if (pos >= end || a[pos] != ':') {
@@ -342,6 +343,9 @@ final class Utf8Json {
   }
 
   private void ws() {
+    if (pos < end && a[pos] > ' ') {
+      return; // canonical bytes have none: the common case costs one test
+    }
     int p = pos;
     while (p < end) {
       byte c = a[p];
@@ -392,6 +396,7 @@ final class Utf8Json {
       return;
     }
     int first = top;
+    long seen = 0;
     while (true) {
       ws();
       if (pos >= end || a[pos] != '"') {
@@ -399,7 +404,7 @@ final class Utf8Json {
       }
       int nameStart = pos;
       string();
-      name(first, nameStart, pos);
+      seen = name(first, nameStart, pos, seen);
       ws();
       if (pos >= end || a[pos] != ':') {
         throw error(0, "[:]");
@@ -425,12 +430,17 @@ final class Utf8Json {
    * in one object is not canonical (JSON.parse keeps the last, {@link Json#write} writes it once).
    * Canonical names have one spelling each, so comparing bytes is comparing names.
    */
-  private void name(int first, int start, int stop) {
+  private long name(int first, int start, int stop, long seen) {
     int len = stop - start;
-    for (int k = first; k < top; k += 2) {
-      if (names[k + 1] == len && Arrays.equals(a, names[k], names[k] + len, a, start, stop)) {
-        canonical = false;
-        break;
+    // A 64-bit filter of the names so far (by length and the last character): only a name that
+    // may have been seen is compared with the others.
+    long bit = 1L << ((len * 7 + a[stop - 2]) & 63);
+    if ((seen & bit) != 0) {
+      for (int k = first; k < top; k += 2) {
+        if (names[k + 1] == len && Arrays.equals(a, names[k], names[k] + len, a, start, stop)) {
+          canonical = false;
+          break;
+        }
       }
     }
     if (top + 2 > names.length) {
@@ -439,6 +449,7 @@ final class Utf8Json {
     names[top] = start;
     names[top + 1] = len;
     top += 2;
+    return seen | bit;
   }
 
   private void array(int depth) {
