@@ -66,7 +66,7 @@ public record UIMessage(JsonObject json) {
   /** The validated tree as its canonical bytes, indexed. */
   private static JsonObject encode(JsonObject tree) {
     byte[] utf8 = Json.write(tree).getBytes(StandardCharsets.UTF_8);
-    Utf8Json.Scanned scanned = Utf8Json.scanMessage(utf8, 0, utf8.length, 0, new int[1]);
+    Utf8Json.Scanned scanned = Utf8Json.scanMessage(utf8, 0, utf8.length, new int[1]);
     if (!scanned.keepable()) {
       throw new IllegalStateException("json.write produced bytes that are not canonical");
     }
@@ -97,8 +97,8 @@ public record UIMessage(JsonObject json) {
    */
   public static UIMessage parse(byte[] utf8) {
     int[] end = new int[1];
-    Utf8Json.Scanned scanned = Utf8Json.scanMessage(utf8, 0, utf8.length, 0, end);
-    Utf8Json.requireEnd(utf8, end[0], utf8.length, 0);
+    Utf8Json.Scanned scanned = Utf8Json.scanMessage(utf8, 0, utf8.length, end);
+    Utf8Json.requireEnd(utf8, end[0], utf8.length);
     int from = 0;
     while (utf8[from] != '{') {
       from++; // white space the scan accepted

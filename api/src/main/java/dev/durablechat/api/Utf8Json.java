@@ -73,28 +73,27 @@ final class Utf8Json {
    *
    * @return the scan and the offset just past the object
    * @throws InvalidPayloadException if the bytes are not one valid JSON object, naming the offset
-   *     counted from {@code base}
    */
-  static Scanned scanMessage(byte[] a, int from, int to, int base, int[] endOut) {
+  static Scanned scanMessage(byte[] a, int from, int to, int[] endOut) {
     var s = new Utf8Json(a, from, to);
     s.ws();
     if (s.pos >= to || a[s.pos] != '{') {
       if (s.pos < to) {
         s.value(0); // a clear error for malformed input; a valid non-object is refused below
       }
-      throw s.error(base, "a json object");
+      throw s.error("a json object");
     }
-    Scanned scanned = s.messageObject(base);
+    Scanned scanned = s.messageObject();
     endOut[0] = s.pos;
     return scanned;
   }
 
   /** Checks that nothing but white space follows at {@code pos} before {@code to}. */
-  static void requireEnd(byte[] a, int pos, int to, int base) {
+  static void requireEnd(byte[] a, int pos, int to) {
     var s = new Utf8Json(a, pos, to);
     s.ws();
     if (s.pos != to) {
-      throw s.error(base, "end of input");
+      throw s.error("end of input");
     }
   }
 
@@ -106,7 +105,7 @@ final class Utf8Json {
     var s = new Utf8Json(a, from, to);
     s.ws();
     if (s.pos >= to || a[s.pos] != '[') {
-      throw s.error(0, "[[] opening an array of messages");
+      throw s.error("[[] opening an array of messages");
     }
     s.pos++;
     var out = new ArrayList<Scanned>();
@@ -125,7 +124,7 @@ final class Utf8Json {
               "messages[" + out.size() + "] must be an object, at offset " + start);
         }
         try {
-          out.add(s.messageObject(0));
+          out.add(s.messageObject());
         } catch (InvalidPayloadException e) {
           throw new InvalidPayloadException(
               "messages[" + out.size() + "] is invalid: " + e.getMessage(), e);
@@ -138,18 +137,18 @@ final class Utf8Json {
           s.pos++;
           break;
         } else {
-          throw s.error(0, "[,] or []]");
+          throw s.error("[,] or []]");
         }
       }
     }
     s.ws();
     if (s.pos != to) {
-      throw s.error(0, "end of the array");
+      throw s.error("end of the array");
     }
     return out;
   }
 
-  private Scanned messageObject(int base) {
+  private Scanned messageObject() {
     int start = pos;
     pos++; // '{'
     var memberNames = new ArrayList<String>(4);
@@ -164,20 +163,20 @@ final class Utf8Json {
       while (true) {
         ws();
         if (pos >= end || a[pos] != '"') {
-          throw error(base, "a member name");
+          throw error("a member name");
         }
         int nameStart = pos;
         string();
         String name = memberName(nameStart, pos);
         ws();
         if (pos >= end || a[pos] != ':') {
-          throw error(base, "[:]");
+          throw error("[:]");
         }
         pos++;
         ws();
         int valueStart = pos;
         if (name.equals("parts") && pos < end && a[pos] == '[') {
-          shape &= partsArray(base);
+          shape &= partsArray();
           sawParts = true;
         } else {
           if (name.equals("parts")) {
@@ -205,7 +204,7 @@ final class Utf8Json {
           pos++;
           break;
         } else {
-          throw error(base, "[,] or [}]");
+          throw error("[,] or [}]");
         }
       }
     }
@@ -226,7 +225,7 @@ final class Utf8Json {
    * The {@code parts} array: true if every element is an object whose last {@code type} is a
    * string.
    */
-  private boolean partsArray(int base) {
+  private boolean partsArray() {
     pos++; // '['
     boolean ok = true;
     ws();
@@ -237,7 +236,7 @@ final class Utf8Json {
     while (true) {
       ws();
       if (pos < end && a[pos] == '{') {
-        ok &= partObject(base);
+        ok &= partObject();
       } else {
         ok = false;
         value(2);
@@ -249,14 +248,14 @@ final class Utf8Json {
         pos++;
         return ok;
       } else {
-        throw error(base, "[,] or []]");
+        throw error("[,] or []]");
       }
     }
   }
 
   private static final byte[] TYPE = "\"type\"".getBytes(StandardCharsets.US_ASCII);
 
-  private boolean partObject(int base) {
+  private boolean partObject() {
     pos++; // '{'
     boolean typeIsString = false;
     ws();
@@ -269,7 +268,7 @@ final class Utf8Json {
     while (true) {
       ws();
       if (pos >= end || a[pos] != '"') {
-        throw error(base, "a member name");
+        throw error("a member name");
       }
       int nameStart = pos;
       string();
@@ -277,7 +276,7 @@ final class Utf8Json {
       boolean isType = pos - nameStart == TYPE.length && matches(nameStart, TYPE);
       ws();
       if (pos >= end || a[pos] != ':') {
-        throw error(base, "[:]");
+        throw error("[:]");
       }
       pos++;
       ws();
@@ -293,7 +292,7 @@ final class Utf8Json {
         top = first;
         return typeIsString;
       } else {
-        throw error(base, "[,] or [}]");
+        throw error("[,] or [}]");
       }
     }
   }
@@ -329,7 +328,7 @@ final class Utf8Json {
   // ---------------------------------------------------------------------------------------------
   // validating scanner
 
-  private InvalidPayloadException error(int base, String expected) {
+  private InvalidPayloadException error(String expected) {
     String found;
     if (pos >= end) {
       found = "the end of input";
@@ -339,7 +338,7 @@ final class Utf8Json {
           c >= 0x20 && c < 0x7f ? "[" + (char) c + "]" : "byte [0x" + Integer.toHexString(c) + "]";
     }
     return new InvalidPayloadException(
-        "invalid json at offset " + (pos - base) + ": expected " + expected + ", found " + found);
+        "invalid json at offset " + pos + ": expected " + expected + ", found " + found);
   }
 
   private void ws() {
@@ -364,7 +363,7 @@ final class Utf8Json {
   /** Skips one value inside {@code depth} open arrays and objects, checking it. */
   private void value(int depth) {
     if (pos >= end) {
-      throw error(0, "a value");
+      throw error("a value");
     }
     byte c = a[pos];
     if ((c == '{' || c == '[') && depth >= Json.MAX_DEPTH) {
@@ -382,7 +381,7 @@ final class Utf8Json {
         if (c == '-' || (c >= '0' && c <= '9')) {
           number();
         } else {
-          throw error(0, "a value");
+          throw error("a value");
         }
       }
     }
@@ -400,14 +399,14 @@ final class Utf8Json {
     while (true) {
       ws();
       if (pos >= end || a[pos] != '"') {
-        throw error(0, "a member name");
+        throw error("a member name");
       }
       int nameStart = pos;
       string();
       seen = name(first, nameStart, pos, seen);
       ws();
       if (pos >= end || a[pos] != ':') {
-        throw error(0, "[:]");
+        throw error("[:]");
       }
       pos++;
       ws();
@@ -420,7 +419,7 @@ final class Utf8Json {
         top = first;
         return;
       } else {
-        throw error(0, "[,] or [}]");
+        throw error("[,] or [}]");
       }
     }
   }
@@ -469,7 +468,7 @@ final class Utf8Json {
         pos++;
         return;
       } else {
-        throw error(0, "[,] or []]");
+        throw error("[,] or []]");
       }
     }
   }
@@ -477,7 +476,7 @@ final class Utf8Json {
   private void literal(String word) {
     for (int i = 0; i < word.length(); i++) {
       if (pos >= end || a[pos] != word.charAt(i)) {
-        throw error(0, "[" + word + "]");
+        throw error("[" + word + "]");
       }
       pos++;
     }
@@ -499,7 +498,7 @@ final class Utf8Json {
       }
     } else {
       pos = start;
-      throw error(0, "a number");
+      throw error("a number");
     }
     if (pos < end && a[pos] == '.') {
       pos++;
@@ -509,7 +508,7 @@ final class Utf8Json {
       }
       if (pos == from) {
         pos = start;
-        throw error(0, "a number");
+        throw error("a number");
       }
       digits += pos - from;
     }
@@ -524,7 +523,7 @@ final class Utf8Json {
       }
       if (pos == from) {
         pos = start;
-        throw error(0, "a number");
+        throw error("a number");
       }
       digits += pos - from;
     }
@@ -568,7 +567,7 @@ final class Utf8Json {
       }
       if (i >= n) {
         pos = i;
-        throw error(0, "[\"] closing the string");
+        throw error("[\"] closing the string");
       }
       int c = b[i] & 0xff;
       if (c == '"') {
@@ -578,7 +577,7 @@ final class Utf8Json {
         i = escape(i);
       } else if (c < 0x20) {
         pos = i;
-        throw error(0, "no raw control character in a string");
+        throw error("no raw control character in a string");
       } else {
         i = utf8(i, c);
       }
@@ -588,7 +587,7 @@ final class Utf8Json {
   private int escape(int i) {
     if (i + 1 >= end) {
       pos = i + 1;
-      throw error(0, "an escape");
+      throw error("an escape");
     }
     byte e = a[i + 1];
     switch (e) {
@@ -621,7 +620,7 @@ final class Utf8Json {
       }
       default -> {
         pos = i + 1;
-        throw error(0, "a valid escape");
+        throw error("a valid escape");
       }
     }
   }
@@ -629,7 +628,7 @@ final class Utf8Json {
   private int hex4(int at) {
     if (at + 4 > end) {
       pos = at;
-      throw error(0, "four hex digits");
+      throw error("four hex digits");
     }
     int code = 0;
     for (int k = 0; k < 4; k++) {
@@ -644,7 +643,7 @@ final class Utf8Json {
         canonical = false; // Json.write writes lowercase hex
       } else {
         pos = at + k;
-        throw error(0, "a hex digit");
+        throw error("a hex digit");
       }
       code = code * 16 + digit;
     }
@@ -674,21 +673,21 @@ final class Utf8Json {
       }
     } else {
       pos = i;
-      throw error(0, "a utf-8 character");
+      throw error("a utf-8 character");
     }
     if (i + need >= end) {
       pos = i;
-      throw error(0, "a whole utf-8 character");
+      throw error("a whole utf-8 character");
     }
     int second = a[i + 1] & 0xff;
     if (second < min || second > max) {
       pos = i + 1;
-      throw error(0, "a utf-8 continuation byte");
+      throw error("a utf-8 continuation byte");
     }
     for (int k = 2; k <= need; k++) {
       if ((a[i + k] & 0xC0) != 0x80) {
         pos = i + k;
-        throw error(0, "a utf-8 continuation byte");
+        throw error("a utf-8 continuation byte");
       }
     }
     return i + need + 1;
@@ -702,7 +701,7 @@ final class Utf8Json {
     var r = new Utf8Json(a, from, to);
     JsonValue value = r.readValue();
     if (r.pos != to) {
-      throw r.error(from, "end of input");
+      throw r.error("end of input");
     }
     return value;
   }
@@ -716,7 +715,7 @@ final class Utf8Json {
     int stop = s.pos;
     s.ws();
     if (s.pos != to) {
-      throw s.error(0, "end of input");
+      throw s.error("end of input");
     }
     return read(a, start, stop);
   }
@@ -725,7 +724,7 @@ final class Utf8Json {
     // The scanner accepted these bytes; the reader still never reads past them.
     ws();
     if (pos >= end) {
-      throw error(0, "a value");
+      throw error("a value");
     }
     byte c = a[pos];
     switch (c) {
@@ -803,7 +802,7 @@ final class Utf8Json {
 
   private String readString() {
     if (pos >= end || a[pos] != '"') {
-      throw error(0, "a string");
+      throw error("a string");
     }
     int start = pos + 1;
     int i = start;
@@ -819,7 +818,7 @@ final class Utf8Json {
     while (true) {
       if (i >= end) {
         pos = i;
-        throw error(0, "[\"] closing the string");
+        throw error("[\"] closing the string");
       }
       byte c = a[i];
       if (c == '"') {
