@@ -24,10 +24,12 @@ import org.jspecify.annotations.Nullable;
  * instant>","messages":[...],"lastOutEventId":N,"lastInEventId":M}}. Not public API.
  *
  * <p>Messages are kept as their canonical JSON bytes ({@link UIMessage}), so writing the document
- * concatenates them (a message is never re-encoded), and reading it cuts the {@code messages} array
- * out with a structural scan ({@link JsonScanner}) and hands it to {@link UIMessage#parseArray},
- * which checks every byte of every message in one pass and binds only the ids and roles. The rest
- * of the document is parsed as before.
+ * concatenates them (a message is never re-encoded). Reading it cuts the {@code messages} array out
+ * without reading it: found from both ends when the document is laid out as this class writes it,
+ * else by a structural scan ({@link JsonScanner}); the array goes to {@link UIMessage#parseArray},
+ * which checks every byte of every message in one pass and binds only the ids and roles (a wrong
+ * guess of the range fails there, and the scan takes over). The rest of the document is parsed as
+ * before.
  *
  * <p>Decoding refuses anything it cannot vouch for (malformed JSON anywhere, bytes that are not
  * UTF-8, an unknown version, a missing or mistyped field, an invalid message) with an {@link
