@@ -1,5 +1,6 @@
 package dev.durablechat.api;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 
@@ -63,6 +64,11 @@ public final class Json {
   /** Appends the compact JSON text of a value. */
   public static void write(JsonValue value, StringBuilder out) {
     if (value instanceof JsonObject object) {
+      byte[] utf8 = object.utf8();
+      if (utf8 != null) {
+        out.append(new String(utf8, StandardCharsets.UTF_8)); // already what this method writes
+        return;
+      }
       out.append('{');
       int open = out.length();
       // forEach, not entrySet(): the unmodifiable map wraps every entry it iterates.
