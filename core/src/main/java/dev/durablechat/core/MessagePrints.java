@@ -3,7 +3,6 @@ package dev.durablechat.core;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.durablechat.api.UIMessage;
-import dev.durablechat.core.internal.JsonCodec;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -47,7 +46,8 @@ final class MessagePrints {
   }
 
   private static long[] print(UIMessage message) {
-    byte[] json = JsonCodec.writeBytes(message.json());
+    // The message's own canonical bytes: what a segment holds of it, with no re-encoding.
+    byte[] json = message.toJsonBytes();
     byte[] digest;
     try {
       digest = MessageDigest.getInstance("SHA-256").digest(json);
