@@ -355,9 +355,9 @@ public final class SseLoad {
   }
 
   /**
-   * CPU time over a phase, from /proc (Linux): the server child's, this driver's (the readers),
-   * and the whole machine's busy time (every process, other builds included), against the wall
-   * time times the cores. Says what share of the machine the measuring client itself took.
+   * CPU time over a phase, from /proc (Linux): the server child's, this driver's (the readers), and
+   * the whole machine's busy time (every process, other builds included), against the wall time
+   * times the cores. Says what share of the machine the measuring client itself took.
    */
   static final class CpuShare {
     private final long childPid;
@@ -394,7 +394,8 @@ public final class SseLoad {
     /** The machine's busy ticks (everything but idle and iowait), summed over the cores. */
     private static long busy() {
       try {
-        String[] f = java.nio.file.Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        String[] f =
+            java.nio.file.Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
         long sum = 0;
         for (int i = 1; i < f.length && i <= 8; i++) {
           if (i != 4 && i != 5) {

@@ -1,6 +1,7 @@
 package dev.durablechat.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.durablechat.http.SseReader.WireRecord;
 import java.time.Duration;
@@ -81,6 +82,10 @@ class HubFanOutTest {
           List<WireRecord> records = r.recordsUntil(HubFanOutTest::turnComplete, left);
           LoadTest.assertInOrderOnce(records, chunks);
         }
+        // The others stay open (Timeout-Seconds 120); the leaver's stream is let go.
+        await()
+            .atMost(HttpFixture.WAIT)
+            .until(() -> f.http.servlet().openStreams() == readerCount - 1);
       } finally {
         readers.forEach(SseReader::close);
       }
