@@ -841,6 +841,19 @@ final class OutStreams {
       }
     }
 
+    /**
+     * A write to the connection failed (the client went away): the stream is let go and the
+     * response ended, so that the server closes the connection now rather than when it idles out
+     * (10,000 readers leaving at once held 10,000 sockets until then).
+     */
+    private void writeFailed(Throwable error) {
+      onConnectionError(error);
+      Sink s = sink;
+      if (s != null) {
+        s.abort();
+      }
+    }
+
     /** Ends the stream after what is buffered and a {@code retry} hint (no {@code [DONE]}). */
     synchronized void finish(long retryMillis) {
       if (!done && !finishing) {
@@ -890,7 +903,7 @@ final class OutStreams {
           }
         }
       } catch (IOException | RuntimeException e) {
-        onConnectionError(e);
+        writeFailed(e);
         return;
       }
       requestMore();
@@ -917,7 +930,7 @@ final class OutStreams {
             return;
           }
         } catch (IOException | RuntimeException e) {
-          onConnectionError(e);
+          writeFailed(e);
           return;
         }
       }
