@@ -217,6 +217,11 @@ public final class SseLoad {
       var echoFan = new Readers(echo, "/echo", readers, 2);
       echoFan.connect();
       echoFan.awaitOk(Duration.ofSeconds(60));
+      // The same full GC as after our readers connected: it moves the connections to the old
+      // generation, as in a server that has run a while (then every write's young objects stored
+      // into them cost the collector's card refinement, on both sides alike).
+      childIn.println("heap");
+      out.println("heap (echo readers connected): " + expect("heap").substring(5));
       childIn.println("echo " + WARMUP_CHUNKS + " " + FANOUT_INTERVAL_MS);
       echoFan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
       echoFan.reset();
