@@ -78,6 +78,8 @@ public final class SseLoad {
   private static final String SECRET = "bench_secret_key";
   private static final int FANOUT_CHUNKS = 20;
   private static final int FANOUT_INTERVAL_MS = 200;
+  private static final int WARMUP_CHUNKS = 5;
+  private static final int SINGLE_WARMUP = 5_000;
   private static final int SINGLE_CHUNKS = 200;
   private static final int SINGLE_INTERVAL_MS = 20;
 
@@ -111,17 +113,15 @@ public final class SseLoad {
     void run() throws Exception {
       out.printf(Locale.ROOT, "SseLoad: %d readers; load average %s%n", readers, loadAverage());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      child =
-          new ProcessBuilder(
-                  java,
-                  "-Xmx1g",
-                  "-Xms1g",
-                  "-cp",
-                  System.getProperty("java.class.path"),
-                  SseLoad.class.getName(),
-                  "server")
-              .redirectError(ProcessBuilder.Redirect.INHERIT)
-              .start();
+      var command = new ArrayList<String>(List.of(java, "-Xmx1g", "-Xms1g"));
+      // Extra options for the server child only (e.g. a JFR recording while profiling).
+      String extra = System.getenv("SSELOAD_SERVER_JAVA_OPTS");
+      if (extra != null && !extra.isBlank()) {
+        command.addAll(List.of(extra.trim().split("\\s+")));
+      }
+      command.addAll(
+          List.of("-cp", System.getProperty("java.class.path"), SseLoad.class.getName(), "server"));
+      child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       childOut =
           new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
       childIn = new PrintStream(child.getOutputStream(), true, StandardCharsets.UTF_8);
@@ -172,8 +172,15 @@ public final class SseLoad {
       out.println("heap (all readers connected): " + expect("heap").substring(5));
 
       // 2. fan-out
+      // A warm-up turn first (its samples dropped): the JIT compiles the write path here, not
+      // inside the measured chunks (C2 took a quarter of the server's CPU in a cold fan-out).
+      append(http, "fan", "chunks:" + WARMUP_CHUNKS + ":" + FANOUT_INTERVAL_MS);
+      fan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
+      fan.reset();
+      var cpu = new CpuShare(child.pid());
       append(http, "fan", "chunks:" + FANOUT_CHUNKS + ":" + FANOUT_INTERVAL_MS);
       fan.awaitSamples((long) FANOUT_CHUNKS * readers, Duration.ofSeconds(120));
+      out.println("fan-out CPU: " + cpu.report());
       out.println(
           "fan-out: chunk write -> read by each of "
               + readers
@@ -203,9 +210,67 @@ public final class SseLoad {
           open,
           (System.nanoTime() - closeStart) / 1e9);
 
+      awaitChildSockets(Duration.ofSeconds(60));
+
+      // 2b. the same fan-out from the bare Jetty echo: what Jetty and this machine's loopback
+      // can do at all, measured the same way (one publishing thread writing to every subscriber)
+      var echoFan = new Readers(echo, "/echo", readers, 2);
+      echoFan.connect();
+      echoFan.awaitOk(Duration.ofSeconds(60));
+      // The same full GC as after our readers connected: it moves the connections to the old
+      // generation, as in a server that has run a while (then every write's young objects stored
+      // into them cost the collector's card refinement, on both sides alike).
+      childIn.println("heap");
+      out.println("heap (echo readers connected): " + expect("heap").substring(5));
+      childIn.println("echo " + WARMUP_CHUNKS + " " + FANOUT_INTERVAL_MS);
+      echoFan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
+      echoFan.reset();
+      var echoCpu = new CpuShare(child.pid());
+      childIn.println("echo " + FANOUT_CHUNKS + " " + FANOUT_INTERVAL_MS);
+      echoFan.awaitSamples((long) FANOUT_CHUNKS * readers, Duration.ofSeconds(120));
+      out.println("bare Jetty echo fan-out CPU: " + echoCpu.report());
+      out.println(
+          "bare Jetty echo fan-out: frame write -> read by each of "
+              + echoFan.ok.get()
+              + " readers ("
+              + FANOUT_CHUNKS
+              + " frames): "
+              + echoFan.summary());
+      echoFan.close();
+      // The echo learns of a closed connection when a write to it fails: publish until none is
+      // left, so that the single-reader rounds below write to their one reader only.
+      long echoes = readers;
+      long echoDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (echoes > 0 && System.nanoTime() < echoDeadline) {
+        childIn.println("echo 1 0");
+        childIn.println("echoes");
+        echoes = Long.parseLong(expect("echoes").substring(7).trim());
+        if (echoes > 0) {
+          Thread.sleep(100); // the driver polling the child, not a test
+        }
+      }
+
+      awaitChildSockets(Duration.ofSeconds(60));
+
       // 3. single reader vs bare Jetty echo, interleaved
       var ours = new ArrayList<Long>();
       var bare = new ArrayList<Long>();
+      // Warm-up, samples dropped: both paths compiled by the JIT before either is measured (a
+      // cold single reader was still a quarter interpreted, with C2 busy on its path).
+      {
+        var e = new Readers(echo, "/echo", 1, 1);
+        e.connect();
+        e.awaitOk(Duration.ofSeconds(10));
+        childIn.println("echo " + SINGLE_WARMUP + " 0");
+        e.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
+        e.close();
+        var s = new Readers(base, "/realtime/v1/sessions/single/out", 1, 1);
+        s.connect();
+        s.awaitOk(Duration.ofSeconds(10));
+        append(http, "single", "chunks:" + SINGLE_WARMUP + ":0");
+        s.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
+        s.close();
+      }
       for (int round = 0; round < 2; round++) {
         var e = new Readers(echo, "/echo", 1, 1);
         e.connect();
@@ -231,6 +296,28 @@ public final class SseLoad {
       childIn.println("peak");
       out.println("heap peak: " + expect("peak").substring(5));
       out.println("load average at the end: " + loadAverage());
+    }
+
+    /**
+     * Waits until the child holds few sockets again (the closed readers' connections released), so
+     * that the next phase has file descriptors; prints how many are left if it gives up.
+     */
+    private void awaitChildSockets(Duration timeout) throws InterruptedException {
+      Path fds = Path.of("/proc/" + child.pid() + "/fd");
+      long deadline = System.nanoTime() + timeout.toNanos();
+      long count = Long.MAX_VALUE;
+      while (System.nanoTime() < deadline) {
+        try (var list = java.nio.file.Files.list(fds)) {
+          count = list.count();
+        } catch (IOException e) {
+          return; // no /proc: nothing to wait for
+        }
+        if (count < 1_000) {
+          return;
+        }
+        Thread.sleep(100); // the driver polling the child, not a test
+      }
+      out.println("  (the server still holds " + count + " file descriptors)");
     }
 
     private void create(HttpClient http, String chatId) throws Exception {
@@ -269,6 +356,87 @@ public final class SseLoad {
       if (r.statusCode() >= 300) {
         throw new IllegalStateException(path + " answered " + r.statusCode() + ": " + r.body());
       }
+    }
+  }
+
+  /**
+   * CPU time over a phase, from /proc (Linux): the server child's, this driver's (the readers), and
+   * the whole machine's busy time (every process, other builds included), against the wall time
+   * times the cores. Says what share of the machine the measuring client itself took.
+   */
+  static final class CpuShare {
+    private final long childPid;
+    private final long wallStart = System.nanoTime();
+    private final long[] start;
+
+    CpuShare(long childPid) {
+      this.childPid = childPid;
+      this.start = sample();
+    }
+
+    private long[] sample() {
+      String child = "/proc/" + childPid + "/stat";
+      return new long[] {
+        ticks(child, 11) + ticks(child, 12),
+        ticks("/proc/self/stat", 11) + ticks("/proc/self/stat", 12),
+        busy(),
+        ticks(child, 12),
+        ticks("/proc/self/stat", 12)
+      };
+    }
+
+    /** A process's utime (11) or stime (12), in clock ticks. */
+    private static long ticks(String statFile, int field) {
+      try {
+        String stat = java.nio.file.Files.readString(Path.of(statFile));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[field]);
+      } catch (IOException | RuntimeException e) {
+        return -1;
+      }
+    }
+
+    /** The machine's busy ticks (everything but idle and iowait), summed over the cores. */
+    private static long busy() {
+      try {
+        String[] f =
+            java.nio.file.Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long sum = 0;
+        for (int i = 1; i < f.length && i <= 8; i++) {
+          if (i != 4 && i != 5) {
+            sum += Long.parseLong(f[i]);
+          }
+        }
+        return sum;
+      } catch (IOException | RuntimeException e) {
+        return -1;
+      }
+    }
+
+    String report() {
+      long[] end = sample();
+      double wall = (System.nanoTime() - wallStart) / 1e9;
+      int cores = Runtime.getRuntime().availableProcessors();
+      double tick = 100.0; // USER_HZ on Linux
+      double server = (end[0] - start[0]) / tick;
+      double client = (end[1] - start[1]) / tick;
+      double machine = (end[2] - start[2]) / tick;
+      return String.format(
+          Locale.ROOT,
+          "%.1f s wall on %d cores (%.1f core-s): server %.1f s (%.0f%%; %.1f s in the kernel),"
+              + " readers %.1f s (%.0f%%; %.1f s in the kernel),"
+              + " the rest of the machine %.1f s (%.0f%%; softirq and other processes)",
+          wall,
+          cores,
+          wall * cores,
+          server,
+          100 * server / (wall * cores),
+          (end[3] - start[3]) / tick,
+          client,
+          100 * client / (wall * cores),
+          (end[4] - start[4]) / tick,
+          Math.max(0, machine - server - client),
+          100 * Math.max(0, machine - server - client) / (wall * cores));
     }
   }
 
@@ -388,6 +556,12 @@ public final class SseLoad {
       while (sampleCount.get() < count && System.nanoTime() < deadline) {
         Thread.sleep(20); // a driver polling its own counter, not a test
       }
+    }
+
+    /** Drops the samples so far (a warm-up's); call once they all arrived. */
+    void reset() {
+      sampleChunks.clear();
+      sampleCount.set(0);
     }
 
     List<Long> samples() {
@@ -593,6 +767,11 @@ public final class SseLoad {
                 http.servlet().openStreams());
           }
           case "streams" -> System.out.println("streams " + http.servlet().openStreams());
+          case "echoes" -> {
+            // Lets go of the echo's subscribers whose connections ended.
+            echo.prune();
+            System.out.println("echoes " + echo.subscribers());
+          }
           case "peak" -> {
             long peak = 0;
             for (MemoryPoolMXBean pool2 : ManagementFactory.getMemoryPoolMXBeans()) {
@@ -666,6 +845,14 @@ public final class SseLoad {
       subs.add(sub);
     }
 
+    void prune() {
+      subs.removeIf(s -> s.failed);
+    }
+
+    int subscribers() {
+      return subs.size();
+    }
+
     void publish(long nanos) {
       String body =
           "{\\\"data\\\":{\\\"type\\\":\\\"text-delta\\\",\\\"id\\\":\\\"t0\\\",\\\"delta\\\":\\\"t="
@@ -691,6 +878,7 @@ public final class SseLoad {
       final ServletOutputStream out;
       final ArrayDeque<byte[]> pending = new ArrayDeque<>();
       boolean needsFlush = true;
+      volatile boolean failed;
 
       Sub(ServletOutputStream out) {
         this.out = out;
@@ -716,8 +904,9 @@ public final class SseLoad {
             out.write(next);
             needsFlush = true;
           }
-        } catch (IOException e) {
+        } catch (IOException | IllegalStateException e) {
           pending.clear();
+          failed = true;
         }
       }
     }

@@ -872,19 +872,36 @@ public final class DurableChat implements AutoCloseable {
    * @throws NoSuchSessionException at once, if there is no session at the address
    */
   public Flow.Publisher<TailItem<OutEvent>> subscribeOut(String address, long afterEventId) {
-    return subscribe(address, StreamKind.OUT, afterEventId, DurableChat::decodeOut);
+    return subscribe(address, StreamKind.OUT, afterEventId, DurableChat::decodeOut, executor);
+  }
+
+  /**
+   * {@link #subscribeOut(String, long)}, with the tail's work (reading the new records from the
+   * store, decoding them, signalling the subscriber) run on {@code executor} instead of the
+   * engine's. With {@code Runnable::run} it runs on the thread that wakes the tail: for an append
+   * on this node, the appending thread itself, right after its records landed (no thread hop; a
+   * subscriber that fans out to many readers should hand the work on quickly); for an append on
+   * another node, the store's notification thread. Signals stay serialized, one at a time.
+   *
+   * @throws NoSuchSessionException at once, if there is no session at the address
+   */
+  public Flow.Publisher<TailItem<OutEvent>> subscribeOut(
+      String address, long afterEventId, Executor executor) {
+    Objects.requireNonNull(executor, "executor must not be null");
+    return subscribe(address, StreamKind.OUT, afterEventId, DurableChat::decodeOut, executor);
   }
 
   /** Follows the session's {@code in} stream live; see {@link #subscribeOut}. */
   public Flow.Publisher<TailItem<InEvent>> subscribeIn(String address, long afterEventId) {
-    return subscribe(address, StreamKind.IN, afterEventId, DurableChat::decodeIn);
+    return subscribe(address, StreamKind.IN, afterEventId, DurableChat::decodeIn, executor);
   }
 
   private <E> Flow.Publisher<TailItem<E>> subscribe(
       String address,
       StreamKind kind,
       long afterEventId,
-      Function<StoredRecord, StreamRecord<E>> decode) {
+      Function<StoredRecord, StreamRecord<E>> decode,
+      Executor tailExecutor) {
     ensureOpen();
     checkRead(afterEventId, 1);
     // Not from the cache for an external id: a tail must not start on a deleted session (S11).
@@ -899,7 +916,7 @@ public final class DurableChat implements AutoCloseable {
               kind,
               afterEventId,
               decode,
-              executor,
+              tailExecutor,
               subscriber,
               tails::remove);
       tails.add(tail);

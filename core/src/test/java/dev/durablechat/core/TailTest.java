@@ -84,6 +84,42 @@ class TailTest {
   }
 
   @Test
+  @DisplayName(
+      "with Runnable::run as the tail's executor, each record reaches the subscriber on the appending thread, before appendOut returns")
+  void onTheAppendingThread() {
+    out(1);
+    var seen = new ArrayList<String>();
+    var ids = new ArrayList<Long>();
+    f.chat
+        .subscribeOut("c", 0, Runnable::run)
+        .subscribe(
+            new java.util.concurrent.Flow.Subscriber<TailItem<OutEvent>>() {
+              @Override
+              public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                s.request(Long.MAX_VALUE);
+              }
+
+              @Override
+              public void onNext(TailItem<OutEvent> item) {
+                seen.add(Thread.currentThread().getName());
+                ids.add(id(item));
+              }
+
+              @Override
+              public void onError(Throwable t) {}
+
+              @Override
+              public void onComplete() {}
+            });
+    // The stored record came with the subscription, on this thread.
+    assertThat(ids).containsExactly(1L);
+    out(2);
+    // No wait: the appends delivered their records themselves.
+    assertThat(ids).containsExactly(1L, 2L, 3L);
+    assertThat(seen).containsOnly(Thread.currentThread().getName());
+  }
+
+  @Test
   @DisplayName("W7: keeps following across a run swap without doing anything")
   void acrossRunSwap() throws Exception {
     var sub = new TestSubscriber<TailItem<OutEvent>>();

@@ -85,8 +85,6 @@ final class OutStreams {
   private final ScheduledExecutorService timer;
   private final ExecutorService[] lanes;
   private final int laneCount;
-  private final java.util.concurrent.atomic.AtomicInteger nextLane =
-      new java.util.concurrent.atomic.AtomicInteger();
   private final Map<String, Hub> hubs = new ConcurrentHashMap<>();
   private volatile boolean closing;
 
@@ -121,11 +119,11 @@ final class OutStreams {
             TimeUnit.MILLISECONDS.toNanos(10),
             Math.min(Math.min(pingNanos, statusNanos), TimeUnit.SECONDS.toNanos(1)) / 4);
     timer.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.NANOSECONDS);
-    // Lane 0 is the hub's own tail thread; one more lane per further core.
+    // One lane per core: a hub with many readers hands its frames to these.
     this.laneCount = Math.max(2, Runtime.getRuntime().availableProcessors());
-    this.lanes = new ExecutorService[laneCount - 1];
+    this.lanes = new ExecutorService[laneCount];
     for (int i = 0; i < lanes.length; i++) {
-      String name = "durablechat-sse-lane-" + (i + 1);
+      String name = "durablechat-sse-lane-" + i;
       lanes[i] =
           Executors.newSingleThreadExecutor(
               r -> {
@@ -395,23 +393,35 @@ final class OutStreams {
   // ------------------------------------------------------------------ the hubs
 
   /**
-   * Runs the task on the lane, unless the streams are closing. Lane 0 runs on the calling thread
-   * under the hub's lock (the hub's tail signals one at a time, so its frames keep their order and
-   * a lone reader's frame takes no extra thread hop); the others on their own threads.
+   * Runs the task for the hub's readers on one lane, unless the streams are closing. Each lane's
+   * tasks run one at a time, in the order given, under the lane's lock. A hub with a few readers
+   * runs them on the calling thread: the hub's tail runs on the thread that appended, so a record
+   * reaches a lone reader's connection with no thread hop. Past {@link #INLINE_READERS} the hub
+   * spreads for good: its tail only encodes each record once and hands the frame to one thread per
+   * lane (per core), so the appending thread is not held by thousands of writes.
    */
   private void onLane(Hub hub, int lane, Runnable task) {
-    if (lane == 0) {
-      synchronized (hub) {
+    Object lock = hub.laneLocks[lane];
+    if (!hub.spread) {
+      synchronized (lock) {
         task.run();
       }
       return;
     }
     try {
-      lanes[lane - 1].execute(task);
+      lanes[lane].execute(
+          () -> {
+            synchronized (lock) {
+              task.run();
+            }
+          });
     } catch (RejectedExecutionException e) {
       // closing: the streams end anyway
     }
   }
+
+  /** Readers a hub serves on the appending thread; more and it spreads over the lanes. */
+  static final int INLINE_READERS = 8;
 
   /** Puts the caught-up reader on its session's hub, making the hub if it is the first one. */
   private void join(Stream stream) {
@@ -429,13 +439,19 @@ final class OutStreams {
                 made[0] = h;
               }
               h.readers++;
+              if (h.readers > INLINE_READERS) {
+                h.spread = true;
+              }
+              // Round robin within the hub: a lone reader is on lane 0, many share every lane.
+              stream.lane = Math.floorMod(h.assigned++, laneCount);
               return h;
             });
     synchronized (stream) {
       stream.hub = hub;
     }
     if (made[0] != null) {
-      chat.subscribeOut(hub.sessionId, from).subscribe(hub);
+      // The tail's work runs on the thread that wakes it (the appending one, on this node).
+      chat.subscribeOut(hub.sessionId, from, Runnable::run).subscribe(hub);
     }
     onLane(
         hub,
@@ -479,8 +495,16 @@ final class OutStreams {
 
     final long[] position;
 
-    /** Readers joined or joining; guarded by the hubs map. */
+    /** Readers joined or joining, and readers ever given a lane; guarded by the hubs map. */
     int readers;
+
+    int assigned;
+
+    /** Whether the hub hands its frames to the lane threads (set once, never cleared). */
+    volatile boolean spread;
+
+    /** One lock per lane: a lane's tasks run one at a time, whichever thread runs them. */
+    final Object[] laneLocks;
 
     private volatile Flow.@Nullable Subscription subscription;
     private volatile boolean cancelled;
@@ -492,6 +516,10 @@ final class OutStreams {
       this.access = access;
       this.position = new long[laneCount];
       Arrays.fill(position, from);
+      this.laneLocks = new Object[laneCount];
+      for (int i = 0; i < laneCount; i++) {
+        laneLocks[i] = new Object();
+      }
       for (int i = 0; i < laneCount; i++) {
         members.add(ConcurrentHashMap.newKeySet());
       }
@@ -673,7 +701,9 @@ final class OutStreams {
     private boolean closeSeen;
     private @Nullable Hub hub; // the session's hub this reader follows, if any
     private boolean alone; // on a tail of its own
-    final int lane = Math.floorMod(nextLane.getAndIncrement(), laneCount);
+
+    /** The lane of its hub; set (under the hubs map) before the hub runs anything for it. */
+    volatile int lane;
 
     Stream(
         String sessionId,
@@ -811,6 +841,19 @@ final class OutStreams {
       }
     }
 
+    /**
+     * A write to the connection failed (the client went away): the stream is let go and the
+     * response ended, so that the server closes the connection now rather than when it idles out
+     * (10,000 readers leaving at once held 10,000 sockets until then).
+     */
+    private void writeFailed(Throwable error) {
+      onConnectionError(error);
+      Sink s = sink;
+      if (s != null) {
+        s.abort();
+      }
+    }
+
     /** Ends the stream after what is buffered and a {@code retry} hint (no {@code [DONE]}). */
     synchronized void finish(long retryMillis) {
       if (!done && !finishing) {
@@ -860,7 +903,7 @@ final class OutStreams {
           }
         }
       } catch (IOException | RuntimeException e) {
-        onConnectionError(e);
+        writeFailed(e);
         return;
       }
       requestMore();
@@ -873,6 +916,23 @@ final class OutStreams {
     private void enqueue(byte[] bytes) {
       if (done) {
         return;
+      }
+      Sink s = sink;
+      if (pending.isEmpty() && s != null) {
+        // The usual case of a reader that keeps up: straight to the connection, not through the
+        // queue (which would keep a new frame referenced from a long-lived stream).
+        try {
+          if (s.ready()) {
+            s.write(bytes);
+            needsFlush = true;
+            lastProgress = System.nanoTime();
+            drain();
+            return;
+          }
+        } catch (IOException | RuntimeException e) {
+          writeFailed(e);
+          return;
+        }
       }
       pending.add(bytes);
       pendingBytes += bytes.length;

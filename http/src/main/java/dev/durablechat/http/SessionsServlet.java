@@ -248,6 +248,9 @@ public final class SessionsServlet extends HttpServlet {
           @Override
           public void onError(Throwable t) {
             stream.onConnectionError(t);
+            // Ended here too: a failed write does not end the request by itself, and the
+            // container would hold the dead connection (and its socket) until it idles out.
+            sink.end();
           }
         });
     stream.attach(sink);

@@ -127,7 +127,7 @@ class LoadTest {
   }
 
   /** Gapless seqs from 1, then the deltas 0..n-1 in order, then a turn-complete. */
-  private static void assertInOrderOnce(List<WireRecord> records, int n) {
+  static void assertInOrderOnce(List<WireRecord> records, int n) {
     for (int i = 0; i < records.size(); i++) {
       assertThat(records.get(i).seq()).isEqualTo(i + 1);
     }
