@@ -6,16 +6,16 @@ import dev.durablechat.agent.AgentRuntime;
 import dev.durablechat.agent.ChatAgent;
 import dev.durablechat.agent.TurnContext;
 import dev.durablechat.api.Environment;
-import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
 import dev.durablechat.api.JsonNumber;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.Snapshot;
 import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.UIMessageChunk;
-import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.ChatHistory;
 import dev.durablechat.core.DurableChat;
 import dev.durablechat.http.HttpFixture.Reply;
 import dev.durablechat.storage.memory.MemorySessionStore;
@@ -23,7 +23,6 @@ import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -359,24 +358,12 @@ class ForgedHistoryTest {
   }
 
   private long snapshotIn() {
-    return snapshots
-        .read(key())
-        .map(s -> snapshotJson(s).get("lastInEventId"))
-        .map(v -> ((JsonNumber) v).longValue())
-        .orElse(0L);
+    return ChatHistory.readSnapshot(snapshots, key()).map(Snapshot::lastInEventId).orElse(0L);
   }
 
   private List<UIMessage> snapshotMessages() {
-    StoredSnapshot s = snapshots.read(key()).orElseThrow();
-    var out = new ArrayList<UIMessage>();
-    for (JsonValue m : ((JsonArray) snapshotJson(s).get("messages")).elements()) {
-      out.add(new UIMessage((JsonObject) m));
-    }
-    return out;
-  }
-
-  private static JsonObject snapshotJson(StoredSnapshot s) {
-    return Json.parseObject(new String(s.content(), StandardCharsets.UTF_8));
+    // Through the reader a rebuild uses: snapshot.json is a manifest naming segments (H1).
+    return ChatHistory.readSnapshot(snapshots, key()).orElseThrow().messages();
   }
 
   private Reply append(String body) {

@@ -5,14 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.JWTCreator;
 import com.auth0.jwt.algorithms.Algorithm;
-import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
 import dev.durablechat.api.JsonNumber;
 import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.JsonValue;
+import dev.durablechat.api.Snapshot;
 import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.UIMessage;
-import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.ChatHistory;
 import dev.durablechat.http.HttpFixture.Reply;
 import dev.durablechat.storage.memory.MemorySnapshotStore;
 import java.net.http.HttpRequest;
@@ -385,23 +385,11 @@ class SecuritySuiteTest {
   }
 
   long snapshotIn() {
-    return snapshots
-        .read(key())
-        .map(s -> snapshotJson(s).get("lastInEventId"))
-        .map(v -> ((JsonNumber) v).longValue())
-        .orElse(0L);
+    return ChatHistory.readSnapshot(snapshots, key()).map(Snapshot::lastInEventId).orElse(0L);
   }
 
   List<UIMessage> snapshotMessages() {
-    StoredSnapshot s = snapshots.read(key()).orElseThrow();
-    var out = new ArrayList<UIMessage>();
-    for (JsonValue m : ((JsonArray) snapshotJson(s).get("messages")).elements()) {
-      out.add(new UIMessage((JsonObject) m));
-    }
-    return out;
-  }
-
-  private static JsonObject snapshotJson(StoredSnapshot s) {
-    return Json.parseObject(new String(s.content(), StandardCharsets.UTF_8));
+    // Through the reader a rebuild uses: snapshot.json is a manifest naming segments (H1).
+    return ChatHistory.readSnapshot(snapshots, key()).orElseThrow().messages();
   }
 }
