@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -165,6 +166,15 @@ public final class SessionTokens {
         .sign(keys.get(0).algorithm(algorithms.get(0)));
   }
 
+  private static boolean isCanonicalBase64Url(String text) {
+    try {
+      byte[] bytes = Base64.getUrlDecoder().decode(text);
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes).equals(text);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
   /**
    * Verifies a token (T2, T3).
    *
@@ -179,6 +189,13 @@ public final class SessionTokens {
     } catch (JWTDecodeException e) {
       throw new InvalidTokenException(
           InvalidTokenException.Reason.MALFORMED, "bearer is neither a secret key nor a valid jwt");
+    }
+    if (!isCanonicalBase64Url(jwt.getSignature())) {
+      // Base64 decoders drop the unused low bits of the last character, so without this check one
+      // signature would have several spellings and a token altered in its last character would
+      // still verify: a bearer is accepted only in the one form that mint() produces.
+      throw new InvalidTokenException(
+          InvalidTokenException.Reason.SIGNATURE, "token signature is not canonical base64url");
     }
     String alg = jwt.getAlgorithm();
     if (alg == null || !algorithms.contains(alg)) {

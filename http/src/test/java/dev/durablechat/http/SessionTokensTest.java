@@ -197,6 +197,28 @@ class SessionTokensTest {
 
   @Test
   @DisplayName(
+      "T3: a signature is accepted in its one canonical spelling; a last character changed only in"
+          + " the bits base64 drops is refused, as is any other changed character")
+  void signatureSpelledOneWay() {
+    SessionTokens tokens = builder().build();
+    for (int i = 0; i < 32; i++) {
+      String token = tokens.mint("chat-" + i);
+      assertThat(tokens.verify(token).mayWrite("chat-" + i)).isTrue();
+      String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      char last = token.charAt(token.length() - 1);
+      // HS256 signs 32 bytes: 43 characters, the last carrying 4 bits and 2 unused (zero) ones.
+      char sameBits = alphabet.charAt(alphabet.indexOf(last) | 1);
+      String respelled = token.substring(0, token.length() - 1) + sameBits;
+      assertThat(reason(() -> tokens.verify(respelled))).isEqualTo(Reason.SIGNATURE);
+      int mid = token.lastIndexOf('.') + 10;
+      char other = token.charAt(mid) == 'Q' ? 'R' : 'Q';
+      String altered = token.substring(0, mid) + other + token.substring(mid + 1);
+      assertThat(reason(() -> tokens.verify(altered))).isEqualTo(Reason.SIGNATURE);
+    }
+  }
+
+  @Test
+  @DisplayName(
       "T3: after a rotation the new key signs, the old key's tokens verify for the overlap, then not")
   void rotation() {
     SessionTokens tokens =
