@@ -66,7 +66,9 @@ public final class Json {
     if (value instanceof JsonObject object) {
       byte[] utf8 = object.utf8();
       if (utf8 != null) {
-        out.append(new String(utf8, StandardCharsets.UTF_8)); // already what this method writes
+        // already what this method writes
+        out.append(
+            new String(utf8, object.utf8Offset(), object.utf8Length(), StandardCharsets.UTF_8));
         return;
       }
       out.append('{');

@@ -25,10 +25,22 @@ public final class JsonObject implements JsonValue {
   /** The members; null when the object is held as bytes. */
   private final @Nullable Map<String, JsonValue> members;
 
-  /** The canonical UTF-8 bytes, or null; never modified, never handed out. */
+  /**
+   * The array that holds the canonical UTF-8 bytes at {@code [offset, offset + length)}, or null;
+   * never modified, never handed out. It may be a larger buffer (the segment of a snapshot the
+   * object was read from), shared with other objects read from it.
+   */
   private final byte @Nullable [] utf8;
 
-  private final @Nullable Utf8Object index;
+  private final int offset;
+  private final int length;
+
+  /**
+   * The top-level index of an object held as bytes: complete, or a head (see {@link Utf8Object})
+   * replaced by the complete index the first time a member past it is asked for. The replacement is
+   * a benign race: every thread computes an equal index of immutable fields.
+   */
+  private @Nullable Utf8Object index;
 
   /** The bytes form's hash code, computed once (0: not yet). */
   private int hash;
@@ -36,28 +48,78 @@ public final class JsonObject implements JsonValue {
   private JsonObject(Map<String, JsonValue> members) {
     this.members = members;
     this.utf8 = null;
+    this.offset = 0;
+    this.length = 0;
     this.index = null;
   }
 
-  private JsonObject(byte[] utf8, Utf8Object index) {
+  private JsonObject(byte[] utf8, int offset, int length, Utf8Object index) {
     this.members = null;
     this.utf8 = utf8;
+    this.offset = offset;
+    this.length = length;
     this.index = index;
   }
 
   /** An object held as canonical bytes that {@link Utf8Json} scanned into {@code index}. */
   static JsonObject ofUtf8(byte[] utf8, Utf8Object index) {
-    return new JsonObject(utf8, index);
+    return new JsonObject(utf8, 0, utf8.length, index);
   }
 
-  /** The canonical UTF-8 bytes of an object held as bytes, else null. Never to be modified. */
+  /**
+   * An object held as the canonical bytes {@code utf8[offset, offset + length)}, which the caller
+   * never modifies: with a complete index (a scan checked them), or with a head whose bytes the
+   * caller vouches for otherwise (the rest is scanned, and checked, when first needed).
+   */
+  static JsonObject ofUtf8(byte[] utf8, int offset, int length, Utf8Object index) {
+    return new JsonObject(utf8, offset, length, index);
+  }
+
+  /** The array holding the bytes of an object held as bytes, else null. Never to be modified. */
   byte @Nullable [] utf8() {
     return utf8;
   }
 
-  /** The top-level index of an object held as bytes, else null. */
+  /** Where the bytes start in {@link #utf8()}. */
+  int utf8Offset() {
+    return offset;
+  }
+
+  /** How many bytes, from {@link #utf8Offset()}. */
+  int utf8Length() {
+    return length;
+  }
+
+  /**
+   * The top-level index of an object held as bytes (perhaps only a head, see {@link Utf8Object}),
+   * else null.
+   */
   @Nullable Utf8Object index() {
     return index;
+  }
+
+  /**
+   * The complete index of an object held as bytes: a head is completed by scanning the whole
+   * object, which checks every byte.
+   *
+   * @throws InvalidPayloadException if the bytes a caller vouched for are not a canonical message
+   */
+  private Utf8Object complete() {
+    Utf8Object i = Objects.requireNonNull(index);
+    if (i.complete()) {
+      return i;
+    }
+    byte[] bytes = Objects.requireNonNull(utf8);
+    int[] end = new int[1];
+    Utf8Json.Scanned scanned = Utf8Json.scanMessage(bytes, offset, offset + length, end);
+    if (!scanned.keepable() || end[0] != offset + length) {
+      throw new InvalidPayloadException(
+          "message bytes read by their index are not a canonical message: "
+              + Json.abbreviate(toString()));
+    }
+    Utf8Object full = scanned.object();
+    index = full;
+    return full;
   }
 
   /** The members, bound from the bytes if the object is held as bytes. */
@@ -67,7 +129,8 @@ public final class JsonObject implements JsonValue {
       return m;
     }
     byte[] bytes = Objects.requireNonNull(utf8);
-    return ((JsonObject) Utf8Json.read(bytes, 0, bytes.length)).map();
+    complete(); // bytes vouched for by an index only are checked before anything is bound
+    return ((JsonObject) Utf8Json.read(bytes, offset, offset + length)).map();
   }
 
   /** The empty object. */
@@ -112,13 +175,26 @@ public final class JsonObject implements JsonValue {
   /** The member's value, or null when absent. */
   public @Nullable JsonValue get(String name) {
     Utf8Object i = index;
-    return i != null ? i.get(Objects.requireNonNull(utf8), name) : map().get(name);
+    if (i == null) {
+      return map().get(name);
+    }
+    if (!i.complete()) {
+      JsonValue scalar = i.scalar(name);
+      if (scalar != null) {
+        return scalar;
+      }
+      i = complete();
+    }
+    return i.get(Objects.requireNonNull(utf8), offset, name);
   }
 
   /** Whether the member is present (even if it is JSON null). */
   public boolean has(String name) {
     Utf8Object i = index;
-    return i != null ? i.indexOf(name) >= 0 : map().containsKey(name);
+    if (i == null) {
+      return map().containsKey(name);
+    }
+    return (i.complete() ? i : complete()).indexOf(name) >= 0;
   }
 
   /** The member as a string, if it is one. */
@@ -145,8 +221,7 @@ public final class JsonObject implements JsonValue {
 
   /** The number of members. */
   public int size() {
-    Utf8Object i = index;
-    return i != null ? i.size() : map().size();
+    return index != null ? complete().size() : map().size();
   }
 
   @Override
@@ -160,12 +235,13 @@ public final class JsonObject implements JsonValue {
     byte[] mine = utf8;
     byte[] theirs = other.utf8;
     if (mine != null && theirs != null) {
-      if (mine.length != theirs.length) {
+      if (length != other.length) {
         // Canonical bytes (no white space, one spelling per value, no name twice) of equal objects
         // differ at most in the order of members, which keeps the length.
         return false;
       }
-      if (Arrays.equals(mine, theirs)) {
+      if (Arrays.equals(
+          mine, offset, offset + length, theirs, other.offset, other.offset + length)) {
         return true; // the same canonical bytes hold the same members
       }
     }
@@ -189,7 +265,9 @@ public final class JsonObject implements JsonValue {
   @Override
   public String toString() {
     byte[] bytes = utf8;
-    return bytes != null ? new String(bytes, StandardCharsets.UTF_8) : Json.write(this);
+    return bytes != null
+        ? new String(bytes, offset, length, StandardCharsets.UTF_8)
+        : Json.write(this);
   }
 
   /** Builds a {@link JsonObject} in insertion order. */

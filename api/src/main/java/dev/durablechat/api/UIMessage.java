@@ -74,14 +74,18 @@ public record UIMessage(JsonObject json) {
   }
 
   /**
-   * The message whose scan is {@code scanned}, held in {@code a[from, to)}: the bytes are kept (a
-   * copy of that range) if they are canonical and the shape is right, else the value is bound,
-   * validated (failing with the same errors as the constructor) and encoded.
+   * The message whose scan is {@code scanned}, held in {@code a[from, to)}: the bytes are kept if
+   * they are canonical and the shape is right (the range of {@code a} itself when {@code share},
+   * else a copy of it), else the value is bound, validated (failing with the same errors as the
+   * constructor) and encoded.
    */
-  private static UIMessage of(byte[] a, int from, int to, Utf8Json.Scanned scanned) {
+  private static UIMessage of(byte[] a, int from, int to, Utf8Json.Scanned scanned, boolean share) {
     if (scanned.keepable()
         && scanned.object().scalar("role") instanceof JsonString role
         && ROLES.contains(role.value())) {
+      if (share) {
+        return new UIMessage(JsonObject.ofUtf8(a, from, to - from, scanned.object()));
+      }
       byte[] utf8 = from == 0 && to == a.length ? a.clone() : Arrays.copyOfRange(a, from, to);
       return new UIMessage(JsonObject.ofUtf8(utf8, scanned.object()));
     }
@@ -103,7 +107,7 @@ public record UIMessage(JsonObject json) {
     while (utf8[from] != '{') {
       from++; // white space the scan accepted
     }
-    return of(utf8, from, end[0], scanned);
+    return of(utf8, from, end[0], scanned, false);
   }
 
   /**
@@ -115,6 +119,19 @@ public record UIMessage(JsonObject json) {
    *     nothing is returned for a partly valid array
    */
   public static List<UIMessage> parseArray(byte[] utf8, int offset, int length) {
+    return parseArray(utf8, offset, length, false);
+  }
+
+  /**
+   * As {@link #parseArray(byte[], int, int)}, but with {@code share} each canonical message keeps
+   * its range of {@code utf8} itself instead of a copy (no byte is copied, and the whole array
+   * stays reachable while any of them is): for a buffer that nothing modifies afterwards and whose
+   * bytes are mostly messages that stay live (a snapshot segment just read).
+   *
+   * @throws InvalidPayloadException naming the message ({@code messages[i]}) and what was wrong;
+   *     nothing is returned for a partly valid array
+   */
+  public static List<UIMessage> parseArray(byte[] utf8, int offset, int length, boolean share) {
     Objects.checkFromIndexSize(offset, length, utf8.length);
     var ranges = new ArrayList<int[]>();
     List<Utf8Json.Scanned> scans = Utf8Json.scanMessageArray(utf8, offset, offset + length, ranges);
@@ -122,7 +139,7 @@ public record UIMessage(JsonObject json) {
     for (int i = 0; i < scans.size(); i++) {
       int[] range = ranges.get(i);
       try {
-        messages.add(of(utf8, range[0], range[1], scans.get(i)));
+        messages.add(of(utf8, range[0], range[1], scans.get(i), share));
       } catch (InvalidPayloadException e) {
         throw new InvalidPayloadException("messages[" + i + "] is invalid: " + e.getMessage(), e);
       }
@@ -130,9 +147,59 @@ public record UIMessage(JsonObject json) {
     return messages;
   }
 
+  /**
+   * Reads messages whose bytes are known to be exactly what {@link #writeJson} wrote for valid
+   * messages (a snapshot whose index of message offsets and checksum the caller has verified), at
+   * {@code utf8[bounds[2i], bounds[2i + 1])}, without tokenizing them: only the head of each (its
+   * members before the first composite one, which must include a string {@code id} and a known
+   * {@code role}) is read and checked now; the rest is checked in full the first time something
+   * past the head is read, and bytes that are then not a canonical message fail that read with an
+   * {@link InvalidPayloadException} (never a wrong value). A message whose head does not qualify is
+   * parsed and checked in full at once, as {@link #parseArray} does. With {@code share} the
+   * messages keep their ranges of {@code utf8} itself (which nothing may modify afterwards), else a
+   * copy each.
+   *
+   * @throws InvalidPayloadException naming the message ({@code messages[i]}) that a full check
+   *     refused
+   * @throws IndexOutOfBoundsException if a range is not inside {@code utf8}
+   */
+  public static List<UIMessage> readWritten(byte[] utf8, int[] bounds, boolean share) {
+    if (bounds.length % 2 != 0) {
+      throw new IllegalArgumentException(
+          "bounds must hold (start, end) pairs, got [" + bounds.length + "] values");
+    }
+    var messages = new ArrayList<UIMessage>(bounds.length / 2);
+    for (int i = 0; i < bounds.length; i += 2) {
+      int from = bounds[i];
+      int to = bounds[i + 1];
+      Objects.checkFromToIndex(from, to, utf8.length);
+      Utf8Object head = Utf8Json.head(utf8, from, to);
+      if (head != null
+          && head.scalar("role") instanceof JsonString role
+          && ROLES.contains(role.value())) {
+        messages.add(
+            share
+                ? new UIMessage(JsonObject.ofUtf8(utf8, from, to - from, head))
+                : new UIMessage(
+                    JsonObject.ofUtf8(Arrays.copyOfRange(utf8, from, to), 0, to - from, head)));
+        continue;
+      }
+      try {
+        int[] end = new int[1];
+        Utf8Json.Scanned scanned = Utf8Json.scanMessage(utf8, from, to, end);
+        Utf8Json.requireEnd(utf8, end[0], to);
+        messages.add(of(utf8, from, end[0], scanned, share));
+      } catch (InvalidPayloadException e) {
+        throw new InvalidPayloadException(
+            "messages[" + i / 2 + "] is invalid: " + e.getMessage(), e);
+      }
+    }
+    return messages;
+  }
+
   /** The number of bytes of the message's compact JSON in UTF-8 (see {@link #writeJson}). */
   public int jsonByteLength() {
-    return bytes().length;
+    return json.utf8Length();
   }
 
   /**
@@ -142,12 +209,23 @@ public record UIMessage(JsonObject json) {
    * @throws java.nio.BufferOverflowException if fewer than {@link #jsonByteLength()} bytes remain
    */
   public void writeJson(ByteBuffer out) {
-    out.put(bytes());
+    out.put(bytes(), json.utf8Offset(), json.utf8Length());
   }
 
   /** The message's compact JSON as UTF-8 bytes (a copy). */
   public byte[] toJsonBytes() {
-    return bytes().clone();
+    int from = json.utf8Offset();
+    return Arrays.copyOfRange(bytes(), from, from + json.utf8Length());
+  }
+
+  /**
+   * The message's compact JSON as UTF-8 bytes, without a copy: a read-only buffer over the bytes
+   * the message keeps, from its position to its limit (to hash or write them).
+   */
+  public ByteBuffer jsonBuffer() {
+    return ByteBuffer.wrap(bytes(), json.utf8Offset(), json.utf8Length())
+        .slice()
+        .asReadOnlyBuffer();
   }
 
   private byte[] bytes() {

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * JSON held as UTF-8 bytes, the form a {@link UIMessage} keeps: a validating scanner that checks a
@@ -86,6 +87,76 @@ final class Utf8Json {
     Scanned scanned = s.messageObject();
     endOut[0] = s.pos;
     return scanned;
+  }
+
+  /**
+   * The head of the message object in {@code a[from, to)}: its members up to the first composite
+   * value or until both {@code id} and {@code role} are read, each name and value checked (and
+   * bound); null unless the object starts there, the head is canonical, holds no name twice, and
+   * binds a string {@code id} and a string {@code role}. Nothing past the head is read: a caller
+   * that has other grounds to trust the rest (a snapshot's message index and checksum) gets a
+   * message's id and role without tokenizing its parts.
+   */
+  static @Nullable Utf8Object head(byte[] a, int from, int to) {
+    var s = new Utf8Json(a, from, to);
+    if (from >= to || a[from] != '{') {
+      return null;
+    }
+    s.pos++;
+    String[] names = new String[2];
+    int[] spans = new int[4];
+    JsonValue[] scalars = new JsonValue[2];
+    int n = 0;
+    boolean id = false;
+    boolean role = false;
+    try {
+      while (!(id && role) && n < 8) {
+        if (s.pos >= to || a[s.pos] != '"') {
+          return null;
+        }
+        int nameStart = s.pos;
+        s.string();
+        String name = s.memberName(nameStart, s.pos);
+        if (s.pos >= to || a[s.pos] != ':') {
+          return null;
+        }
+        s.pos++;
+        int valueStart = s.pos;
+        if (valueStart >= to || a[valueStart] == '{' || a[valueStart] == '[') {
+          return null; // a composite before id and role: the whole object is scanned instead
+        }
+        s.value(1);
+        JsonValue value = read(a, valueStart, s.pos);
+        for (int k = 0; k < n; k++) {
+          if (names[k].equals(name)) {
+            return null;
+          }
+        }
+        if (n == names.length) {
+          names = Arrays.copyOf(names, 2 * n);
+          spans = Arrays.copyOf(spans, 4 * n);
+          scalars = Arrays.copyOf(scalars, 2 * n);
+        }
+        names[n] = name;
+        spans[2 * n] = valueStart - from;
+        spans[2 * n + 1] = s.pos - from;
+        scalars[n] = value;
+        n++;
+        id |= name.equals("id") && value instanceof JsonString;
+        role |= name.equals("role") && value instanceof JsonString;
+        if (s.pos >= to || a[s.pos] != ',') {
+          return null; // '}' already: no parts, which the full scan refuses with its reason
+        }
+        s.pos++;
+      }
+    } catch (InvalidPayloadException e) {
+      return null;
+    }
+    if (!(id && role) || !s.canonical) {
+      return null;
+    }
+    return new Utf8Object(
+        Arrays.copyOf(names, n), Arrays.copyOf(spans, 2 * n), Arrays.copyOf(scalars, n), false);
   }
 
   /** Checks that nothing but white space follows at {@code pos} before {@code to}. */

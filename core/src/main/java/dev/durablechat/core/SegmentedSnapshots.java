@@ -71,6 +71,12 @@ final class SegmentedSnapshots {
   /** A fresh base is written when all segments' bytes pass this multiple of the live bytes. */
   static final double PARSE_BOUND = 1.5;
 
+  /**
+   * A rebuilt history keeps a segment's bytes whole (its messages are ranges of them) while they
+   * are at most this multiple of the segment's live bytes; past it, the live messages are copied.
+   */
+  static final double SHARE_BOUND = 1.25;
+
   static final int MIN_FAN_IN = 4;
   static final int MAX_FAN_IN = 64;
   static final int TIER_TURN = 0;
@@ -206,7 +212,11 @@ final class SegmentedSnapshots {
       }
       List<UIMessage> appended;
       try {
-        appended = SnapshotCodec.decode(part.get().content()).messages();
+        // A segment's messages keep their ranges of its bytes (no copy) unless later segments
+        // truncated much of it away: then each live message copies its own, so that a history
+        // holds at most SHARE_BOUND times its live bytes (docs/history.md "Heap").
+        boolean share = segment.dead() <= (1 - 1 / SHARE_BOUND) * segment.bytes();
+        appended = SnapshotCodec.decode(part.get().content(), share).messages();
       } catch (InvalidPayloadException e) {
         throw new InvalidPayloadException(
             "segment [" + segment.name() + "] is not readable: " + e.getMessage(), e);

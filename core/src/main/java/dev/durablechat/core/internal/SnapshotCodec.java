@@ -17,6 +17,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.zip.CRC32C;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -42,7 +43,14 @@ public final class SnapshotCodec {
 
   private SnapshotCodec() {}
 
-  /** The snapshot's JSON document as UTF-8 bytes: the messages' own bytes, concatenated. */
+  /**
+   * The snapshot's JSON document as UTF-8 bytes: the messages' own bytes, concatenated, and when
+   * they are {@value #INDEX_MIN_BYTES} bytes or more, after the fields the seed wrote, an index of
+   * where each message lies with a checksum of the array, {@code
+   * "messageIndex":{"crc32c":C,"lengths":[l0,l1,...]}} (C: the CRC-32C of the array's bytes, ten
+   * digits; l: each message's length in bytes). Readers that do not know the index ignore it; this
+   * one reads the messages through it without tokenizing them.
+   */
   public static byte[] encode(Snapshot snapshot) {
     byte[] head =
         ("{\"version\":"
@@ -51,21 +59,60 @@ public final class SnapshotCodec {
                 + Json.write(new JsonString(snapshot.savedAt().toString()))
                 + ",\"messages\":")
             .getBytes(StandardCharsets.UTF_8);
-    byte[] tail =
-        (",\"lastOutEventId\":"
-                + snapshot.lastOutEventId()
-                + ",\"lastInEventId\":"
-                + snapshot.lastInEventId()
-                + "}")
-            .getBytes(StandardCharsets.UTF_8);
     List<UIMessage> messages = snapshot.messages();
-    var out =
-        ByteBuffer.allocate(Math.addExact(head.length + tail.length, messagesLength(messages)));
+    int arrayLength = messagesLength(messages);
+    var index = new StringBuilder(32 + 6 * messages.size());
+    index
+        .append(",\"lastOutEventId\":")
+        .append(snapshot.lastOutEventId())
+        .append(",\"lastInEventId\":")
+        .append(snapshot.lastInEventId());
+    int tailStart = index.length();
+    boolean indexed = arrayLength >= INDEX_MIN_BYTES;
+    if (!indexed) {
+      index.append('}');
+    } else {
+      index.append(",\"messageIndex\":{\"crc32c\":0000000000,\"lengths\":[");
+      for (int i = 0; i < messages.size(); i++) {
+        if (i > 0) {
+          index.append(',');
+        }
+        index.append(messages.get(i).jsonByteLength());
+      }
+      index.append("]}}");
+    }
+    byte[] tail = index.toString().getBytes(StandardCharsets.US_ASCII);
+    var out = ByteBuffer.allocate(Math.addExact(head.length + tail.length, arrayLength));
     out.put(head);
     writeMessages(messages, out);
+    if (!indexed) {
+      out.put(tail);
+      return out.array();
+    }
+    var crc = new CRC32C();
+    crc.update(out.array(), head.length, arrayLength);
+    // The checksum's digits, zero-padded to ten (any unsigned 32-bit value fits), in place.
+    String digits = Long.toString(crc.getValue());
+    int at = tailStart + CRC_AT + 10 - digits.length();
+    for (int i = tailStart + CRC_AT; i < at; i++) {
+      tail[i] = '0';
+    }
+    for (int i = 0; i < digits.length(); i++) {
+      tail[at + i] = (byte) digits.charAt(i);
+    }
     out.put(tail);
     return out.array();
   }
+
+  /**
+   * A messages array this long or longer gets a message index: below it, tokenizing the array costs
+   * about as little as reading an index would (some microseconds), and a small segment's bytes stay
+   * what the seed's layout writes.
+   */
+  public static final int INDEX_MIN_BYTES = 16 * 1024;
+
+  /** Where the checksum's ten digits start in the index member. */
+  private static final int CRC_AT = ",\"messageIndex\":{\"crc32c\":".length();
 
   /**
    * The JSON array of the messages as UTF-8 bytes, {@code [m1,m2,...]}, each message's own bytes
@@ -109,16 +156,46 @@ public final class SnapshotCodec {
   }
 
   /**
-   * Reads a snapshot document.
+   * Reads a snapshot document; its messages keep their ranges of {@code content} (see {@link
+   * #decode(byte[], boolean)}).
    *
    * @throws InvalidPayloadException if the content is not a version {@value
    *     Snapshot#CURRENT_VERSION} snapshot, naming what is wrong
    */
   public static Snapshot decode(byte[] content) {
+    return decode(content, true);
+  }
+
+  /**
+   * Reads a snapshot document. Laid out as {@link #encode} writes it, with a message index whose
+   * lengths and checksum agree with the bytes, the messages are read through the index: each one's
+   * id and role now, the rest when first used ({@link UIMessage#readWritten}); otherwise (the
+   * seed's layout, another writer's, a damaged index) every byte is checked as before. With {@code
+   * share} the messages keep their ranges of {@code content} (which must never be modified), else a
+   * copy each: sharing costs no copy when most of the content stays live, copying lets go of
+   * content whose messages mostly die.
+   *
+   * @throws InvalidPayloadException if the content is not a version {@value
+   *     Snapshot#CURRENT_VERSION} snapshot, naming what is wrong
+   */
+  public static Snapshot decode(byte[] content, boolean share) {
+    Indexed indexed = indexed(content);
+    if (indexed != null) {
+      try {
+        return decode(
+            parse(indexed.header(content)),
+            null,
+            content,
+            UIMessage.readWritten(content, indexed.bounds(), share),
+            share);
+      } catch (InvalidPayloadException e) {
+        // Not what it looked like: the general path below says what is wrong, and why.
+      }
+    }
     int[] layout = writerLayout(content);
     if (layout != null) {
       try {
-        return decodeAround(content, layout);
+        return decodeAround(content, layout, share);
       } catch (InvalidPayloadException e) {
         // Not what it looked like, or invalid: the general path below says which, and why.
       }
@@ -131,13 +208,125 @@ public final class SnapshotCodec {
     }
     if (range == null || content[range[0]] != '[') {
       // No array spelled plainly: the whole document goes the slow way, which names the problem.
-      return decode(parse(content), null);
+      return decode(parse(content), null, new byte[0], null, false);
     }
-    return decodeAround(content, range);
+    return decodeAround(content, range, share);
+  }
+
+  /**
+   * A document laid out as {@link #encode} writes it: the messages array at {@code [from, to)}, the
+   * watermarks' digits, and the message index, whose lengths and checksum agree with the array.
+   */
+  private record Indexed(int from, int to, int tailFrom, int tailTo, int[] bounds) {
+    /** The document with an empty array for the messages and without the index: small. */
+    byte[] header(byte[] c) {
+      byte[] h = new byte[from + 2 + (tailTo - tailFrom) + 1];
+      System.arraycopy(c, 0, h, 0, from);
+      h[from] = '[';
+      h[from + 1] = ']';
+      System.arraycopy(c, tailFrom, h, from + 2, tailTo - tailFrom);
+      h[h.length - 1] = '}';
+      return h;
+    }
+  }
+
+  private static final byte[] INDEX_CRC = ascii(",\"messageIndex\":{\"crc32c\":");
+  private static final byte[] INDEX_LENGTHS = ascii(",\"lengths\":[");
+
+  /**
+   * The layout and message bounds of a document written by {@link #encode}, or null if it is not
+   * laid out so or its index does not agree with its bytes (lengths that do not tile the array with
+   * commas between objects, or a checksum that differs): such a document is read the checked way,
+   * so a damaged index never yields a wrong message.
+   */
+  private static @Nullable Indexed indexed(byte[] c) {
+    int p = startsWith(c, 0, HEAD_VERSION);
+    p = digits(c, p);
+    p = startsWith(c, p, HEAD_SAVED_AT);
+    while (p >= 0 && p < c.length && c[p] != '"' && c[p] != '\\') {
+      p++;
+    }
+    p = startsWith(c, p, HEAD_MESSAGES);
+    int n = c.length;
+    if (p < 0 || n < 3 || c[n - 1] != '}' || c[n - 2] != '}' || c[n - 3] != ']') {
+      return null;
+    }
+    int open = n - 3;
+    while (open > p && (c[open - 1] == ',' || (c[open - 1] >= '0' && c[open - 1] <= '9'))) {
+      open--;
+    }
+    int q = endsWith(c, open, INDEX_LENGTHS);
+    int crcDigits = digitsBack(c, q);
+    int indexStart = endsWith(c, crcDigits, INDEX_CRC);
+    int tailTo = indexStart;
+    q = digitsBack(c, indexStart);
+    q = endsWith(c, q, TAIL_IN);
+    q = digitsBack(c, q);
+    q = endsWith(c, q, TAIL_OUT);
+    if (q <= p || crcDigits < 0 || q - crcDigits > 0 || c[p] != '[' || c[q - 1] != ']') {
+      return null;
+    }
+    long crc = 0;
+    for (int i = crcDigits; i < crcDigits + 10 && i < n; i++) {
+      if (c[i] < '0' || c[i] > '9') {
+        return null;
+      }
+      crc = crc * 10 + (c[i] - '0');
+    }
+    if (crcDigits + 10 + INDEX_LENGTHS.length != open) {
+      return null;
+    }
+    // The lengths tile the array: '[' m0 ',' m1 ... ']', each message an object.
+    var bounds = new int[16];
+    int count = 0;
+    int at = p + 1;
+    int i = open;
+    while (i < n - 3) {
+      long length = 0;
+      int start = i;
+      while (i < n - 3 && c[i] >= '0' && c[i] <= '9' && i - start < 10) {
+        length = length * 10 + (c[i] - '0');
+        i++;
+      }
+      if (i == start || (i < n - 3 && c[i] != ',') || (i == n - 3 && c[i - 1] == ',')) {
+        return null;
+      }
+      if (i < n - 3) {
+        i++; // ','
+        if (i == n - 3) {
+          return null; // a trailing comma
+        }
+      }
+      if (count > 0) {
+        if (at >= q || c[at] != ',') {
+          return null;
+        }
+        at++;
+      }
+      if (length < 2 || at + length > q - 1 || c[at] != '{' || c[at + (int) length - 1] != '}') {
+        return null;
+      }
+      if (2 * count + 2 > bounds.length) {
+        bounds = Arrays.copyOf(bounds, bounds.length * 2);
+      }
+      bounds[2 * count] = at;
+      bounds[2 * count + 1] = at + (int) length;
+      count++;
+      at += (int) length;
+    }
+    if (at != q - 1) {
+      return null; // the lengths do not reach the array's end
+    }
+    var check = new CRC32C();
+    check.update(c, p, q - p);
+    if (check.getValue() != crc) {
+      return null;
+    }
+    return new Indexed(p, q, q, tailTo, Arrays.copyOf(bounds, 2 * count));
   }
 
   /** Decodes the document whose messages array is exactly {@code content[range[0], range[1])}. */
-  private static Snapshot decodeAround(byte[] content, int[] range) {
+  private static Snapshot decodeAround(byte[] content, int[] range, boolean share) {
     // The document without its messages (an empty array in their place) is small: parse it as any
     // JSON; the messages are read straight from their bytes.
     int arrayLength = range[1] - range[0];
@@ -146,7 +335,7 @@ public final class SnapshotCodec {
     header[range[0]] = '[';
     header[range[0] + 1] = ']';
     System.arraycopy(content, range[1], header, range[0] + 2, content.length - range[1]);
-    return decode(parse(header), new int[] {range[0], arrayLength}, content);
+    return decode(parse(header), new int[] {range[0], arrayLength}, content, null, share);
   }
 
   private static final byte[] HEAD_VERSION = ascii("{\"version\":");
@@ -228,11 +417,16 @@ public final class SnapshotCodec {
     }
   }
 
-  private static Snapshot decode(JsonObject json, int @Nullable [] range) {
-    return decode(json, range, new byte[0]);
-  }
-
-  private static Snapshot decode(JsonObject json, int @Nullable [] range, byte[] content) {
+  /**
+   * The snapshot whose fields {@code json} holds, its messages either {@code read} already, or the
+   * array at {@code content[range[0], range[0] + range[1])}, or the array in {@code json}.
+   */
+  private static Snapshot decode(
+      JsonObject json,
+      int @Nullable [] range,
+      byte[] content,
+      @Nullable List<UIMessage> read,
+      boolean share) {
     long version = number(json, "version");
     if (version != Snapshot.CURRENT_VERSION) {
       throw new InvalidPayloadException(
@@ -259,9 +453,11 @@ public final class SnapshotCodec {
           "snapshot.messages must be an array, got " + describe(json.get("messages")));
     }
     List<UIMessage> messages;
-    if (range != null) {
+    if (read != null) {
+      messages = read;
+    } else if (range != null) {
       try {
-        messages = UIMessage.parseArray(content, range[0], range[1]);
+        messages = UIMessage.parseArray(content, range[0], range[1], share);
       } catch (InvalidPayloadException e) {
         String reason = e.getMessage();
         throw new InvalidPayloadException(
