@@ -9,6 +9,7 @@ import dev.durablechat.api.SnapshotKey;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoredSnapshot;
+import dev.durablechat.core.internal.RetainedBytes;
 import dev.durablechat.core.internal.SnapshotCodec;
 import dev.durablechat.core.internal.SnapshotManifest;
 import dev.durablechat.core.internal.SnapshotManifest.Segment;
@@ -70,12 +71,6 @@ final class SegmentedSnapshots {
 
   /** A fresh base is written when all segments' bytes pass this multiple of the live bytes. */
   static final double PARSE_BOUND = 1.5;
-
-  /**
-   * A rebuilt history keeps a segment's bytes whole (its messages are ranges of them) while they
-   * are at most this multiple of the segment's live bytes; past it, the live messages are copied.
-   */
-  static final double SHARE_BOUND = 1.25;
 
   static final int MIN_FAN_IN = 4;
   static final int MAX_FAN_IN = 64;
@@ -212,11 +207,12 @@ final class SegmentedSnapshots {
       }
       List<UIMessage> appended;
       try {
-        // A segment's messages keep their ranges of its bytes (no copy) unless later segments
-        // truncated much of it away: then each live message copies its own, so that a history
-        // holds at most SHARE_BOUND times its live bytes (docs/history.md "Heap").
-        boolean share = segment.dead() <= (1 - 1 / SHARE_BOUND) * segment.bytes();
-        appended = SnapshotCodec.decode(part.get().content(), share).messages();
+        // A segment's messages keep their ranges of its bytes (no copy) unless that holds much
+        // more heap than they need (bytes later segments truncated away, a large array's
+        // rounding): then each live message copies its own.
+        byte[] content = part.get().content();
+        boolean share = RetainedBytes.keep(content.length, content.length - segment.dead());
+        appended = SnapshotCodec.decode(content, share).messages();
       } catch (InvalidPayloadException e) {
         throw new InvalidPayloadException(
             "segment [" + segment.name() + "] is not readable: " + e.getMessage(), e);

@@ -156,14 +156,15 @@ public final class SnapshotCodec {
   }
 
   /**
-   * Reads a snapshot document; its messages keep their ranges of {@code content} (see {@link
-   * #decode(byte[], boolean)}).
+   * Reads a snapshot document; its messages keep their ranges of {@code content} when keeping the
+   * whole array costs little more heap than its bytes ({@link RetainedBytes}), else a copy each
+   * (see {@link #decode(byte[], boolean)}).
    *
    * @throws InvalidPayloadException if the content is not a version {@value
    *     Snapshot#CURRENT_VERSION} snapshot, naming what is wrong
    */
   public static Snapshot decode(byte[] content) {
-    return decode(content, true);
+    return decode(content, RetainedBytes.keep(content.length, content.length));
   }
 
   /**
