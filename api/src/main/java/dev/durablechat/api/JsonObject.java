@@ -111,7 +111,13 @@ public final class JsonObject implements JsonValue {
     }
     byte[] bytes = Objects.requireNonNull(utf8);
     int[] end = new int[1];
-    Utf8Json.Scanned scanned = Utf8Json.scanMessage(bytes, offset, offset + length, end);
+    Utf8Json.Scanned scanned;
+    try {
+      scanned = Utf8Json.scanMessage(bytes, offset, offset + length, end);
+    } catch (InvalidPayloadException e) {
+      throw new InvalidPayloadException(
+          "message bytes read by their index are not a canonical message: " + e.getMessage(), e);
+    }
     if (!scanned.keepable() || end[0] != offset + length) {
       throw new InvalidPayloadException(
           "message bytes read by their index are not a canonical message: "

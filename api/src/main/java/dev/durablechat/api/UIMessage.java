@@ -173,7 +173,8 @@ public record UIMessage(JsonObject json) {
       int from = bounds[i];
       int to = bounds[i + 1];
       Objects.checkFromToIndex(from, to, utf8.length);
-      Utf8Object head = Utf8Json.head(utf8, from, to);
+      // A range that does not end its object is surely not a message: the full check says why.
+      Utf8Object head = to > from && utf8[to - 1] == '}' ? Utf8Json.head(utf8, from, to) : null;
       if (head != null
           && head.scalar("role") instanceof JsonString role
           && ROLES.contains(role.value())) {

@@ -53,6 +53,69 @@ class UIMessageBytesPropertyTest {
     assertThat(other).isNotEqualTo(message);
   }
 
+  @Property(tries = 200, seed = SEED)
+  @Label(
+      "messages read from a larger buffer (by their index, or by one scan, shared or copied)"
+          + " equal their trees, hash and print as them, and a copy outlives the buffer")
+  void slicesSameAsTree(
+      @ForAll("messages") JsonObject first,
+      @ForAll("messages") JsonObject second,
+      @ForAll long seed,
+      @ForAll boolean share) {
+    // The second in another member order: its head may start with parts or metadata, which reads
+    // it in full instead.
+    List<JsonObject> trees = List.of(first, shuffle(second, new Random(seed)));
+    String junk = "{\"version\":1,\"messages\":";
+    var text = new StringBuilder(junk).append('[');
+    int[] bounds = new int[4];
+    byte[] prefix = junk.getBytes(StandardCharsets.UTF_8);
+    int at = prefix.length + 1;
+    for (int i = 0; i < trees.size(); i++) {
+      if (i > 0) {
+        text.append(',');
+        at++;
+      }
+      byte[] one = Json.write(trees.get(i)).getBytes(StandardCharsets.UTF_8);
+      text.append(Json.write(trees.get(i)));
+      bounds[2 * i] = at;
+      bounds[2 * i + 1] = at + one.length;
+      at += one.length;
+    }
+    text.append("]}");
+    byte[] buffer = text.toString().getBytes(StandardCharsets.UTF_8);
+
+    List<UIMessage> indexed = UIMessage.readWritten(buffer, bounds, share);
+    List<UIMessage> scanned =
+        UIMessage.parseArray(buffer, prefix.length, buffer.length - prefix.length - 1, share);
+
+    for (List<UIMessage> read : List.of(indexed, scanned)) {
+      assertThat(read).hasSize(2);
+      for (int i = 0; i < 2; i++) {
+        JsonObject tree = trees.get(i);
+        UIMessage message = read.get(i);
+        assertThat(message.id()).isEqualTo(tree.string("id").orElseThrow());
+        assertThat(message.role()).isEqualTo(tree.string("role").orElseThrow());
+        assertThat(message.json()).isEqualTo(tree).hasSameHashCodeAs(tree);
+        assertThat(message).isEqualTo(new UIMessage(tree)).hasSameHashCodeAs(new UIMessage(tree));
+        assertThat(message.toString()).isEqualTo(Json.write(tree));
+        assertThat(message.parts()).isEqualTo(new UIMessage(tree).parts());
+        assertThat(message.metadata()).isEqualTo(tree.get("metadata"));
+        byte[] bytes = Json.write(tree).getBytes(StandardCharsets.UTF_8);
+        assertThat(message.toJsonBytes()).isEqualTo(bytes);
+        assertThat(message.jsonByteLength()).isEqualTo(bytes.length);
+        var viewed = new byte[message.jsonBuffer().remaining()];
+        message.jsonBuffer().get(viewed);
+        assertThat(viewed).isEqualTo(bytes);
+      }
+    }
+    if (!share) {
+      List<UIMessage> fresh = UIMessage.readWritten(buffer, bounds, false);
+      java.util.Arrays.fill(buffer, (byte) 'x');
+      assertThat(fresh.get(0)).isEqualTo(new UIMessage(trees.get(0)));
+      assertThat(fresh.get(1).parts()).isEqualTo(new UIMessage(trees.get(1)).parts());
+    }
+  }
+
   private static JsonValue shuffleValue(JsonValue value, Random random) {
     if (value instanceof JsonObject object) {
       return shuffle(object, random);

@@ -15,6 +15,7 @@ import dev.durablechat.core.internal.SnapshotCodec;
 import dev.durablechat.core.internal.SnapshotManifest;
 import dev.durablechat.storage.memory.MemorySessionStore;
 import dev.durablechat.storage.memory.MemorySnapshotStore;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,6 +156,7 @@ class SegmentedSnapshotsTest {
     int next = 0;
     int bases = 0;
     int deltas = 0;
+    int indexed = 0;
     for (int step = 0; step < 400; step++) {
       int op = messages.size() < 4 ? 0 : rnd.nextInt(10);
       if (op <= 5) { // a new turn
@@ -185,6 +187,12 @@ class SegmentedSnapshotsTest {
         assertThat(rebuilt.source().fromSnapshot()).isTrue();
         assertThat(rebuilt.messages()).as("step %s", step).isEqualTo(messages);
         assertThat(rebuiltFromFullSnapshot()).isEqualTo(messages);
+        for (SnapshotManifest.Segment s : m.segments()) {
+          byte[] content =
+              snapshots.delegate.read(key.withSegment(s.name())).orElseThrow().content();
+          indexed +=
+              new String(content, StandardCharsets.UTF_8).contains("\"messageIndex\"") ? 1 : 0;
+        }
         long full = SnapshotCodec.encode(new Snapshot(1, Instant.EPOCH, messages, 0, 0)).length;
         // 1.5x by the live-bytes estimate, plus each segment's own small header.
         assertThat(bytesOfSegments(m))
@@ -192,6 +200,7 @@ class SegmentedSnapshotsTest {
             .isLessThanOrEqualTo((long) (1.5 * full) + 120L * m.segments().size());
       }
     }
+    assertThat(indexed).as("segments read through their message index").isPositive();
     assertThat(bases).as("manifests with only a base").isPositive();
     assertThat(deltas).as("manifests with deltas").isGreaterThan(bases);
     assertThat(snapshots.stored()).hasSize(manifest().segments().size() + 1);
@@ -219,6 +228,39 @@ class SegmentedSnapshotsTest {
     assertThat(manifest().lastOutEventId()).isEqualTo(t3.turnCompleteEventId());
     assertThat(ChatHistory.of(chat).rebuild(CHAT).messages()).isEqualTo(bMessages);
     assertThat(snapshots.stored()).as("the stale writer's segment is gone").isEqualTo(before);
+  }
+
+  @Test
+  @DisplayName(
+      "H1: messages rebuilt from segments read through their index equal the history written, and"
+          + " stay whole (parts, text, bytes) after every stored object of the session is gone")
+  void indexedSegmentsOutliveTheirObjects() {
+    ChatHistory history = ChatHistory.of(chat);
+    var rnd = new Random(3);
+    var messages = new ArrayList<UIMessage>();
+    for (int t = 1; t <= 30; t++) {
+      messages.add(user(t, words(rnd, 20)));
+      messages.add(assistant("a" + t, words(rnd, 200), "output-available"));
+      complete(history, messages);
+    }
+    byte[] base =
+        snapshots
+            .delegate
+            .read(key.withSegment(manifest().segments().get(0).name()))
+            .orElseThrow()
+            .content();
+    assertThat(new String(base, StandardCharsets.UTF_8)).contains("\"messageIndex\"");
+
+    List<UIMessage> rebuilt = ChatHistory.of(chat).rebuild(CHAT).messages();
+    chat.deleteSession(CHAT);
+
+    assertThat(snapshots.stored()).isEmpty();
+    assertThat(rebuilt).isEqualTo(messages);
+    for (int i = 0; i < messages.size(); i++) {
+      assertThat(rebuilt.get(i).parts()).isEqualTo(messages.get(i).parts());
+      assertThat(rebuilt.get(i).toJsonBytes()).isEqualTo(messages.get(i).toJsonBytes());
+      assertThat(rebuilt.get(i).hashCode()).isEqualTo(messages.get(i).hashCode());
+    }
   }
 
   @Test

@@ -47,9 +47,10 @@ public final class SnapshotCodec {
    * The snapshot's JSON document as UTF-8 bytes: the messages' own bytes, concatenated, and when
    * they are {@value #INDEX_MIN_BYTES} bytes or more, after the fields the seed wrote, an index of
    * where each message lies with a checksum of the array, {@code
-   * "messageIndex":{"crc32c":C,"lengths":[l0,l1,...]}} (C: the CRC-32C of the array's bytes, ten
-   * digits; l: each message's length in bytes). Readers that do not know the index ignore it; this
-   * one reads the messages through it without tokenizing them.
+   * "messageIndex":{"crc32c":C,"lengths":[l0,l1,...]}} (l: each message's length in bytes; C: the
+   * CRC-32C of the array's bytes followed by the bytes between the lengths' brackets, ten digits,
+   * so that neither can change unnoticed). Readers that do not know the index ignore it; this one
+   * reads the messages through it without tokenizing them.
    */
   public static byte[] encode(Snapshot snapshot) {
     byte[] head =
@@ -91,6 +92,8 @@ public final class SnapshotCodec {
     }
     var crc = new CRC32C();
     crc.update(out.array(), head.length, arrayLength);
+    int lengthsFrom = tailStart + CRC_AT + 10 + INDEX_LENGTHS.length;
+    crc.update(tail, lengthsFrom, tail.length - 3 - lengthsFrom);
     // The checksum's digits, zero-padded to ten (any unsigned 32-bit value fits), in place.
     String digits = Long.toString(crc.getValue());
     int at = tailStart + CRC_AT + 10 - digits.length();
@@ -320,6 +323,7 @@ public final class SnapshotCodec {
     }
     var check = new CRC32C();
     check.update(c, p, q - p);
+    check.update(c, open, n - 3 - open);
     if (check.getValue() != crc) {
       return null;
     }
