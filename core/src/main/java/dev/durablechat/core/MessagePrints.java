@@ -46,16 +46,17 @@ final class MessagePrints {
   }
 
   private static long[] print(UIMessage message) {
-    // The message's own canonical bytes: what a segment holds of it, with no re-encoding.
-    byte[] json = message.toJsonBytes();
-    byte[] digest;
+    // The message's own canonical bytes, hashed where they lie (no copy): what a segment holds of
+    // it, with no re-encoding.
+    MessageDigest sha;
     try {
-      digest = MessageDigest.getInstance("SHA-256").digest(json);
+      sha = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java platform has SHA-256", e);
     }
-    ByteBuffer b = ByteBuffer.wrap(digest);
-    return new long[] {b.getLong(), b.getLong(), json.length};
+    sha.update(message.jsonBuffer());
+    ByteBuffer b = ByteBuffer.wrap(sha.digest());
+    return new long[] {b.getLong(), b.getLong(), message.jsonByteLength()};
   }
 
   /** How many messages. */

@@ -433,7 +433,8 @@ final class SegmentedSnapshots {
     List<Segment> kept = dropDead(previous.segments(), d);
     int from = d;
     int tier = TIER_TURN;
-    byte[] bytes = encode(history.subList(from, n), savedAt, lastOut, lastIn);
+    // Sizes come from the messages' lengths; only the segment finally chosen is encoded.
+    long bytes = SnapshotCodec.encodedLength(history.subList(from, n), savedAt, lastOut, lastIn);
     long baseBytes = Math.max(1, kept.get(0).bytes());
     int trailing = 0;
     while (trailing < kept.size() - 1 && kept.get(kept.size() - 1 - trailing).tier() == TIER_TURN) {
@@ -444,8 +445,7 @@ final class SegmentedSnapshots {
             Math.max(
                 MIN_FAN_IN,
                 Math.min(
-                    MAX_FAN_IN,
-                    Math.ceil(Math.sqrt((double) baseBytes / Math.max(1, bytes.length)))));
+                    MAX_FAN_IN, Math.ceil(Math.sqrt((double) baseBytes / Math.max(1, bytes)))));
     if (trailing + 1 >= fanIn) {
       int start = kept.size() - trailing;
       for (int i = start; i < kept.size(); i++) {
@@ -453,10 +453,10 @@ final class SegmentedSnapshots {
       }
       kept = dropDead(kept.subList(0, start), from);
       tier = TIER_MERGED;
-      bytes = encode(history.subList(from, n), savedAt, lastOut, lastIn);
+      bytes = SnapshotCodec.encodedLength(history.subList(from, n), savedAt, lastOut, lastIn);
     }
     kept = truncated(kept, liveEnds(previous.segments()), before, from);
-    Segment fresh = new Segment(name(lastOut), from, n - from, bytes.length, tier);
+    Segment fresh = new Segment(name(lastOut), from, n - from, bytes, tier);
     var next = new ArrayList<>(kept);
     next.add(fresh);
     long deltaBytes = 0;
@@ -467,7 +467,8 @@ final class SegmentedSnapshots {
     if (deltaBytes > DELTA_FRACTION * baseBytes || all > PARSE_BOUND * liveBytes(next)) {
       return base(history, savedAt, lastOut, lastIn);
     }
-    return new Plan(fresh, bytes, new SnapshotManifest(savedAt, lastOut, lastIn, n, next));
+    byte[] encoded = encode(history.subList(from, n), savedAt, lastOut, lastIn);
+    return new Plan(fresh, encoded, new SnapshotManifest(savedAt, lastOut, lastIn, n, next));
   }
 
   /**

@@ -190,6 +190,7 @@ class SegmentedSnapshotsTest {
         for (SnapshotManifest.Segment s : m.segments()) {
           byte[] content =
               snapshots.delegate.read(key.withSegment(s.name())).orElseThrow().content();
+          assertThat((long) content.length).as("segment [%s] size", s.name()).isEqualTo(s.bytes());
           indexed +=
               new String(content, StandardCharsets.UTF_8).contains("\"messageIndex\"") ? 1 : 0;
         }

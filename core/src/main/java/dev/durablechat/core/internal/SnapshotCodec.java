@@ -108,6 +108,33 @@ public final class SnapshotCodec {
   }
 
   /**
+   * The length of {@link #encode}'s result for a snapshot of these fields, computed from the
+   * messages' lengths without encoding anything (to size a segment before choosing it).
+   */
+  public static long encodedLength(
+      List<UIMessage> messages, Instant savedAt, long lastOutEventId, long lastInEventId) {
+    long head =
+        ("{\"version\":"
+                + Snapshot.CURRENT_VERSION
+                + ",\"savedAt\":"
+                + Json.write(new JsonString(savedAt.toString()))
+                + ",\"messages\":")
+            .getBytes(StandardCharsets.UTF_8)
+            .length;
+    long array = messagesLength(messages);
+    long tail =
+        (",\"lastOutEventId\":" + lastOutEventId + ",\"lastInEventId\":" + lastInEventId + "}")
+            .length();
+    if (array >= INDEX_MIN_BYTES) {
+      tail += CRC_AT + 10 + INDEX_LENGTHS.length + Math.max(0, messages.size() - 1) + 2;
+      for (UIMessage m : messages) {
+        tail += Integer.toString(m.jsonByteLength()).length();
+      }
+    }
+    return head + array + tail;
+  }
+
+  /**
    * A messages array this long or longer gets a message index: below it, tokenizing the array costs
    * about as little as reading an index would (some microseconds), and a small segment's bytes stay
    * what the seed's layout writes.

@@ -92,6 +92,20 @@ class SnapshotIndexTest {
   }
 
   @Test
+  @DisplayName("the encoded length is known from the messages' lengths, with or without an index")
+  void encodedLength() {
+    Snapshot big = large();
+    var small = new Snapshot(1, Instant.EPOCH, List.of(UIMessage.userText("u", "hi")), 3, 1);
+    var none = new Snapshot(1, Instant.parse("2026-12-01T00:00:00.5Z"), List.of(), 0, 0);
+    for (Snapshot s : List.of(big, small, none)) {
+      assertThat(
+              SnapshotCodec.encodedLength(
+                  s.messages(), s.savedAt(), s.lastOutEventId(), s.lastInEventId()))
+          .isEqualTo(SnapshotCodec.encode(s).length);
+    }
+  }
+
+  @Test
   @DisplayName("a snapshot below the bound is written exactly as the seed's layout, no index")
   void smallHasNoIndex() {
     var small = new Snapshot(1, Instant.EPOCH, List.of(UIMessage.userText("u", "hi")), 3, 1);
