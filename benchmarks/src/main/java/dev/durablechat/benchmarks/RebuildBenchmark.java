@@ -168,6 +168,11 @@ public class RebuildBenchmark {
     }
     check("snapshot + tail", snapshotPlusTail());
     check("full fold", fullFold());
+    try {
+      jacksonStreamingWalk(); // the floor reads the same bytes: a document it refuses fails here
+    } catch (IOException e) {
+      throw new IllegalStateException("jackson refuses the snapshot bytes: " + e.getMessage(), e);
+    }
   }
 
   private void check(String what, ChatHistory.Rebuilt rebuilt) {

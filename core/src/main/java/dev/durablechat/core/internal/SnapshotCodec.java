@@ -47,10 +47,10 @@ public final class SnapshotCodec {
    * The snapshot's JSON document as UTF-8 bytes: the messages' own bytes, concatenated, and when
    * they are {@value #INDEX_MIN_BYTES} bytes or more, after the fields the seed wrote, an index of
    * where each message lies with a checksum of the array, {@code
-   * "messageIndex":{"crc32c":C,"lengths":[l0,l1,...]}} (l: each message's length in bytes; C: the
-   * CRC-32C of the array's bytes followed by the bytes between the lengths' brackets, ten digits,
-   * so that neither can change unnoticed). Readers that do not know the index ignore it; this one
-   * reads the messages through it without tokenizing them.
+   * "messageIndex":{"crc32c":"C","lengths":[l0,l1,...]}} (l: each message's length in bytes; C: the
+   * CRC-32C of the array's bytes followed by the bytes between the lengths' brackets, as eight
+   * lowercase hex digits, so that neither can change unnoticed). Readers that do not know the index
+   * ignore it; this one reads the messages through it without tokenizing them.
    */
   public static byte[] encode(Snapshot snapshot) {
     byte[] head =
@@ -73,7 +73,7 @@ public final class SnapshotCodec {
     if (!indexed) {
       index.append('}');
     } else {
-      index.append(",\"messageIndex\":{\"crc32c\":0000000000,\"lengths\":[");
+      index.append(",\"messageIndex\":{\"crc32c\":\"00000000\",\"lengths\":[");
       for (int i = 0; i < messages.size(); i++) {
         if (i > 0) {
           index.append(',');
@@ -92,16 +92,14 @@ public final class SnapshotCodec {
     }
     var crc = new CRC32C();
     crc.update(out.array(), head.length, arrayLength);
-    int lengthsFrom = tailStart + CRC_AT + 10 + INDEX_LENGTHS.length;
+    int lengthsFrom = tailStart + CRC_AT + 8 + INDEX_LENGTHS.length;
     crc.update(tail, lengthsFrom, tail.length - 3 - lengthsFrom);
-    // The checksum's digits, zero-padded to ten (any unsigned 32-bit value fits), in place.
-    String digits = Long.toString(crc.getValue());
-    int at = tailStart + CRC_AT + 10 - digits.length();
-    for (int i = tailStart + CRC_AT; i < at; i++) {
-      tail[i] = '0';
-    }
-    for (int i = 0; i < digits.length(); i++) {
-      tail[at + i] = (byte) digits.charAt(i);
+    // The checksum as eight lowercase hex digits in a string (a JSON number may not start with a
+    // zero), written in place.
+    long value = crc.getValue();
+    for (int i = 7; i >= 0; i--) {
+      tail[tailStart + CRC_AT + i] = (byte) Character.forDigit((int) (value & 0xf), 16);
+      value >>>= 4;
     }
     out.put(tail);
     return out.array();
@@ -126,7 +124,7 @@ public final class SnapshotCodec {
         (",\"lastOutEventId\":" + lastOutEventId + ",\"lastInEventId\":" + lastInEventId + "}")
             .length();
     if (array >= INDEX_MIN_BYTES) {
-      tail += CRC_AT + 10 + INDEX_LENGTHS.length + Math.max(0, messages.size() - 1) + 2;
+      tail += CRC_AT + 8 + INDEX_LENGTHS.length + Math.max(0, messages.size() - 1) + 2;
       for (UIMessage m : messages) {
         tail += Integer.toString(m.jsonByteLength()).length();
       }
@@ -141,8 +139,8 @@ public final class SnapshotCodec {
    */
   public static final int INDEX_MIN_BYTES = 16 * 1024;
 
-  /** Where the checksum's ten digits start in the index member. */
-  private static final int CRC_AT = ",\"messageIndex\":{\"crc32c\":".length();
+  /** Where the checksum's eight hex digits start in the index member. */
+  private static final int CRC_AT = ",\"messageIndex\":{\"crc32c\":\"".length();
 
   /**
    * The JSON array of the messages as UTF-8 bytes, {@code [m1,m2,...]}, each message's own bytes
@@ -261,8 +259,8 @@ public final class SnapshotCodec {
     }
   }
 
-  private static final byte[] INDEX_CRC = ascii(",\"messageIndex\":{\"crc32c\":");
-  private static final byte[] INDEX_LENGTHS = ascii(",\"lengths\":[");
+  private static final byte[] INDEX_CRC = ascii(",\"messageIndex\":{\"crc32c\":\"");
+  private static final byte[] INDEX_LENGTHS = ascii("\",\"lengths\":[");
 
   /**
    * The layout and message bounds of a document written by {@link #encode}, or null if it is not
@@ -287,25 +285,23 @@ public final class SnapshotCodec {
       open--;
     }
     int q = endsWith(c, open, INDEX_LENGTHS);
-    int crcDigits = digitsBack(c, q);
-    int indexStart = endsWith(c, crcDigits, INDEX_CRC);
+    int crcDigits = q - 8;
+    int indexStart = q < 0 ? -1 : endsWith(c, crcDigits, INDEX_CRC);
     int tailTo = indexStart;
     q = digitsBack(c, indexStart);
     q = endsWith(c, q, TAIL_IN);
     q = digitsBack(c, q);
     q = endsWith(c, q, TAIL_OUT);
-    if (q <= p || crcDigits < 0 || q - crcDigits > 0 || c[p] != '[' || c[q - 1] != ']') {
+    if (q <= p || crcDigits < q || c[p] != '[' || c[q - 1] != ']') {
       return null;
     }
     long crc = 0;
-    for (int i = crcDigits; i < crcDigits + 10 && i < n; i++) {
-      if (c[i] < '0' || c[i] > '9') {
+    for (int i = crcDigits; i < crcDigits + 8; i++) {
+      int digit = Character.digit(c[i], 16);
+      if (digit < 0 || (c[i] >= 'A' && c[i] <= 'F')) {
         return null;
       }
-      crc = crc * 10 + (c[i] - '0');
-    }
-    if (crcDigits + 10 + INDEX_LENGTHS.length != open) {
-      return null;
+      crc = crc << 4 | digit;
     }
     // The lengths tile the array: '[' m0 ',' m1 ... ']', each message an object.
     var bounds = new int[16];
@@ -319,7 +315,7 @@ public final class SnapshotCodec {
         length = length * 10 + (c[i] - '0');
         i++;
       }
-      if (i == start || (i < n - 3 && c[i] != ',') || (i == n - 3 && c[i - 1] == ',')) {
+      if (i == start || (i < n - 3 && c[i] != ',')) {
         return null;
       }
       if (i < n - 3) {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 @DisplayName(
     "A snapshot's message index (H1): read through when it agrees, ignored when it does not")
 class SnapshotIndexTest {
-  private static final String MARK = ",\"messageIndex\":{\"crc32c\":";
+  private static final String MARK = ",\"messageIndex\":{\"crc32c\":\"";
 
   /** Three messages, the middle one long, so that the document gets an index. */
   private static Snapshot large() {
@@ -54,17 +54,17 @@ class SnapshotIndexTest {
     crc.update(doc, from, to - from);
     int lengths = utf8(s.substring(0, s.lastIndexOf('[') + 1)).length;
     crc.update(doc, lengths, doc.length - 3 - lengths);
-    String digits = String.format("%010d", crc.getValue());
+    String digits = String.format("%08x", crc.getValue());
     int at = utf8(s.substring(0, s.indexOf(MARK) + MARK.length())).length;
     byte[] out = doc.clone();
-    System.arraycopy(utf8(digits), 0, out, at, 10);
+    System.arraycopy(utf8(digits), 0, out, at, 8);
     return out;
   }
 
   /** The document with the last digit of its checksum changed. */
   private static String otherChecksum(String doc) {
-    int last = doc.indexOf(MARK) + MARK.length() + 9;
-    char digit = (char) ('0' + (doc.charAt(last) - '0' + 1) % 10);
+    int last = doc.indexOf(MARK) + MARK.length() + 7;
+    char digit = Character.forDigit((Character.digit(doc.charAt(last), 16) + 1) % 16, 16);
     return doc.substring(0, last) + digit + doc.substring(last + 1);
   }
 
@@ -89,6 +89,26 @@ class SnapshotIndexTest {
             "version", "savedAt", "messages", "lastOutEventId", "lastInEventId", "messageIndex");
     assertThat(SnapshotCodec.decode(bytes)).isEqualTo(snapshot);
     assertThat(rechecked(bytes)).as("the written checksum").isEqualTo(bytes);
+  }
+
+  @Test
+  @DisplayName(
+      "every indexed document is strict JSON, a checksum with leading zeros included (a string,"
+          + " not a number)")
+  void strictJson() {
+    Snapshot base = large();
+    int leadingZero = 0;
+    for (int i = 0; i < 200; i++) {
+      var messages = new ArrayList<>(base.messages());
+      messages.set(2, UIMessage.userText("u2", "variant " + i));
+      byte[] bytes = SnapshotCodec.encode(new Snapshot(1, Instant.EPOCH, messages, 12, 7));
+      String doc = text(bytes);
+      leadingZero += doc.charAt(doc.indexOf(MARK) + MARK.length()) == '0' ? 1 : 0;
+      JsonObject index = (JsonObject) Json.parseObject(doc).get("messageIndex");
+      assertThat(index.string("crc32c").orElseThrow()).matches("[0-9a-f]{8}");
+      assertThat(SnapshotCodec.decode(bytes).messages()).isEqualTo(messages);
+    }
+    assertThat(leadingZero).as("checksums that start with a zero").isPositive();
   }
 
   @Test
@@ -132,7 +152,7 @@ class SnapshotIndexTest {
             doc.replace(lengths, "\"lengths\":[" + l[0] + "," + (l[1] + l[2] + 1) + "]"),
             doc.replace(lengths, "\"lengths\":[" + l[0] + "," + l[1] + "]"),
             otherChecksum(doc),
-            doc.replace(MARK, ",\"messageIndex\":{\"crc32c\":1"));
+            doc.replace(MARK, MARK + "1"));
     for (String d : damaged) {
       assertThat(d).isNotEqualTo(doc);
       assertThat(SnapshotCodec.decode(utf8(d)))
