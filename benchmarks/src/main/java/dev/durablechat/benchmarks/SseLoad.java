@@ -79,26 +79,39 @@ public final class SseLoad {
   private static final int FANOUT_CHUNKS = 20;
   private static final int FANOUT_INTERVAL_MS = 200;
   private static final int WARMUP_CHUNKS = 5;
-  private static final int SINGLE_WARMUP = 5_000;
+  private static final int SINGLE_WARMUP = Integer.getInteger("sseload.singleWarmup", 5_000);
   private static final int SINGLE_CHUNKS = 200;
   private static final int SINGLE_INTERVAL_MS = 20;
 
   private SseLoad() {}
 
-  /** {@code SseLoad [readers]} drives; {@code SseLoad server} is the child. */
+  /**
+   * {@code SseLoad [readers]} drives every phase; {@code SseLoad --single [rounds]} only the
+   * single-reader phase (P5), with that many interleaved rounds (default 2); {@code SseLoad server}
+   * is the child.
+   */
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("server")) {
       Child.run();
       return;
     }
+    if (args.length > 0 && args[0].equals("--single")) {
+      int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+      if (rounds < 1) {
+        throw new IllegalArgumentException("--single needs at least 1 round, got [" + rounds + "]");
+      }
+      new Driver(0, rounds).run();
+      return;
+    }
     int readers = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-    new Driver(readers).run();
+    new Driver(readers, 2).run();
   }
 
   // ------------------------------------------------------------------ the driver
 
   private static final class Driver {
     final int readers;
+    final int singleRounds;
     final PrintStream out = System.out;
     Process child;
     BufferedReader childOut;
@@ -106,12 +119,20 @@ public final class SseLoad {
     URI base;
     URI echo;
 
-    Driver(int readers) {
+    /** {@code readers} 0: the single-reader phase only. */
+    Driver(int readers, int singleRounds) {
       this.readers = readers;
+      this.singleRounds = singleRounds;
     }
 
     void run() throws Exception {
-      out.printf(Locale.ROOT, "SseLoad: %d readers; load average %s%n", readers, loadAverage());
+      out.printf(
+          Locale.ROOT,
+          readers > 0
+              ? "SseLoad: %d readers; load average %s%n"
+              : "SseLoad --single%s; load average %s%n",
+          readers > 0 ? readers : " (" + singleRounds + " rounds)",
+          loadAverage());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       var command = new ArrayList<String>(List.of(java, "-Xmx1g", "-Xms1g"));
       // Extra options for the server child only (e.g. a JFR recording while profiling).
@@ -153,7 +174,14 @@ public final class SseLoad {
       HttpClient http = HttpClient.newHttpClient();
       create(http, "fan");
       create(http, "single");
+      if (readers > 0) {
+        fanOut(http);
+      }
+      single(http);
+    }
 
+    /** Phases 1, 2, 2b and 4: connect, fan-out, the echo's fan-out, disconnect. */
+    private void fanOut(HttpClient http) throws Exception {
       // 1. connect
       var fan = new Readers(base, "/realtime/v1/sessions/fan/out", readers, 2);
       long start = System.nanoTime();
@@ -251,7 +279,10 @@ public final class SseLoad {
       }
 
       awaitChildSockets(Duration.ofSeconds(60));
+    }
 
+    /** Phase 3: one reader of ours against one reader of the bare echo, interleaved rounds. */
+    private void single(HttpClient http) throws Exception {
       // 3. single reader vs bare Jetty echo, interleaved
       var ours = new ArrayList<Long>();
       var bare = new ArrayList<Long>();
@@ -271,7 +302,7 @@ public final class SseLoad {
         s.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
         s.close();
       }
-      for (int round = 0; round < 2; round++) {
+      for (int round = 0; round < singleRounds; round++) {
         var e = new Readers(echo, "/echo", 1, 1);
         e.connect();
         e.awaitOk(Duration.ofSeconds(10));
