@@ -302,6 +302,7 @@ public final class SseLoad {
         s.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
         s.close();
       }
+      childIn.println("calls-reset");
       for (int round = 0; round < singleRounds; round++) {
         var e = new Readers(echo, "/echo", 1, 1);
         e.connect();
@@ -324,6 +325,10 @@ public final class SseLoad {
       out.println("single reader, bare Jetty echo: " + summary(bare));
       out.printf(
           Locale.ROOT, "single reader p50 ratio durablechat/bare: %.2f (target <= 2)%n", ratio);
+      // Where the time goes: the server's own share, the call that appends (or publishes) and,
+      // with one reader, also writes and flushes the frame on the same thread.
+      childIn.println("calls");
+      out.println("single reader, server side: " + expect("calls").substring(6));
       childIn.println("peak");
       out.println("heap peak: " + expect("peak").substring(5));
       out.println("load average at the end: " + loadAverage());
@@ -722,6 +727,11 @@ public final class SseLoad {
   // ------------------------------------------------------------------ the server child
 
   private static final class Child {
+    /** How long each append call of the agent took, and each publish of the echo (nanos). */
+    static final ConcurrentLinkedQueue<Long> APPEND_CALLS = new ConcurrentLinkedQueue<>();
+
+    static final ConcurrentLinkedQueue<Long> PUBLISH_CALLS = new ConcurrentLinkedQueue<>();
+
     static void run() throws Exception {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
       var store = new MemorySessionStore();
@@ -750,8 +760,12 @@ public final class SseLoad {
                             String id = out.textStart();
                             for (int i = 0; i < n; i++) {
                               sleep(pause);
-                              out.textDelta(id, "t=" + System.nanoTime() + ";" + PAD);
+                              long t = System.nanoTime();
+                              out.textDelta(id, "t=" + t + ";" + PAD);
                               out.flush();
+                              // With one reader, the whole path runs in this call: the append,
+                              // the tail, the frame, the write and the flush.
+                              APPEND_CALLS.add(System.nanoTime() - t);
                             }
                             out.textEnd(id);
                           })
@@ -798,6 +812,16 @@ public final class SseLoad {
                 http.servlet().openStreams());
           }
           case "streams" -> System.out.println("streams " + http.servlet().openStreams());
+          case "calls-reset" -> {
+            APPEND_CALLS.clear();
+            PUBLISH_CALLS.clear();
+          }
+          case "calls" ->
+              System.out.println(
+                  "calls ours (append .. flushed) "
+                      + summary(new ArrayList<>(APPEND_CALLS))
+                      + "; echo (publish .. flushed) "
+                      + summary(new ArrayList<>(PUBLISH_CALLS)));
           case "echoes" -> {
             // Lets go of the echo's subscribers whose connections ended.
             echo.prune();
@@ -818,7 +842,9 @@ public final class SseLoad {
             long pause = Long.parseLong(cmd[2]);
             for (int i = 0; i < n; i++) {
               sleep(pause);
-              echo.publish(System.nanoTime());
+              long t = System.nanoTime();
+              echo.publish(t);
+              PUBLISH_CALLS.add(System.nanoTime() - t);
             }
           }
           default -> System.out.println("unknown " + line);
