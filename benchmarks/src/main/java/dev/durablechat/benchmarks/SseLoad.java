@@ -80,6 +80,12 @@ public final class SseLoad {
   private static final int FANOUT_INTERVAL_MS = 200;
   private static final int WARMUP_CHUNKS = 5;
   private static final int SINGLE_WARMUP = Integer.getInteger("sseload.singleWarmup", 5_000);
+
+  /** Warm-up rounds shaped like the measured ones (0: only the flood, as before 1 Dec 2026). */
+  private static final int SINGLE_WARMUP_ROUNDS =
+      Integer.getInteger("sseload.singleWarmupRounds", 3);
+
+  private static final int SINGLE_WARMUP_ROUND_CHUNKS = 500;
   private static final int SINGLE_CHUNKS = 200;
   private static final int SINGLE_INTERVAL_MS = 20;
 
@@ -300,6 +306,26 @@ public final class SseLoad {
         s.awaitOk(Duration.ofSeconds(10));
         append(http, "single", "chunks:" + SINGLE_WARMUP + ":0");
         s.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
+        s.close();
+      }
+      // Then rounds shaped like the measured ones, on each side: a new reader, chunks it keeps up
+      // with. The flood above compiles the hot path with the branch profile of a reader that
+      // falls behind, and never opens a second reader; a measured round then took the branches it
+      // never saw (a new reader's first drain, a write straight to the connection), and the JIT
+      // threw the compiled code away and ran our path interpreted for much of the round (JFR:
+      // jdk.Deoptimization "unstable_if"/"reinterpret" at each round's start).
+      for (int round = 0; round < SINGLE_WARMUP_ROUNDS; round++) {
+        var e = new Readers(echo, "/echo", 1, 1);
+        e.connect();
+        e.awaitOk(Duration.ofSeconds(10));
+        childIn.println("echo " + SINGLE_WARMUP_ROUND_CHUNKS + " 1");
+        e.awaitSamples(SINGLE_WARMUP_ROUND_CHUNKS, Duration.ofSeconds(60));
+        e.close();
+        var s = new Readers(base, "/realtime/v1/sessions/single/out", 1, 1);
+        s.connect();
+        s.awaitOk(Duration.ofSeconds(10));
+        append(http, "single", "chunks:" + SINGLE_WARMUP_ROUND_CHUNKS + ":1");
+        s.awaitSamples(SINGLE_WARMUP_ROUND_CHUNKS, Duration.ofSeconds(60));
         s.close();
       }
       childIn.println("calls-reset");
