@@ -25,7 +25,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import org.jspecify.annotations.Nullable;
@@ -216,12 +218,12 @@ class TailHandoverTest {
   }
 
   /**
-   * The race, for any store: {@code appends} records by each of three appender threads (single
-   * records and batches of three), while {@code readers} readers subscribe one after another, each
-   * after the event id the stream had reached then (a reader joining mid-append, as {@code
-   * X-Trigger-Stream-Start: latest} does) or from 0, half on the appending thread and half on the
-   * engine's executor. Every reader must get exactly the records after its bookmark, in order, up
-   * to a marker appended once the race is over.
+   * The race, for any store: at least {@code appends} records by each of three appender threads
+   * (single records and batches of three), who go on until {@code readers} readers have subscribed
+   * one after another, each after the event id the stream had reached then (a reader joining
+   * mid-append, as {@code X-Trigger-Stream-Start: latest} does) or from 0, half on the appending
+   * thread and half on the engine's executor. Every reader must get exactly the records after its
+   * bookmark, in order, up to a marker appended once the race is over.
    */
   static final class HandoverRace {
     private HandoverRace() {}
@@ -231,6 +233,10 @@ class TailHandoverTest {
       int appenders = 3;
       ExecutorService threads = Executors.newFixedThreadPool(appenders);
       var start = new CountDownLatch(1);
+      // The appenders go on until every reader has subscribed (up to a cap): subscribes race
+      // appends.
+      var readersIn = new AtomicBoolean();
+      var appended = new AtomicLong();
       var subscribed = new ArrayList<Collector>();
       var bookmarks = new ArrayList<Long>();
       try {
@@ -241,26 +247,29 @@ class TailHandoverTest {
               threads.submit(
                   () -> {
                     start.await();
-                    for (int i = 0; i < appends; ) {
+                    // Capped, so that a reader slow to subscribe cannot fill the heap.
+                    for (int i = 0; i < appends || (!readersIn.get() && i < 20 * appends); ) {
                       if (i % 10 == 9 && i + 3 <= appends) {
                         chat.appendOut(
                             address,
                             runId,
                             List.of(chunk(thread + "." + i), chunk("b"), chunk("c")));
                         i += 3;
+                        appended.addAndGet(3);
                       } else {
                         chat.appendOut(address, runId, chunk(thread + "." + i));
                         i++;
+                        appended.incrementAndGet();
                       }
                     }
                     return null;
                   }));
         }
-        long total = (long) appenders * appends;
         start.countDown();
+        long step = Math.max(1, (long) appenders * appends / (readers + 1));
         for (int r = 0; r < readers; r++) {
-          // Join while the appends run: wait for the stream to grow a little between readers.
-          long target = Math.min(total, (r + 1) * total / (readers + 1));
+          // Spread the readers over the stream: wait for it to grow a little between them.
+          long target = (r + 1) * step;
           await().atMost(WAIT).until(() -> chat.lastEventId(address, StreamKind.OUT) >= target);
           long after = r % 3 == 2 ? 0 : chat.lastEventId(address, StreamKind.OUT);
           var c = new Collector(Long.MAX_VALUE);
@@ -272,9 +281,11 @@ class TailHandoverTest {
           subscribed.add(c);
           bookmarks.add(after);
         }
+        readersIn.set(true);
         for (Future<?> future : futures) {
           future.get();
         }
+        long total = appended.get();
         long last = chat.lastEventId(address, StreamKind.OUT);
         assertThat(last).as("invariant 2: gapless under concurrent appenders").isEqualTo(total);
         chat.appendOut(address, runId, chunk("marker"));

@@ -26,6 +26,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -81,12 +83,14 @@ class PostgresTailHandoverTest {
     int appenders = 3;
     int appends = 60;
     int readers = 8;
-    long total = (long) appenders * appends;
     ExecutorService threads = Executors.newFixedThreadPool(appenders);
     var subscribed = new ArrayList<Collector>();
     var bookmarks = new ArrayList<Long>();
     try {
       var start = new CountDownLatch(1);
+      // The appenders go on until every reader has subscribed: each subscribe races appends.
+      var readersIn = new AtomicBoolean();
+      var appended = new AtomicLong();
       var futures = new ArrayList<Future<?>>();
       for (int t = 0; t < appenders; t++) {
         int thread = t;
@@ -94,22 +98,26 @@ class PostgresTailHandoverTest {
             threads.submit(
                 () -> {
                   start.await();
-                  for (int i = 0; i < appends; ) {
-                    if (i % 10 == 9 && i + 3 <= appends) {
+                  // Capped, so that a reader slow to subscribe cannot make it run on and on.
+                  for (int i = 0; i < appends || (!readersIn.get() && i < 20 * appends); ) {
+                    if (i % 10 == 9) {
                       chat.appendOut(
                           chatId, runId, List.of(chunk(thread + "." + i), chunk("b"), chunk("c")));
                       i += 3;
+                      appended.addAndGet(3);
                     } else {
                       chat.appendOut(chatId, runId, chunk(thread + "." + i));
                       i++;
+                      appended.incrementAndGet();
                     }
                   }
                   return null;
                 }));
       }
       start.countDown();
+      long step = (long) appenders * appends / (readers + 1);
       for (int r = 0; r < readers; r++) {
-        long target = (r + 1) * total / (readers + 1);
+        long target = (r + 1) * step;
         await().atMost(WAIT).until(() -> chat.lastEventId(chatId, StreamKind.OUT) >= target);
         long after = r % 3 == 2 ? 0 : chat.lastEventId(chatId, StreamKind.OUT);
         var c = new Collector();
@@ -121,9 +129,11 @@ class PostgresTailHandoverTest {
         subscribed.add(c);
         bookmarks.add(after);
       }
+      readersIn.set(true);
       for (Future<?> f : futures) {
         f.get();
       }
+      long total = appended.get();
       assertThat(chat.lastEventId(chatId, StreamKind.OUT)).isEqualTo(total);
       chat.appendOut(chatId, runId, chunk("marker"));
       for (int r = 0; r < readers; r++) {
