@@ -79,26 +79,45 @@ public final class SseLoad {
   private static final int FANOUT_CHUNKS = 20;
   private static final int FANOUT_INTERVAL_MS = 200;
   private static final int WARMUP_CHUNKS = 5;
-  private static final int SINGLE_WARMUP = 5_000;
+  private static final int SINGLE_WARMUP = Integer.getInteger("sseload.singleWarmup", 5_000);
+
+  /** Warm-up rounds shaped like the measured ones (0: only the flood, as before 1 Dec 2026). */
+  private static final int SINGLE_WARMUP_ROUNDS =
+      Integer.getInteger("sseload.singleWarmupRounds", 3);
+
+  private static final int SINGLE_WARMUP_ROUND_CHUNKS = 500;
   private static final int SINGLE_CHUNKS = 200;
   private static final int SINGLE_INTERVAL_MS = 20;
 
   private SseLoad() {}
 
-  /** {@code SseLoad [readers]} drives; {@code SseLoad server} is the child. */
+  /**
+   * {@code SseLoad [readers]} drives every phase; {@code SseLoad --single [rounds]} only the
+   * single-reader phase (P5), with that many interleaved rounds (default 2); {@code SseLoad server}
+   * is the child.
+   */
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("server")) {
       Child.run();
       return;
     }
+    if (args.length > 0 && args[0].equals("--single")) {
+      int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+      if (rounds < 1) {
+        throw new IllegalArgumentException("--single needs at least 1 round, got [" + rounds + "]");
+      }
+      new Driver(0, rounds).run();
+      return;
+    }
     int readers = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-    new Driver(readers).run();
+    new Driver(readers, 2).run();
   }
 
   // ------------------------------------------------------------------ the driver
 
   private static final class Driver {
     final int readers;
+    final int singleRounds;
     final PrintStream out = System.out;
     Process child;
     BufferedReader childOut;
@@ -106,12 +125,20 @@ public final class SseLoad {
     URI base;
     URI echo;
 
-    Driver(int readers) {
+    /** {@code readers} 0: the single-reader phase only. */
+    Driver(int readers, int singleRounds) {
       this.readers = readers;
+      this.singleRounds = singleRounds;
     }
 
     void run() throws Exception {
-      out.printf(Locale.ROOT, "SseLoad: %d readers; load average %s%n", readers, loadAverage());
+      out.printf(
+          Locale.ROOT,
+          readers > 0
+              ? "SseLoad: %d readers; load average %s%n"
+              : "SseLoad --single%s; load average %s%n",
+          readers > 0 ? readers : " (" + singleRounds + " rounds)",
+          loadAverage());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       var command = new ArrayList<String>(List.of(java, "-Xmx1g", "-Xms1g"));
       // Extra options for the server child only (e.g. a JFR recording while profiling).
@@ -153,7 +180,14 @@ public final class SseLoad {
       HttpClient http = HttpClient.newHttpClient();
       create(http, "fan");
       create(http, "single");
+      if (readers > 0) {
+        fanOut(http);
+      }
+      single(http);
+    }
 
+    /** Phases 1, 2, 2b and 4: connect, fan-out, the echo's fan-out, disconnect. */
+    private void fanOut(HttpClient http) throws Exception {
       // 1. connect
       var fan = new Readers(base, "/realtime/v1/sessions/fan/out", readers, 2);
       long start = System.nanoTime();
@@ -251,7 +285,10 @@ public final class SseLoad {
       }
 
       awaitChildSockets(Duration.ofSeconds(60));
+    }
 
+    /** Phase 3: one reader of ours against one reader of the bare echo, interleaved rounds. */
+    private void single(HttpClient http) throws Exception {
       // 3. single reader vs bare Jetty echo, interleaved
       var ours = new ArrayList<Long>();
       var bare = new ArrayList<Long>();
@@ -271,7 +308,28 @@ public final class SseLoad {
         s.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
         s.close();
       }
-      for (int round = 0; round < 2; round++) {
+      // Then rounds shaped like the measured ones, on each side: a new reader, chunks it keeps up
+      // with. The flood above compiles the hot path with the branch profile of a reader that
+      // falls behind, and never opens a second reader; a measured round then took the branches it
+      // never saw (a new reader's first drain, a write straight to the connection), and the JIT
+      // threw the compiled code away and ran our path interpreted for much of the round (JFR:
+      // jdk.Deoptimization "unstable_if"/"reinterpret" at each round's start).
+      for (int round = 0; round < SINGLE_WARMUP_ROUNDS; round++) {
+        var e = new Readers(echo, "/echo", 1, 1);
+        e.connect();
+        e.awaitOk(Duration.ofSeconds(10));
+        childIn.println("echo " + SINGLE_WARMUP_ROUND_CHUNKS + " 1");
+        e.awaitSamples(SINGLE_WARMUP_ROUND_CHUNKS, Duration.ofSeconds(60));
+        e.close();
+        var s = new Readers(base, "/realtime/v1/sessions/single/out", 1, 1);
+        s.connect();
+        s.awaitOk(Duration.ofSeconds(10));
+        append(http, "single", "chunks:" + SINGLE_WARMUP_ROUND_CHUNKS + ":1");
+        s.awaitSamples(SINGLE_WARMUP_ROUND_CHUNKS, Duration.ofSeconds(60));
+        s.close();
+      }
+      childIn.println("calls-reset");
+      for (int round = 0; round < singleRounds; round++) {
         var e = new Readers(echo, "/echo", 1, 1);
         e.connect();
         e.awaitOk(Duration.ofSeconds(10));
@@ -293,6 +351,10 @@ public final class SseLoad {
       out.println("single reader, bare Jetty echo: " + summary(bare));
       out.printf(
           Locale.ROOT, "single reader p50 ratio durablechat/bare: %.2f (target <= 2)%n", ratio);
+      // Where the time goes: the server's own share, the call that appends (or publishes) and,
+      // with one reader, also writes and flushes the frame on the same thread.
+      childIn.println("calls");
+      out.println("single reader, server side: " + expect("calls").substring(6));
       childIn.println("peak");
       out.println("heap peak: " + expect("peak").substring(5));
       out.println("load average at the end: " + loadAverage());
@@ -691,6 +753,11 @@ public final class SseLoad {
   // ------------------------------------------------------------------ the server child
 
   private static final class Child {
+    /** How long each append call of the agent took, and each publish of the echo (nanos). */
+    static final ConcurrentLinkedQueue<Long> APPEND_CALLS = new ConcurrentLinkedQueue<>();
+
+    static final ConcurrentLinkedQueue<Long> PUBLISH_CALLS = new ConcurrentLinkedQueue<>();
+
     static void run() throws Exception {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
       var store = new MemorySessionStore();
@@ -719,8 +786,12 @@ public final class SseLoad {
                             String id = out.textStart();
                             for (int i = 0; i < n; i++) {
                               sleep(pause);
-                              out.textDelta(id, "t=" + System.nanoTime() + ";" + PAD);
+                              long t = System.nanoTime();
+                              out.textDelta(id, "t=" + t + ";" + PAD);
                               out.flush();
+                              // With one reader, the whole path runs in this call: the append,
+                              // the tail, the frame, the write and the flush.
+                              APPEND_CALLS.add(System.nanoTime() - t);
                             }
                             out.textEnd(id);
                           })
@@ -767,6 +838,16 @@ public final class SseLoad {
                 http.servlet().openStreams());
           }
           case "streams" -> System.out.println("streams " + http.servlet().openStreams());
+          case "calls-reset" -> {
+            APPEND_CALLS.clear();
+            PUBLISH_CALLS.clear();
+          }
+          case "calls" ->
+              System.out.println(
+                  "calls ours (append .. flushed) "
+                      + summary(new ArrayList<>(APPEND_CALLS))
+                      + "; echo (publish .. flushed) "
+                      + summary(new ArrayList<>(PUBLISH_CALLS)));
           case "echoes" -> {
             // Lets go of the echo's subscribers whose connections ended.
             echo.prune();
@@ -787,7 +868,9 @@ public final class SseLoad {
             long pause = Long.parseLong(cmd[2]);
             for (int i = 0; i < n; i++) {
               sleep(pause);
-              echo.publish(System.nanoTime());
+              long t = System.nanoTime();
+              echo.publish(t);
+              PUBLISH_CALLS.add(System.nanoTime() - t);
             }
           }
           default -> System.out.println("unknown " + line);

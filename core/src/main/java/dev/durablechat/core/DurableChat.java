@@ -109,6 +109,7 @@ public final class DurableChat implements AutoCloseable {
   private final @Nullable ExecutorService ownedExecutor;
   private final Telemetry telemetry;
   private final Set<Tail<?>> tails = ConcurrentHashMap.newKeySet();
+  private final LiveTails live = new LiveTails();
   // Maintenance runs on the calling thread: the engine starts no thread it does not own.
   private final Cache<String, String> addresses =
       Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
@@ -795,18 +796,49 @@ public final class DurableChat implements AutoCloseable {
       }
       records = Arrays.asList(array);
     }
-    AppendResult result =
-        withSessionId(address, id -> timedAppend(id, StreamKind.OUT, records, runId));
+    AppendResult result = withSessionId(address, id -> appendOut(id, runId, records, events));
     return new Appended(result.firstSeq(), result.lastSeq(), result.duplicate());
+  }
+
+  /**
+   * The store append of {@code out} records, whose records this node's live tails of the stream are
+   * handed right after it landed (no store read, no decode; {@link LiveTails}). A refused append
+   * (fenced, closed) stores nothing and hands nothing over.
+   */
+  private AppendResult appendOut(
+      String sessionId, String runId, List<NewRecord> records, List<? extends OutEvent> events) {
+    Instant now = clock.instant();
+    return live.append(
+        new LiveTails.Key(sessionId, StreamKind.OUT),
+        () -> timedAppend(sessionId, StreamKind.OUT, records, runId, now),
+        result -> {
+          if (result.duplicate() || result.lastSeq() - result.firstSeq() + 1 != events.size()) {
+            return List.of(); // nothing new, or not the range asked for: the tails read the store
+          }
+          var handed = new ArrayList<StreamRecord<OutEvent>>(events.size());
+          for (int i = 0; i < events.size(); i++) {
+            handed.add(new StreamRecord<>(result.firstSeq() + i, now, events.get(i)));
+          }
+          return handed;
+        });
   }
 
   /** The store append, timed for {@link Telemetry#append} (a refusal counts as a failure). */
   private AppendResult timedAppend(
       String sessionId, StreamKind kind, List<NewRecord> records, @Nullable String runId) {
+    return timedAppend(sessionId, kind, records, runId, clock.instant());
+  }
+
+  private AppendResult timedAppend(
+      String sessionId,
+      StreamKind kind,
+      List<NewRecord> records,
+      @Nullable String runId,
+      Instant now) {
     long start = System.nanoTime();
     boolean ok = false;
     try {
-      AppendResult result = sessionStore.append(sessionId, kind, records, runId, clock.instant());
+      AppendResult result = sessionStore.append(sessionId, kind, records, runId, now);
       ok = true;
       return result;
     } finally {
@@ -918,13 +950,21 @@ public final class DurableChat implements AutoCloseable {
               decode,
               tailExecutor,
               subscriber,
-              tails::remove);
+              this::tailEnded,
+              live);
       tails.add(tail);
+      // Before the tail's first drain registers its store watch (LiveTails#handsOver).
+      live.add(tail.key(), tail);
       if (closed) {
         tail.fail(new DurableChatException("durablechat engine is closed"));
       }
       tail.start();
     };
+  }
+
+  private void tailEnded(Tail<?> tail) {
+    tails.remove(tail);
+    live.remove(tail.key(), tail);
   }
 
   // ---------------------------------------------------------------- lifecycle

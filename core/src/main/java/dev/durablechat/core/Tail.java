@@ -8,6 +8,7 @@ import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.StoredRecord;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
@@ -24,6 +25,13 @@ import org.slf4j.LoggerFactory;
  * {@link #drain()}, which at most one executor task runs at a time (the usual work-in-progress
  * counter), so signals are serialized without a lock. Records are read from the store in pages only
  * while there is demand; the store's {@link SessionStore#watch} only wakes the drain.
+ *
+ * <p>An append of this engine hands its records over ({@link #handOver}, from {@link LiveTails}):
+ * the drain delivers a handed record, as it is, when it is the one right after the bookmark, and
+ * reads the store only when it may hold something the tail was not handed (a watch woke it, a
+ * handed record does not follow the bookmark, demand ran out before the store did). So the bookmark
+ * alone decides what is next, whichever way a record came: none is lost or repeated across the
+ * catch-up-to-live handover (W7).
  */
 final class Tail<E> implements Flow.Subscription {
   private static final Logger LOG = LoggerFactory.getLogger(Tail.class);
@@ -36,6 +44,20 @@ final class Tail<E> implements Flow.Subscription {
   private final Executor executor;
   private final Flow.Subscriber<? super TailItem<E>> subscriber;
   private final Consumer<Tail<?>> onTerminate;
+  private final LiveTails live;
+  private final LiveTails.Key key;
+
+  /** Records an append on this node handed over, oldest first; bounded by {@link #PAGE}. */
+  private final ConcurrentLinkedQueue<StreamRecord<E>> handed = new ConcurrentLinkedQueue<>();
+
+  private final AtomicInteger handedCount = new AtomicInteger();
+
+  /**
+   * Whether the store may hold records after the bookmark that were not handed over: set at the
+   * start, by a watch, by a dropped hand-over, and when demand ran out before the store did.
+   * Cleared just before a store read, so a watch that fires during the read makes another.
+   */
+  private volatile boolean storeAhead = true;
 
   private final AtomicLong demand = new AtomicLong();
   private final AtomicInteger wip = new AtomicInteger();
@@ -47,6 +69,7 @@ final class Tail<E> implements Flow.Subscription {
   private long bookmark;
   private boolean subscribed;
   private boolean terminated;
+  private volatile boolean terminatedFlag;
   private @Nullable AutoCloseable watch;
 
   Tail(
@@ -57,7 +80,8 @@ final class Tail<E> implements Flow.Subscription {
       Function<StoredRecord, StreamRecord<E>> decode,
       Executor executor,
       Flow.Subscriber<? super TailItem<E>> subscriber,
-      Consumer<Tail<?>> onTerminate) {
+      Consumer<Tail<?>> onTerminate,
+      LiveTails live) {
     this.store = store;
     this.sessionId = sessionId;
     this.kind = kind;
@@ -66,6 +90,45 @@ final class Tail<E> implements Flow.Subscription {
     this.executor = executor;
     this.subscriber = subscriber;
     this.onTerminate = onTerminate;
+    this.live = live;
+    this.key = new LiveTails.Key(sessionId, kind);
+  }
+
+  /** The stream this tail follows. */
+  LiveTails.Key key() {
+    return key;
+  }
+
+  /**
+   * Records an append of this engine just stored, gapless and in order: delivered from here when
+   * they follow the bookmark. More than a page waiting and they are dropped (the store has them).
+   */
+  void handOver(List<StreamRecord<E>> records) {
+    if (terminatedFlag) {
+      return;
+    }
+    if (handedCount.addAndGet(records.size()) > PAGE) {
+      handedCount.addAndGet(-records.size());
+      storeChanged();
+      return;
+    }
+    handed.addAll(records);
+    signal();
+  }
+
+  /** The store may have records after the bookmark this tail was not handed: look. */
+  void storeChanged() {
+    storeAhead = true;
+    signal();
+  }
+
+  /** The store's watch: an append landed (here, on another node, or a delete). */
+  private void onStoreAppend() {
+    if (live.handsOver(key)) {
+      // This engine's own append, on this thread: its records are handed over right after.
+      return;
+    }
+    storeChanged();
   }
 
   /** Starts the tail: {@code onSubscribe} is signalled from the first drain. */
@@ -157,7 +220,7 @@ final class Tail<E> implements Flow.Subscription {
     try {
       if (watch == null) {
         // Registered before the first read, so an append that lands in between still wakes us.
-        watch = store.watch(sessionId, kind, this::signal);
+        watch = store.watch(sessionId, kind, this::onStoreAppend);
       }
       emitWhileDemand();
     } catch (NoSuchSessionException e) {
@@ -182,16 +245,33 @@ final class Tail<E> implements Flow.Subscription {
     long requested = demand.get();
     long emitted = 0;
     while (emitted < requested && !cancelled && failure == null) {
+      TailItem<E> item;
       if (buffer.isEmpty()) {
+        StreamRecord<E> h = nextHanded();
+        if (h != null) {
+          item = new TailItem.Event<>(h);
+          bookmark = h.eventId();
+          emitted++;
+          emit(item);
+          continue;
+        }
+        if (!storeAhead && handed.isEmpty()) {
+          break; // nothing new is known of: no store read
+        }
+        storeAhead = false;
         int limit = (int) Math.min(requested - emitted, PAGE);
         List<StoredRecord> page = store.read(sessionId, kind, bookmark, limit);
         if (page.isEmpty()) {
+          // A handed record that does not follow the bookmark stays queued (it is dropped once
+          // the bookmark passes it): dropping it here could drop one handed during the read.
           break;
+        }
+        if (page.size() == limit) {
+          storeAhead = true; // a full page: there may be more
         }
         buffer.addAll(page);
       }
       StoredRecord next = buffer.peekFirst();
-      TailItem<E> item;
       if (next.seq() > bookmark + 1) {
         // H5: the records after the bookmark were trimmed; say so before moving on.
         item = new TailItem.Moved<>(bookmark, next.seq());
@@ -202,21 +282,52 @@ final class Tail<E> implements Flow.Subscription {
         bookmark = next.seq();
       }
       emitted++;
-      try {
-        subscriber.onNext(item);
-      } catch (RuntimeException e) {
-        // Rule 2.13: a throwing subscriber is treated as cancelled.
-        LOG.warn("tail subscriber threw from onNext; cancelling", e);
-        cancelled = true;
-      }
+      emit(item);
     }
     if (emitted > 0 && requested != Long.MAX_VALUE) {
       demand.addAndGet(-emitted);
     }
+
     if (cancelled) {
       terminate(null);
     } else if (failure != null) {
       terminate(failure);
+    }
+  }
+
+  private void emit(TailItem<E> item) {
+    try {
+      subscriber.onNext(item);
+    } catch (RuntimeException e) {
+      // Rule 2.13: a throwing subscriber is treated as cancelled.
+      LOG.warn("tail subscriber threw from onNext; cancelling", e);
+      cancelled = true;
+    }
+  }
+
+  /**
+   * The handed record right after the bookmark, taken off the queue; handed records at or before
+   * the bookmark (delivered already, from the store) are dropped on the way. Null if the next one
+   * does not follow the bookmark or none is there.
+   */
+  private @Nullable StreamRecord<E> nextHanded() {
+    StreamRecord<E> h;
+    while ((h = handed.peek()) != null) {
+      if (h.eventId() > bookmark + 1) {
+        return null;
+      }
+      handed.poll();
+      handedCount.decrementAndGet();
+      if (h.eventId() == bookmark + 1) {
+        return h;
+      }
+    }
+    return null;
+  }
+
+  private void clearHanded() {
+    while (handed.poll() != null) {
+      handedCount.decrementAndGet();
     }
   }
 
@@ -225,8 +336,10 @@ final class Tail<E> implements Flow.Subscription {
       return;
     }
     terminated = true;
+    terminatedFlag = true;
     cancelled = true;
     buffer.clear();
+    clearHanded();
     AutoCloseable w = watch;
     watch = null;
     if (w != null) {

@@ -4,6 +4,7 @@ import dev.durablechat.api.DurableChatException;
 import dev.durablechat.api.Json;
 import dev.durablechat.api.JsonArray;
 import dev.durablechat.api.JsonObject;
+import dev.durablechat.api.JsonString;
 import dev.durablechat.api.JsonValue;
 import dev.durablechat.api.NoSuchSessionException;
 import dev.durablechat.api.OutEvent;
@@ -605,21 +606,21 @@ final class OutStreams {
       }
       StreamRecord<OutEvent> r = event.record();
       long id = r.eventId();
+      long tailTimestamp = Math.max(r.createdAt().toEpochMilli(), System.currentTimeMillis());
       byte[] frame =
-          frame(
-                  JsonObject.builder()
-                      .put("records", JsonArray.of(wireRecord(r, sessionId, tokenKey, access)))
-                      .put(
-                          "tail",
-                          JsonObject.builder()
-                              .put("seq_num", id + 1)
-                              .put(
-                                  "timestamp",
-                                  Math.max(
-                                      r.createdAt().toEpochMilli(), System.currentTimeMillis()))
-                              .build())
-                      .build())
-              .getBytes(StandardCharsets.UTF_8);
+          r.event() instanceof OutEvent.Chunk c
+              ? chunkFrame(r, c, sessionId, tailTimestamp)
+              : frame(
+                      JsonObject.builder()
+                          .put("records", JsonArray.of(wireRecord(r, sessionId, tokenKey, access)))
+                          .put(
+                              "tail",
+                              JsonObject.builder()
+                                  .put("seq_num", id + 1)
+                                  .put("timestamp", tailTimestamp)
+                                  .build())
+                          .build())
+                  .getBytes(StandardCharsets.UTF_8);
       for (int i = 0; i < laneCount; i++) {
         int lane = i;
         onLane(
@@ -1199,7 +1200,7 @@ final class OutStreams {
   }
 
   /** One out record as the wire's record object. */
-  private JsonObject wireRecord(
+  JsonObject wireRecord(
       StreamRecord<OutEvent> r, String sessionId, String tokenKey, SessionTokens.Access access) {
     var b =
         JsonObject.builder()
@@ -1207,12 +1208,7 @@ final class OutStreams {
             .put("timestamp", r.createdAt().toEpochMilli());
     OutEvent event = r.event();
     if (event instanceof OutEvent.Chunk c) {
-      // The clients drop a record whose id they saw before: a chunk without a part id gets one
-      // that is stable across reconnects (the session and the event id).
-      String id = c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
-      String body =
-          Json.write(JsonObject.builder().put("data", c.chunk().json()).put("id", id).build());
-      return b.put("headers", JsonArray.of()).put("body", body).build();
+      return chunkWireRecord(r, c, sessionId);
     }
     var headers = new ArrayList<JsonValue>();
     if (event instanceof OutEvent.TurnComplete tc) {
@@ -1247,8 +1243,67 @@ final class OutStreams {
         .build();
   }
 
+  /** A chunk record as the wire's record object (what {@link #chunkFrame} writes as text). */
+  static JsonObject chunkWireRecord(StreamRecord<OutEvent> r, OutEvent.Chunk c, String sessionId) {
+    // The clients drop a record whose id they saw before: a chunk without a part id gets one
+    // that is stable across reconnects (the session and the event id).
+    String id = c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
+    String body =
+        Json.write(JsonObject.builder().put("data", c.chunk().json()).put("id", id).build());
+    return JsonObject.builder()
+        .put("seq_num", r.eventId())
+        .put("timestamp", r.createdAt().toEpochMilli())
+        .put("headers", JsonArray.of())
+        .put("body", body)
+        .build();
+  }
+
+  /** Builders per thread for {@link #chunkFrame}: the frame, and the record body inside it. */
+  private static final ThreadLocal<StringBuilder[]> FRAME_BUFFERS =
+      ThreadLocal.withInitial(
+          () -> new StringBuilder[] {new StringBuilder(512), new StringBuilder(256)});
+
+  private static final int MAX_KEPT_BUFFER = 16 * 1024;
+
+  /**
+   * The batch frame of one chunk record, written straight as text: byte for byte what {@link
+   * #frame} makes of {@link #wireRecord}'s object for it and a tail of {@code tailTimestamp}, with
+   * no object tree built in between (the hub's tail encodes every chunk of a reply this way, on the
+   * appending thread, before the first reader's write).
+   */
+  static byte[] chunkFrame(
+      StreamRecord<OutEvent> r, OutEvent.Chunk c, String sessionId, long tailTimestamp) {
+    StringBuilder[] buffers = FRAME_BUFFERS.get();
+    StringBuilder body = buffers[1];
+    body.setLength(0);
+    body.append("{\"data\":");
+    Json.write(c.chunk().json(), body);
+    body.append(",\"id\":");
+    Json.write(
+        new JsonString(c.partId() != null ? c.partId() : sessionId + ":" + r.eventId()), body);
+    body.append('}');
+    StringBuilder out = buffers[0];
+    out.setLength(0);
+    out.append("event: batch\ndata: {\"records\":[{\"seq_num\":")
+        .append(r.eventId())
+        .append(",\"timestamp\":")
+        .append(r.createdAt().toEpochMilli())
+        .append(",\"headers\":[],\"body\":");
+    Json.write(new JsonString(body.toString()), out);
+    out.append("}],\"tail\":{\"seq_num\":")
+        .append(r.eventId() + 1)
+        .append(",\"timestamp\":")
+        .append(tailTimestamp)
+        .append("}}\n\n");
+    byte[] bytes = out.toString().getBytes(StandardCharsets.UTF_8);
+    if (out.capacity() > MAX_KEPT_BUFFER || body.capacity() > MAX_KEPT_BUFFER) {
+      FRAME_BUFFERS.remove(); // one huge chunk must not pin its buffers to the thread for good
+    }
+    return bytes;
+  }
+
   /** A batch frame's text. */
-  private static String frame(JsonObject data) {
+  static String frame(JsonObject data) {
     return "event: batch\ndata: " + Json.write(data) + "\n\n";
   }
 
