@@ -151,9 +151,10 @@ final class StreamRows {
             "one-statement append");
     try (PreparedStatement ps = db.prepare(conn, sql)) {
       int i = 1;
+      String time = Dialect.timeParameter(now);
       ps.setLong(i++, batch.size());
       ps.setString(i++, sessionId);
-      Database.setInstant(ps, i++, now);
+      ps.setString(i++, time);
       if (fencingRunId != null) {
         ps.setString(i++, fencingRunId);
       }
@@ -163,10 +164,10 @@ final class StreamRows {
         NewRecord record = batch.get(0);
         ps.setString(i++, record.payload());
         ps.setString(i++, record.partId());
-        Database.setInstant(ps, i, now);
+        ps.setString(i, time);
       } else {
         ps.setLong(i++, batch.size());
-        Database.setInstant(ps, i++, now);
+        ps.setString(i++, time);
         var payloads = new String[batch.size()];
         for (int k = 0; k < payloads.length; k++) {
           payloads[k] = batch.get(k).payload();
