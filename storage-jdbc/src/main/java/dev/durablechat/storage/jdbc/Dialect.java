@@ -98,12 +98,16 @@ abstract class Dialect {
   }
 
   /**
-   * Schema version 7's statements that only this database has: none by default. On PostgreSQL, the
-   * cheaper wake-up of other nodes ({@link Postgres#version7Ddl}).
+   * Schema version 7's statements: on PostgreSQL the cheaper wake-up of other nodes ({@link
+   * Postgres#version7Ddl}), on H2 part ids in a table of their own ({@link H2#version7Ddl}).
    */
-  List<String> version7Ddl() {
-    return List.of();
-  }
+  abstract List<String> version7Ddl();
+
+  /**
+   * Whether part ids are kept unique in {@code dc_record_parts} (schema version 7 on H2) rather
+   * than by a unique index on {@code dc_records}. The record row keeps its part id either way.
+   */
+  abstract boolean partIdsInOwnTable();
 
   /**
    * For an {@code in} append, the SET clause that marks the session unserved when no run of it is
@@ -217,6 +221,35 @@ abstract class Dialect {
       return " USE INDEX (dc_sessions_unserved)";
     }
 
+    /**
+     * Version 7: part ids move to {@code dc_record_parts}, written only by an append that has one,
+     * and the unique index on {@code dc_records} goes. H2 has no partial indexes, so that index
+     * held every record, part id or not, and every append wrote it (a B-tree page re-serialized at
+     * each commit); now an append without a part id writes the records table alone, as a plain
+     * insert does. Idempotent, as every H2 step must be.
+     */
+    @Override
+    List<String> version7Ddl() {
+      return List.of(
+          "CREATE TABLE IF NOT EXISTS dc_record_parts ("
+              + " session_id VARCHAR(160) NOT NULL,"
+              + " stream VARCHAR(8) NOT NULL,"
+              + " part_id VARCHAR(128) NOT NULL,"
+              + " seq BIGINT NOT NULL,"
+              + " PRIMARY KEY (session_id, stream, part_id))",
+          "INSERT INTO dc_record_parts (session_id, stream, part_id, seq)"
+              + " SELECT r.session_id, r.stream, r.part_id, r.seq FROM dc_records r"
+              + " WHERE r.part_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dc_record_parts p"
+              + " WHERE p.session_id = r.session_id AND p.stream = r.stream"
+              + " AND p.part_id = r.part_id)",
+          "DROP INDEX IF EXISTS dc_records_part_id");
+    }
+
+    @Override
+    boolean partIdsInOwnTable() {
+      return true;
+    }
+
     @Override
     List<String> extraDdl() {
       // No cross-process push on H2: in-process watchers are woken directly, others poll.
@@ -323,6 +356,13 @@ abstract class Dialect {
      * notifies in its own statement and the trigger's condition, checked as each row is queued,
      * skips it.
      */
+    @Override
+    boolean partIdsInOwnTable() {
+      // The partial unique index costs rows without a part id nothing, and a taken part id fails
+      // the one-statement append, which is how it learns of the duplicate.
+      return false;
+    }
+
     @Override
     List<String> version7Ddl() {
       return List.of(
