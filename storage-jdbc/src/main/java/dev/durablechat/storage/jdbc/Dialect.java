@@ -81,7 +81,8 @@ abstract class Dialect {
   }
 
   /**
-   * {@link #claimSeqsUpdate(String, boolean)} with {@code now} as the SQL expression {@code now}.
+   * {@link #claimSeqsUpdate(String, boolean)} with the SQL expression {@code now} (one parameter)
+   * in place of the time's plain {@code ?}.
    */
   static String claimSeqsUpdate(String counter, boolean fenced, String now) {
     return "UPDATE dc_sessions SET "
