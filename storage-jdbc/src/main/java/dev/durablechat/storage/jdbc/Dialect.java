@@ -5,6 +5,8 @@ import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -20,6 +22,12 @@ abstract class Dialect {
 
   /** The channel every PostgreSQL store listens on; the payload names session and stream. */
   static final String CHANNEL = "durablechat";
+
+  /**
+   * A transaction-local PostgreSQL setting an append sets once it has queued its own NOTIFY, so
+   * that the row trigger of schema version 7 does not notify again.
+   */
+  static final String NOTIFIED_SETTING = "durablechat.notified";
 
   /** A short name for messages and logs. */
   abstract String name();
@@ -60,14 +68,23 @@ abstract class Dialect {
    * claim and the insert are two). Parameters: those of {@link #claimSeqsSql} (1 to 3, or 4 when
    * {@code fenced}), then the session id, the stream, and for a single record its payload, its part
    * id and the time; for a batch ({@code single} false) the batch's size, the time and the payloads
-   * as one {@code VARCHAR} array. Its result set holds the new counter, or no row when the session
-   * did not qualify (nothing written).
+   * as one {@code VARCHAR} array. Both times are bound as ISO-8601 text ({@link #timeParameter}).
+   * Its result set holds the new counter, or no row when the session did not qualify (nothing
+   * written).
    */
   @Nullable String claimAndInsertSql(String counter, boolean fenced, boolean single) {
     return null;
   }
 
   static String claimSeqsUpdate(String counter, boolean fenced) {
+    return claimSeqsUpdate(counter, fenced, "?");
+  }
+
+  /**
+   * {@link #claimSeqsUpdate(String, boolean)} with the SQL expression {@code now} (one parameter)
+   * in place of the time's plain {@code ?}.
+   */
+  static String claimSeqsUpdate(String counter, boolean fenced, String now) {
     return "UPDATE dc_sessions SET "
         + counter
         + " = "
@@ -75,9 +92,23 @@ abstract class Dialect {
         + " + ?"
         + markUnserved(counter)
         + " WHERE friendly_id = ? AND closed_at IS NULL"
-        + " AND (expires_at IS NULL OR expires_at > ?)"
+        + " AND (expires_at IS NULL OR expires_at > "
+        + now
+        + ")"
         + (fenced ? " AND current_run_id = ?" : "");
   }
+
+  /**
+   * Schema version 7's statements: on PostgreSQL the cheaper wake-up of other nodes ({@link
+   * Postgres#version7Ddl}), on H2 part ids in a table of their own ({@link H2#version7Ddl}).
+   */
+  abstract List<String> version7Ddl();
+
+  /**
+   * Whether part ids are kept unique in {@code dc_record_parts} (schema version 7 on H2) rather
+   * than by a unique index on {@code dc_records}. The record row keeps its part id either way.
+   */
+  abstract boolean partIdsInOwnTable();
 
   /**
    * For an {@code in} append, the SET clause that marks the session unserved when no run of it is
@@ -105,6 +136,16 @@ abstract class Dialect {
    */
   String unservedIndexHint() {
     return "";
+  }
+
+  /**
+   * {@code now} as the text {@link #claimAndInsertSql} binds: ISO-8601 in UTC, rounded to the
+   * microsecond half up as pgjdbc rounds an {@code OffsetDateTime}, so a record's time is the same
+   * whichever path stored it.
+   */
+  static String timeParameter(Instant now) {
+    Instant t = now.getNano() % 1_000 >= 500 ? now.plusNanos(1_000) : now;
+    return t.truncatedTo(ChronoUnit.MICROS).toString();
   }
 
   /** The dialect of the database {@code conn} is connected to. */
@@ -181,6 +222,35 @@ abstract class Dialect {
       return " USE INDEX (dc_sessions_unserved)";
     }
 
+    /**
+     * Version 7: part ids move to {@code dc_record_parts}, written only by an append that has one,
+     * and the unique index on {@code dc_records} goes. H2 has no partial indexes, so that index
+     * held every record, part id or not, and every append wrote it (a B-tree page re-serialized at
+     * each commit); now an append without a part id writes the records table alone, as a plain
+     * insert does. Idempotent, as every H2 step must be.
+     */
+    @Override
+    List<String> version7Ddl() {
+      return List.of(
+          "CREATE TABLE IF NOT EXISTS dc_record_parts ("
+              + " session_id VARCHAR(160) NOT NULL,"
+              + " stream VARCHAR(8) NOT NULL,"
+              + " part_id VARCHAR(128) NOT NULL,"
+              + " seq BIGINT NOT NULL,"
+              + " PRIMARY KEY (session_id, stream, part_id))",
+          "INSERT INTO dc_record_parts (session_id, stream, part_id, seq)"
+              + " SELECT r.session_id, r.stream, r.part_id, r.seq FROM dc_records r"
+              + " WHERE r.part_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dc_record_parts p"
+              + " WHERE p.session_id = r.session_id AND p.stream = r.stream"
+              + " AND p.part_id = r.part_id)",
+          "DROP INDEX IF EXISTS dc_records_part_id");
+    }
+
+    @Override
+    boolean partIdsInOwnTable() {
+      return true;
+    }
+
     @Override
     List<String> extraDdl() {
       // No cross-process push on H2: in-process watchers are woken directly, others poll.
@@ -240,21 +310,77 @@ abstract class Dialect {
       // round trip plus the commit, as a plain insert is. The insert reads the claimed counter
       // from the update's RETURNING, so the numbers stay those the row lock made gapless; if the
       // update matched nothing, the insert inserts nothing.
+      //
+      // The claim's RETURNING also queues this append's NOTIFY for other nodes (delivered at
+      // commit, dropped with a rollback) and marks the transaction as notified, so that the
+      // row trigger of schema version 7, which wakes others for inserts that do not notify
+      // themselves (an older node's), skips these rows: a function call instead of a PL/pgSQL
+      // statement trigger with a transition table, which cost as much as the insert itself.
+      //
+      // The times are text cast on the server (timeParameter): pgjdbc's own binding of a
+      // timestamp builds a calendar per statement, a quarter of an append's CPU in the client.
+      String now = "CAST(? AS TIMESTAMP WITH TIME ZONE)";
+      String stream = counter.equals("last_in_seq") ? "in" : "out";
       String rows =
           single
-              ? "SELECT ?, ?, c." + counter + ", ?, ?, ? FROM c"
+              ? "SELECT ?, ?, c." + counter + ", ?, ?, " + now + " FROM c"
               : "SELECT ?, ?, c."
                   + counter
-                  + " - ? + r.n, r.payload, NULL, ? FROM c,"
+                  + " - ? + r.n, r.payload, NULL, "
+                  + now
+                  + " FROM c,"
                   + " unnest(CAST(? AS VARCHAR[])) WITH ORDINALITY AS r (payload, n)";
       return "WITH c AS ("
-          + claimSeqsSql(counter, fenced)
+          + claimSeqsUpdate(counter, fenced, now)
+          + " RETURNING "
+          + counter
+          + ", pg_notify('"
+          + CHANNEL
+          + "', '"
+          + stream
+          + ":' || friendly_id) AS notified, set_config('"
+          + NOTIFIED_SETTING
+          + "', 'on', TRUE) AS marked"
           + "), i AS (INSERT INTO dc_records (session_id, stream, seq, payload, part_id,"
           + " created_at) "
           + rows
           + ") SELECT "
           + counter
           + " FROM c";
+    }
+
+    /**
+     * Version 7: the statement trigger of version 1 (PL/pgSQL over a transition table, run for
+     * every insert) becomes a row trigger that runs only for inserts whose transaction has not
+     * notified by itself ({@link #NOTIFIED_SETTING} unset): those of the locking path and of older
+     * nodes during a rolling upgrade, whose appends still wake every node. The one-statement append
+     * notifies in its own statement and the trigger's condition, checked as each row is queued,
+     * skips it.
+     */
+    @Override
+    boolean partIdsInOwnTable() {
+      // The partial unique index costs rows without a part id nothing, and a taken part id fails
+      // the one-statement append, which is how it learns of the duplicate.
+      return false;
+    }
+
+    @Override
+    List<String> version7Ddl() {
+      return List.of(
+          "CREATE OR REPLACE FUNCTION dc_notify_append_row() RETURNS trigger LANGUAGE plpgsql AS $$"
+              + " BEGIN"
+              + " PERFORM pg_notify('"
+              + CHANNEL
+              + "', NEW.stream || ':' || NEW.session_id);"
+              + " RETURN NULL;"
+              + " END $$",
+          "DROP TRIGGER IF EXISTS dc_records_notify ON dc_records",
+          "DROP FUNCTION IF EXISTS dc_notify_append()",
+          "CREATE TRIGGER dc_records_notify AFTER INSERT ON dc_records FOR EACH ROW"
+              + " WHEN (current_setting('"
+              + NOTIFIED_SETTING
+              + "', TRUE) IS DISTINCT FROM 'on')"
+              + " EXECUTE FUNCTION dc_notify_append_row()");
     }
 
     @Override

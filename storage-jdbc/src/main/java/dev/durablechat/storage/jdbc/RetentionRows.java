@@ -56,6 +56,9 @@ final class RetentionRows {
     }
     Session session = found.get();
     update(conn, "DELETE FROM dc_records WHERE session_id = ?", sessionId);
+    if (db.dialect().partIdsInOwnTable()) {
+      update(conn, "DELETE FROM dc_record_parts WHERE session_id = ?", sessionId);
+    }
     update(conn, "DELETE FROM dc_session_runs WHERE session_id = ?", sessionId);
     update(conn, "DELETE FROM dc_sessions WHERE friendly_id = ?", sessionId);
     try (PreparedStatement ps =

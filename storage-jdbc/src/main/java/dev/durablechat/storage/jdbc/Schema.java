@@ -24,7 +24,7 @@ final class Schema {
   private static final Logger LOG = LoggerFactory.getLogger(Schema.class);
 
   /** The schema version this code writes and reads. */
-  static final int CURRENT = 6;
+  static final int CURRENT = 7;
 
   private static final String VERSION_TABLE =
       "CREATE TABLE IF NOT EXISTS dc_schema_version ("
@@ -267,6 +267,13 @@ final class Schema {
             version6(conn);
             recordVersion(conn, 6, transactional);
             LOG.info("jdbc store [{}]: migrated to schema version 6", db.description());
+          }
+          if (found < 7) {
+            for (String ddl : dialect.version7Ddl()) {
+              execute(conn, ddl);
+            }
+            recordVersion(conn, 7, transactional);
+            LOG.info("jdbc store [{}]: migrated to schema version 7", db.description());
           }
           return null;
         });

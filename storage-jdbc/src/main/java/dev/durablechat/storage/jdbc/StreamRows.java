@@ -151,9 +151,10 @@ final class StreamRows {
             "one-statement append");
     try (PreparedStatement ps = db.prepare(conn, sql)) {
       int i = 1;
+      String time = Dialect.timeParameter(now);
       ps.setLong(i++, batch.size());
       ps.setString(i++, sessionId);
-      Database.setInstant(ps, i++, now);
+      ps.setString(i++, time);
       if (fencingRunId != null) {
         ps.setString(i++, fencingRunId);
       }
@@ -163,10 +164,10 @@ final class StreamRows {
         NewRecord record = batch.get(0);
         ps.setString(i++, record.payload());
         ps.setString(i++, record.partId());
-        Database.setInstant(ps, i, now);
+        ps.setString(i, time);
       } else {
         ps.setLong(i++, batch.size());
-        Database.setInstant(ps, i++, now);
+        ps.setString(i++, time);
         var payloads = new String[batch.size()];
         for (int k = 0; k < payloads.length; k++) {
           payloads[k] = batch.get(k).payload();
@@ -211,6 +212,21 @@ final class StreamRows {
         ps.executeBatch();
       }
     }
+    String partId = batch.get(0).partId();
+    if (partId != null && db.dialect().partIdsInOwnTable()) {
+      // Only single records carry a part id (JdbcSessionStore.append checks).
+      try (PreparedStatement ps =
+          db.prepare(
+              conn,
+              "INSERT INTO dc_record_parts (session_id, stream, part_id, seq)"
+                  + " VALUES (?, ?, ?, ?)")) {
+        ps.setString(1, sessionId);
+        ps.setString(2, stream.wireName());
+        ps.setString(3, partId);
+        ps.setLong(4, firstSeq);
+        ps.executeUpdate();
+      }
+    }
   }
 
   /** The sequence number of the record appended with the part id, or null. */
@@ -219,7 +235,9 @@ final class StreamRows {
     try (PreparedStatement ps =
         db.prepare(
             conn,
-            "SELECT seq FROM dc_records WHERE session_id = ? AND stream = ? AND part_id = ?")) {
+            "SELECT seq FROM "
+                + (db.dialect().partIdsInOwnTable() ? "dc_record_parts" : "dc_records")
+                + " WHERE session_id = ? AND stream = ? AND part_id = ?")) {
       ps.setString(1, sessionId);
       ps.setString(2, stream.wireName());
       ps.setString(3, partId);
@@ -277,9 +295,23 @@ final class StreamRows {
     }
   }
 
-  /** Deletes the records through {@code throughSeq}; how many went. */
+  /**
+   * Deletes the records through {@code throughSeq}, and their part ids with them (as where the part
+   * id lives on the record only); how many records went.
+   */
   long trim(Connection conn, String sessionId, StreamKind stream, long throughSeq)
       throws SQLException {
+    if (db.dialect().partIdsInOwnTable()) {
+      try (PreparedStatement ps =
+          db.prepare(
+              conn,
+              "DELETE FROM dc_record_parts WHERE session_id = ? AND stream = ? AND seq <= ?")) {
+        ps.setString(1, sessionId);
+        ps.setString(2, stream.wireName());
+        ps.setLong(3, throughSeq);
+        ps.executeUpdate();
+      }
+    }
     try (PreparedStatement ps =
         db.prepare(
             conn, "DELETE FROM dc_records WHERE session_id = ? AND stream = ? AND seq <= ?")) {

@@ -209,7 +209,8 @@ final class WatchHub implements AutoCloseable {
         return;
       }
       for (PGNotification note : notes) {
-        // "stream:session", as the dc_notify_append trigger writes it (Dialect.Postgres).
+        // "stream:session", as the append and the dc_records_notify trigger write it
+        // (Dialect.Postgres).
         String payload = note.getParameter();
         int colon = payload.indexOf(':');
         if (colon > 0) {

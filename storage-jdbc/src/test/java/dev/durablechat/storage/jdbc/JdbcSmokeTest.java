@@ -22,6 +22,7 @@ import dev.durablechat.api.spi.SessionStore;
 import dev.durablechat.api.spi.SnapshotStore;
 import dev.durablechat.api.spi.StoreCapability;
 import dev.durablechat.api.spi.StoreLoader;
+import dev.durablechat.api.spi.StoredRecord;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -310,7 +311,7 @@ class JdbcSmokeTest {
         Statement st = conn.createStatement()) {
       st.execute(
           "ALTER TABLE dc_records ADD FOREIGN KEY (session_id) REFERENCES dc_sessions (friendly_id)");
-      st.execute("DELETE FROM dc_schema_version WHERE version = 6");
+      st.execute("DELETE FROM dc_schema_version WHERE version >= 6");
       assertThat(recordForeignKeys(conn)).isEqualTo(1);
     }
     try (SessionStore store = StoreLoader.openSessionStore(url())) {
@@ -327,6 +328,78 @@ class JdbcSmokeTest {
       rs.next();
       assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
       assertThat(recordForeignKeys(conn)).isZero();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "migrates a version 6 database to version 7: part ids move to their own table, a retry of"
+          + " an old part id is still a duplicate (W5), and records go without the part-id index")
+  void migratesVersion6() throws Exception {
+    String id;
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      id = store.createSession(newSession("chat-v6")).session().friendlyId();
+      store.append(id, StreamKind.IN, List.of(new NewRecord("\"a\"", "p1")), null, T0);
+      store.append(id, StreamKind.OUT, List.of(NewRecord.of("1"), NewRecord.of("2")), null, T0);
+    }
+    // Back to version 6 as an older library left it: the unique part-id index on the records, no
+    // part-id table, no version 7 row.
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement()) {
+      st.execute("DROP TABLE dc_record_parts");
+      st.execute(new Dialect.H2().partIdIndexDdl());
+      st.execute("DELETE FROM dc_schema_version WHERE version = 7");
+      assertThat(partIdIndexes(conn)).isEqualTo(1);
+    }
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      var retry = store.append(id, StreamKind.IN, List.of(new NewRecord("\"b\"", "p1")), null, T0);
+      assertThat(retry.duplicate()).isTrue();
+      assertThat(retry.firstSeq()).isEqualTo(1);
+      var next = store.append(id, StreamKind.IN, List.of(new NewRecord("\"c\"", "p2")), null, T0);
+      assertThat(next.duplicate()).isFalse();
+      assertThat(next.firstSeq()).isEqualTo(2);
+      assertThat(store.append(id, StreamKind.OUT, List.of(NewRecord.of("3")), null, T0).lastSeq())
+          .isEqualTo(3);
+      assertThat(store.read(id, StreamKind.IN, 0, 10))
+          .extracting(StoredRecord::partId)
+          .containsExactly("p1", "p2");
+    }
+    try (Connection conn = DriverManager.getConnection(url());
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
+      assertThat(partIdIndexes(conn)).isZero();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "trimming a record lets its part id go with it, as where the part id lives on the record")
+  void trimDropsPartIds() {
+    try (SessionStore store = StoreLoader.openSessionStore(url())) {
+      String id = store.createSession(newSession("chat-trim-part")).session().friendlyId();
+      store.append(id, StreamKind.IN, List.of(new NewRecord("\"a\"", "p1")), null, T0);
+      assertThat(
+              store
+                  .append(id, StreamKind.IN, List.of(new NewRecord("\"b\"", "p1")), null, T0)
+                  .duplicate())
+          .isTrue();
+      assertThat(store.trim(id, StreamKind.IN, 1)).isEqualTo(1);
+      var after = store.append(id, StreamKind.IN, List.of(new NewRecord("\"c\"", "p1")), null, T0);
+      assertThat(after.duplicate()).isFalse();
+      assertThat(after.firstSeq()).isEqualTo(2);
+    }
+  }
+
+  private static int partIdIndexes(Connection conn) throws Exception {
+    try (Statement st = conn.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT COUNT(*) FROM information_schema.indexes"
+                    + " WHERE LOWER(index_name) = 'dc_records_part_id'")) {
+      rs.next();
+      return rs.getInt(1);
     }
   }
 

@@ -18,6 +18,7 @@ import dev.durablechat.api.spi.StoreCapability;
 import dev.durablechat.api.spi.StoreConfig;
 import dev.durablechat.api.spi.StoredRecord;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -215,6 +216,127 @@ class PostgresNodesTest {
       } finally {
         handle.close();
       }
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "an append that does not notify by itself (an older node's plain insert) still wakes the"
+          + " other node: the row trigger of schema version 7 notifies for it")
+  void plainInsertWakesOtherNode() throws Exception {
+    String id = nodeA.createSession(newSession(null)).session().friendlyId();
+    var calls = new AtomicLong();
+    AutoCloseable handle = nodeB.watch(id, StreamKind.OUT, calls::incrementAndGet);
+    try {
+      // The marker: node B's watcher is called on an append through the one-statement path.
+      long start = calls.get();
+      nodeA.append(id, StreamKind.OUT, List.of(NewRecord.of("1")), null, T0);
+      await("woken by node A's append").atMost(WAIT).until(() -> calls.get() > start);
+      long before = calls.get();
+      try (Connection conn = TestPostgres.connect()) {
+        conn.setAutoCommit(false);
+        try (Statement st = conn.createStatement()) {
+          st.executeUpdate(
+              "UPDATE dc_sessions SET last_out_seq = 2 WHERE friendly_id = '" + id + "'");
+          st.executeUpdate(
+              "INSERT INTO dc_records (session_id, stream, seq, payload, part_id, created_at)"
+                  + " VALUES ('"
+                  + id
+                  + "', 'out', 2, '2', NULL, CURRENT_TIMESTAMP)");
+        }
+        conn.commit();
+      }
+      await("woken by the plain insert").atMost(WAIT).until(() -> calls.get() > before);
+      assertThat(nodeB.read(id, StreamKind.OUT, 0, 10))
+          .extracting(StoredRecord::payload)
+          .containsExactly("1", "2");
+    } finally {
+      handle.close();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "migrates a version 6 database to version 7: the statement trigger becomes the row trigger,"
+          + " appends number on gaplessly and an older node's insert still wakes watchers")
+  void migratesVersion6() throws Exception {
+    String schema = "dc_v6_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    try (Connection conn = TestPostgres.connect();
+        Statement st = conn.createStatement()) {
+      st.execute("CREATE SCHEMA " + schema);
+    }
+    String url =
+        TestPostgres.url()
+            + (TestPostgres.url().contains("?") ? "&" : "?")
+            + "currentSchema="
+            + schema;
+    var config = new StoreConfig(url, Map.of("maxPoolSize", "2", "pollIntervalMillis", "60000"));
+    String id;
+    try (SessionStore store = JdbcStores.openSessionStore(config)) {
+      id = store.createSession(newSession(null)).session().friendlyId();
+      store.append(id, StreamKind.OUT, List.of(NewRecord.of("1")), null, T0);
+    }
+    // Back to version 6 as an older library left it: the statement trigger, no version 7 row.
+    try (Connection conn = DriverManager.getConnection(url);
+        Statement st = conn.createStatement()) {
+      st.execute("DROP TRIGGER dc_records_notify ON dc_records");
+      st.execute("DROP FUNCTION dc_notify_append_row()");
+      for (String ddl : new Dialect.Postgres().extraDdl()) {
+        st.execute(ddl);
+      }
+      st.execute("DELETE FROM dc_schema_version WHERE version = 7");
+      assertThat(notifyTrigger(conn)).isEqualTo("statement");
+    }
+    try (SessionStore store = JdbcStores.openSessionStore(config)) {
+      var calls = new AtomicLong();
+      AutoCloseable handle = store.watch(id, StreamKind.OUT, calls::incrementAndGet);
+      try {
+        await("the store listening").atMost(WAIT).until(() -> calls.get() >= 1);
+        assertThat(store.append(id, StreamKind.OUT, List.of(NewRecord.of("2")), null, T0).lastSeq())
+            .isEqualTo(2);
+        long before = calls.get();
+        try (Connection conn = DriverManager.getConnection(url)) {
+          conn.setAutoCommit(false);
+          try (Statement st = conn.createStatement()) {
+            st.executeUpdate(
+                "UPDATE dc_sessions SET last_out_seq = 3 WHERE friendly_id = '" + id + "'");
+            st.executeUpdate(
+                "INSERT INTO dc_records (session_id, stream, seq, payload, part_id, created_at)"
+                    + " VALUES ('"
+                    + id
+                    + "', 'out', 3, '3', NULL, CURRENT_TIMESTAMP)");
+          }
+          conn.commit();
+        }
+        await("woken by the plain insert").atMost(WAIT).until(() -> calls.get() > before);
+        assertThat(store.read(id, StreamKind.OUT, 0, 10))
+            .extracting(StoredRecord::payload)
+            .containsExactly("1", "2", "3");
+      } finally {
+        handle.close();
+      }
+    }
+    try (Connection conn = DriverManager.getConnection(url);
+        Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT MAX(version) FROM dc_schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(Schema.CURRENT);
+      assertThat(notifyTrigger(conn)).isEqualTo("row");
+    }
+  }
+
+  /**
+   * Whether {@code dc_records_notify} fires per row or per statement in the connection's schema.
+   */
+  private static String notifyTrigger(Connection conn) throws java.sql.SQLException {
+    try (Statement st = conn.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT action_orientation FROM information_schema.triggers"
+                    + " WHERE trigger_name = 'dc_records_notify'"
+                    + " AND event_object_schema = current_schema()")) {
+      assertThat(rs.next()).isTrue();
+      return rs.getString(1).toLowerCase(java.util.Locale.ROOT);
     }
   }
 
