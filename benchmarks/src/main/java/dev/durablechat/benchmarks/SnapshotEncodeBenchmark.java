@@ -8,6 +8,7 @@ import dev.durablechat.api.Snapshot;
 import dev.durablechat.api.UIMessage;
 import dev.durablechat.core.internal.JsonCodec;
 import dev.durablechat.core.internal.SnapshotCodec;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -74,7 +75,19 @@ public class SnapshotEncodeBenchmark {
             .put("lastInEventId", snapshot.lastInEventId())
             .build();
     encoded = SnapshotCodec.encode(snapshot);
-    if (!Arrays.equals(encoded, JsonCodec.writeBytes(tree))) {
+    // The same document, apart from the index of message lengths that ours appends as the last
+    // member once the messages reach SnapshotCodec.INDEX_MIN_BYTES (H1): the tree's bytes without
+    // their closing brace are a prefix of ours, which then closes or goes on with that member.
+    byte[] plain = JsonCodec.writeBytes(tree);
+    int open = plain.length - 1;
+    boolean same =
+        encoded.length >= plain.length
+            && Arrays.equals(encoded, 0, open, plain, 0, open)
+            && (encoded.length == plain.length
+                ? encoded[open] == '}'
+                : new String(encoded, open, encoded.length - open, StandardCharsets.UTF_8)
+                    .startsWith(",\"messageIndex\":{"));
+    if (!same) {
       throw new IllegalStateException("encode and encodeTree disagree");
     }
   }
