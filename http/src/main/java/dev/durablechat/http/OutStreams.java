@@ -1245,17 +1245,27 @@ final class OutStreams {
 
   /** A chunk record as the wire's record object (what {@link #chunkFrame} writes as text). */
   static JsonObject chunkWireRecord(StreamRecord<OutEvent> r, OutEvent.Chunk c, String sessionId) {
-    // The clients drop a record whose id they saw before: a chunk without a part id gets one
-    // that is stable across reconnects (the session and the event id).
-    String id = c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
     String body =
-        Json.write(JsonObject.builder().put("data", c.chunk().json()).put("id", id).build());
+        Json.write(
+            JsonObject.builder()
+                .put("data", c.chunk().json())
+                .put("id", chunkRecordId(r, c, sessionId))
+                .build());
     return JsonObject.builder()
         .put("seq_num", r.eventId())
         .put("timestamp", r.createdAt().toEpochMilli())
         .put("headers", JsonArray.of())
         .put("body", body)
         .build();
+  }
+
+  /**
+   * The id of a chunk's wire record. The clients drop a record whose id they saw before: a chunk
+   * without a part id gets one that is stable across reconnects (the session and the event id).
+   */
+  private static String chunkRecordId(
+      StreamRecord<OutEvent> r, OutEvent.Chunk c, String sessionId) {
+    return c.partId() != null ? c.partId() : sessionId + ":" + r.eventId();
   }
 
   /** Builders per thread for {@link #chunkFrame}: the frame, and the record body inside it. */
@@ -1279,8 +1289,7 @@ final class OutStreams {
     body.append("{\"data\":");
     Json.write(c.chunk().json(), body);
     body.append(",\"id\":");
-    Json.write(
-        new JsonString(c.partId() != null ? c.partId() : sessionId + ":" + r.eventId()), body);
+    Json.write(new JsonString(chunkRecordId(r, c, sessionId)), body);
     body.append('}');
     StringBuilder out = buffers[0];
     out.setLength(0);

@@ -269,13 +269,7 @@ public final class SnapshotCodec {
    * so a damaged index never yields a wrong message.
    */
   private static @Nullable Indexed indexed(byte[] c) {
-    int p = startsWith(c, 0, HEAD_VERSION);
-    p = digits(c, p);
-    p = startsWith(c, p, HEAD_SAVED_AT);
-    while (p >= 0 && p < c.length && c[p] != '"' && c[p] != '\\') {
-      p++;
-    }
-    p = startsWith(c, p, HEAD_MESSAGES);
+    int p = messagesStart(c);
     int n = c.length;
     if (p < 0 || n < 3 || c[n - 1] != '}' || c[n - 2] != '}' || c[n - 3] != ']') {
       return null;
@@ -377,19 +371,27 @@ public final class SnapshotCodec {
   }
 
   /**
-   * Where the messages array lies if the document is laid out as {@link #encode} writes it ({@code
-   * {"version":1,"savedAt":"…","messages":[…],"lastOutEventId":N,"lastInEventId":M}}), found from
-   * both ends without reading the array; null otherwise. Only a guess: the array is then read as
-   * exactly that range, which fails unless the guess was right.
+   * Where the messages array starts if the document begins as {@link #encode} writes it ({@code
+   * {"version":1,"savedAt":"…","messages":}), else a negative number.
    */
-  private static int @Nullable [] writerLayout(byte[] c) {
+  private static int messagesStart(byte[] c) {
     int p = startsWith(c, 0, HEAD_VERSION);
     p = digits(c, p);
     p = startsWith(c, p, HEAD_SAVED_AT);
     while (p >= 0 && p < c.length && c[p] != '"' && c[p] != '\\') {
       p++;
     }
-    p = startsWith(c, p, HEAD_MESSAGES);
+    return startsWith(c, p, HEAD_MESSAGES);
+  }
+
+  /**
+   * Where the messages array lies if the document is laid out as {@link #encode} writes it ({@code
+   * {"version":1,"savedAt":"…","messages":[…],"lastOutEventId":N,"lastInEventId":M}}), found from
+   * both ends without reading the array; null otherwise. Only a guess: the array is then read as
+   * exactly that range, which fails unless the guess was right.
+   */
+  private static int @Nullable [] writerLayout(byte[] c) {
+    int p = messagesStart(c);
     int q = c.length - 1;
     if (p < 0 || q <= p || c[q] != '}') {
       return null;
