@@ -22,17 +22,21 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -421,6 +425,9 @@ final class OutStreams {
     }
   }
 
+  /** A hub's readers in the order they joined it (unique within a hub). */
+  private static final Comparator<Stream> JOIN_ORDER = Comparator.comparingLong(s -> s.joined);
+
   /** Readers a hub serves on the appending thread; more and it spreads over the lanes. */
   static final int INLINE_READERS = 8;
 
@@ -444,7 +451,8 @@ final class OutStreams {
                 h.spread = true;
               }
               // Round robin within the hub: a lone reader is on lane 0, many share every lane.
-              stream.lane = Math.floorMod(h.assigned++, laneCount);
+              stream.joined = h.assigned;
+              stream.lane = (int) Math.floorMod(h.assigned++, (long) laneCount);
               return h;
             });
     synchronized (stream) {
@@ -491,7 +499,13 @@ final class OutStreams {
     final String tokenKey;
     final SessionTokens.Access access;
 
-    /** Per lane: the readers (added only on that lane), and the last record it delivered. */
+    /**
+     * Per lane: the readers (added only on that lane), and the last record it delivered. A lane
+     * walks its readers in the order they joined, which is the order their connections were
+     * accepted: the server's memory for them (socket buffers, the connection's objects) then lies
+     * close together along the walk. A walk in hash order cost 1.2-1.5x the server CPU per chunk at
+     * 10,000 readers (kernel time most of it), and its p99 several times the ordered walk's.
+     */
     final List<Set<Stream>> members = new ArrayList<>();
 
     final long[] position;
@@ -499,13 +513,18 @@ final class OutStreams {
     /** Readers joined or joining, and readers ever given a lane; guarded by the hubs map. */
     int readers;
 
-    int assigned;
+    long assigned;
 
     /** Whether the hub hands its frames to the lane threads (set once, never cleared). */
     volatile boolean spread;
 
     /** One lock per lane: a lane's tasks run one at a time, whichever thread runs them. */
     final Object[] laneLocks;
+
+    /** Per lane, once spread: the frames not yet delivered, and whether a delivery is due. */
+    private final List<ConcurrentLinkedQueue<Frame>> queued = new ArrayList<>();
+
+    private final List<AtomicBoolean> due = new ArrayList<>();
 
     private volatile Flow.@Nullable Subscription subscription;
     private volatile boolean cancelled;
@@ -522,7 +541,11 @@ final class OutStreams {
         laneLocks[i] = new Object();
       }
       for (int i = 0; i < laneCount; i++) {
-        members.add(ConcurrentHashMap.newKeySet());
+        members.add(new ConcurrentSkipListSet<>(JOIN_ORDER));
+      }
+      for (int i = 0; i < laneCount; i++) {
+        queued.add(new ConcurrentLinkedQueue<>());
+        due.add(new AtomicBoolean());
       }
     }
 
@@ -587,18 +610,7 @@ final class OutStreams {
                                 .build())
                         .build())
                 .getBytes(StandardCharsets.UTF_8);
-        for (int i = 0; i < laneCount; i++) {
-          int lane = i;
-          onLane(
-              this,
-              lane,
-              () -> {
-                position[lane] = id;
-                for (Stream s : members.get(lane)) {
-                  s.offerShared(id, notice, this);
-                }
-              });
-        }
+        share(id, notice);
         return;
       }
       if (!(item instanceof TailItem.Event<OutEvent> event)) {
@@ -621,17 +633,59 @@ final class OutStreams {
                                   .build())
                           .build())
                   .getBytes(StandardCharsets.UTF_8);
+      share(id, frame);
+    }
+
+    /**
+     * Hands a record's frame to every lane. A hub on the appending thread writes it at once. A
+     * spread hub queues it for each lane and wakes the lane if it is not already due to run: a lane
+     * that finds several frames waiting (it fell behind, or a turn opened with a few records in a
+     * row) writes them to each reader as one write, the frames back to back, byte for byte what
+     * they would have been one by one. The further behind a lane is, the fewer writes per frame it
+     * makes, so a burst drains instead of queueing chunk after chunk behind it.
+     */
+    private void share(long id, byte[] frame) {
       for (int i = 0; i < laneCount; i++) {
         int lane = i;
-        onLane(
-            this,
-            lane,
-            () -> {
-              position[lane] = id;
-              for (Stream s : members.get(lane)) {
-                s.offerShared(id, frame, this);
-              }
-            });
+        if (!spread) {
+          onLane(this, lane, () -> deliver(lane, position[lane], List.of(new Frame(id, frame))));
+          continue;
+        }
+        queued.get(lane).add(new Frame(id, frame));
+        if (due.get(lane).compareAndSet(false, true)) {
+          onLane(this, lane, () -> deliverQueued(lane));
+        }
+      }
+    }
+
+    /** On the lane: every frame queued for it, up to a quarter of a reader's buffer at a time. */
+    private void deliverQueued(int lane) {
+      // Cleared before taking: a frame queued from here on wakes the lane again.
+      due.get(lane).set(false);
+      var frames = new ArrayList<Frame>();
+      long bytes = 0;
+      Frame next;
+      while ((next = queued.get(lane).peek()) != null
+          && (frames.isEmpty() || bytes + next.bytes().length <= bufferBytes / 4)) {
+        queued.get(lane).poll();
+        frames.add(next);
+        bytes += next.bytes().length;
+      }
+      if (frames.isEmpty()) {
+        return;
+      }
+      if (!queued.get(lane).isEmpty() && due.get(lane).compareAndSet(false, true)) {
+        onLane(this, lane, () -> deliverQueued(lane)); // the rest, after this batch
+      }
+      deliver(lane, position[lane], frames);
+    }
+
+    /** On the lane: the frames after {@code before} to each of the lane's readers. */
+    private void deliver(int lane, long before, List<Frame> frames) {
+      position[lane] = frames.get(frames.size() - 1).id();
+      byte[] joined = frames.size() == 1 ? frames.get(0).bytes() : Frame.join(frames);
+      for (Stream s : members.get(lane)) {
+        s.offerShared(before, frames, joined, this);
       }
     }
 
@@ -649,6 +703,24 @@ final class OutStreams {
         int lane = i;
         onLane(this, lane, () -> List.copyOf(members.get(lane)).forEach(Stream::finish));
       }
+    }
+  }
+
+  /** A record's frame as the hub shares it: the record's event id and the frame's bytes. */
+  record Frame(long id, byte[] bytes) {
+    /** The frames back to back, as one write. */
+    static byte[] join(List<Frame> frames) {
+      int length = 0;
+      for (Frame f : frames) {
+        length += f.bytes.length;
+      }
+      byte[] out = new byte[length];
+      int at = 0;
+      for (Frame f : frames) {
+        System.arraycopy(f.bytes, 0, out, at, f.bytes.length);
+        at += f.bytes.length;
+      }
+      return out;
     }
   }
 
@@ -695,7 +767,6 @@ final class OutStreams {
     private boolean done;
     private long lastSent;
     private long idleDeadline;
-    private long nextPing;
     private long lastProgress;
     private int owed;
     private Flow.@Nullable Subscription subscription;
@@ -705,6 +776,9 @@ final class OutStreams {
 
     /** The lane of its hub; set (under the hubs map) before the hub runs anything for it. */
     volatile int lane;
+
+    /** Its place in its hub's join order; set with {@link #lane}. */
+    volatile long joined;
 
     Stream(
         String sessionId,
@@ -723,7 +797,6 @@ final class OutStreams {
       this.timeoutNanos = timeoutNanos;
       long now = System.nanoTime();
       this.idleDeadline = now + timeoutNanos;
-      this.nextPing = now + pingNanos;
       this.lastProgress = now;
     }
 
@@ -804,16 +877,29 @@ final class OutStreams {
     }
 
     /**
-     * A record from the session's hub, its frame encoded once for every reader. Past half the
-     * buffer, the reader leaves the hub and follows on a tail of its own at its own pace.
+     * Records from the session's hub, their frames encoded once for every reader: the frames after
+     * {@code before}, and the same bytes joined. A reader that had every record up to {@code
+     * before} (as each of the lane's readers has) takes the joined bytes in one write; another
+     * takes the frames it lacks one by one. Past half the buffer, the reader leaves the hub and
+     * follows on a tail of its own at its own pace.
      */
-    synchronized void offerShared(long eventId, byte[] frame, Hub from) {
-      if (done || finishing || hub != from || eventId <= lastSent) {
+    synchronized void offerShared(long before, List<Frame> frames, byte[] joined, Hub from) {
+      long last = frames.get(frames.size() - 1).id();
+      if (done || finishing || hub != from || last <= lastSent) {
         return;
       }
-      lastSent = eventId;
       idleDeadline = System.nanoTime() + timeoutNanos;
-      enqueue(frame);
+      if (lastSent == before) {
+        lastSent = last;
+        enqueue(joined);
+      } else {
+        for (Frame f : frames) {
+          if (f.id() > lastSent && !done) {
+            lastSent = f.id();
+            enqueue(f.bytes());
+          }
+        }
+      }
       if (closeSeen) {
         wake(sessionId);
       }
@@ -1008,11 +1094,11 @@ final class OutStreams {
       if (finishing) {
         return;
       }
-      if (now - nextPing >= 0) {
-        nextPing = now + pingNanos;
-        if (pending.isEmpty()) {
-          enqueue("event: ping\ndata: {\"timestamp\":" + System.currentTimeMillis() + "}\n\n");
-        }
+      // A keep-alive only for a connection that carried nothing for a ping interval: a stream
+      // that is being written to needs none, and pinging every reader on the clock put 10,000
+      // extra writes in the middle of a reply's fan-out.
+      if (pending.isEmpty() && now - lastProgress >= pingNanos) {
+        enqueue("event: ping\ndata: {\"timestamp\":" + System.currentTimeMillis() + "}\n\n");
       }
       if (now - idleDeadline >= 0 && pending.isEmpty()) {
         enqueue("data: [DONE]\n\n");

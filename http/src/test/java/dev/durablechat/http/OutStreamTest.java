@@ -2,6 +2,7 @@ package dev.durablechat.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.durablechat.api.JsonObject;
 import dev.durablechat.api.OutEvent;
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.http.SseReader.Event;
@@ -145,6 +146,58 @@ class OutStreamTest {
       assertThat(sse.status()).isEqualTo(200);
       assertThat(nextBatch(sse).records().get(0).seq()).isEqualTo(1);
     }
+  }
+
+  @Test
+  @DisplayName(
+      "a ping is a keep-alive: sent only after a ping interval with nothing written, never between records that come faster")
+  void pingsOnlyWhenIdle() {
+    long pingMillis = 500;
+    try (var paced = new HttpFixture(b -> b.pingInterval(Duration.ofMillis(pingMillis)))) {
+      String token = paced.createSession("chat-p").string("publicAccessToken").orElseThrow();
+      try (SseReader sse = paced.openOut("chat-p", token, Map.of("Timeout-Seconds", "600"))) {
+        // 60 deltas 20 ms apart: three ping intervals of records that never leave one idle
+        assertThat(
+                paced
+                    .append("chat-p", token, HttpFixture.submit("chat-p", "u1", "paced:60:20"))
+                    .status())
+            .isEqualTo(200);
+        var events = new ArrayList<Event>();
+        boolean turnDone = false;
+        while (true) {
+          Event e = sse.next(HttpFixture.WAIT).orElseThrow();
+          events.add(e);
+          if (e.isBatch() && e.records().stream().anyMatch(OutStreamTest::turnComplete)) {
+            turnDone = true;
+          }
+          if (turnDone && e.event().equals("ping")) {
+            break; // the idle stream's keep-alive came
+          }
+        }
+        // Every ping (the frames' own server times) follows at least a ping interval in which
+        // nothing was written; a tail's timestamp is taken before its frame is written. The slack
+        // is for the two clocks (the monotonic one that times the interval, the wall one stamped).
+        for (int i = 1; i < events.size(); i++) {
+          if (events.get(i).event().equals("ping")) {
+            long ping = stamp(events.get(i));
+            long before = stamp(events.get(i - 1));
+            assertThat(ping - before)
+                .as("ms between the frame before ping %d and the ping", i)
+                .isGreaterThanOrEqualTo(pingMillis - 20);
+          }
+        }
+        assertThat(events.stream().filter(Event::isBatch).count())
+            .as("batch frames, with the reply's records")
+            .isGreaterThan(3);
+      }
+    }
+  }
+
+  /** A frame's server time: a ping's timestamp, a batch's tail timestamp. */
+  private static long stamp(Event e) {
+    JsonObject json = e.json();
+    JsonObject stamped = e.event().equals("ping") ? json : (JsonObject) json.get("tail");
+    return ((dev.durablechat.api.JsonNumber) stamped.get("timestamp")).longValue();
   }
 
   @Test
