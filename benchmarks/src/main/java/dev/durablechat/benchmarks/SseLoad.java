@@ -40,6 +40,8 @@ import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -57,13 +59,17 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * each carrying {@code t=<System.nanoTime()>} taken just before it is written. {@code nanoTime} is
  * the system's monotonic clock on Linux, shared by both processes, so the client subtracts it from
  * its own read time. The same child runs a bare Jetty SSE echo (an async servlet that writes a
- * frame of the same size to its subscribers with the same non-blocking writes) for the baseline.
+ * frame of the same size to its subscribers with the same non-blocking writes, spread over as many
+ * writer threads) for the baseline. Both producers run on fixed-rate slots ({@link Pacer}) and
+ * stamp each frame with its slot's time, so a producer that falls behind is charged for it.
  *
  * <ol>
  *   <li>{@code connect}: N readers (default 10,000) open {@code out} of one session at once; the
  *       time until every one has its {@code 200}.
  *   <li>{@code fan-out}: 20 chunks, 200 ms apart; for each chunk and reader, the time from the
- *       agent's write to the reader's read: p50/p99/max over all of them.
+ *       agent's write to the reader's read: p50/p99/max over all of them. Before it, two warm-up
+ *       turns of 5 chunks, each followed by a wait for the JIT to go quiet; the echo's fan-out gets
+ *       the same.
  *   <li>{@code single}: one reader of another session, 200 chunks 20 ms apart, against one reader
  *       of the echo, 200 frames 20 ms apart; two rounds each, interleaved.
  *   <li>{@code heap}: the child's heap after a GC with every reader connected, and the peak.
@@ -88,6 +94,9 @@ public final class SseLoad {
   private static final int SINGLE_WARMUP_ROUND_CHUNKS = 500;
   private static final int SINGLE_CHUNKS = 200;
   private static final int SINGLE_INTERVAL_MS = 20;
+
+  /** {@code -Dsseload.perChunk=true}: also the latencies of each chunk of a fan-out, by chunk. */
+  private static final boolean PER_CHUNK = Boolean.getBoolean("sseload.perChunk");
 
   private SseLoad() {}
 
@@ -140,7 +149,9 @@ public final class SseLoad {
           readers > 0 ? readers : " (" + singleRounds + " rounds)",
           loadAverage());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      var command = new ArrayList<String>(List.of(java, "-Xmx1g", "-Xms1g"));
+      // The heap touched up front: otherwise the first phase pays the page faults of fresh heap
+      // pages (kernel time) and the phases after it do not.
+      var command = new ArrayList<String>(List.of(java, "-Xmx1g", "-Xms1g", "-XX:+AlwaysPreTouch"));
       // Extra options for the server child only (e.g. a JFR recording while profiling).
       String extra = System.getenv("SSELOAD_SERVER_JAVA_OPTS");
       if (extra != null && !extra.isBlank()) {
@@ -208,13 +219,17 @@ public final class SseLoad {
       // 2. fan-out
       // A warm-up turn first (its samples dropped): the JIT compiles the write path here, not
       // inside the measured chunks (C2 took a quarter of the server's CPU in a cold fan-out).
-      append(http, "fan", "chunks:" + WARMUP_CHUNKS + ":" + FANOUT_INTERVAL_MS);
-      fan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
-      fan.reset();
+      for (int round = 0; round < 2; round++) {
+        append(http, "fan", "chunks:" + WARMUP_CHUNKS + ":" + FANOUT_INTERVAL_MS);
+        fan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
+        fan.reset();
+        awaitQuietJit("fan-out warm-up " + (round + 1));
+      }
       var cpu = new CpuShare(child.pid());
       append(http, "fan", "chunks:" + FANOUT_CHUNKS + ":" + FANOUT_INTERVAL_MS);
       fan.awaitSamples((long) FANOUT_CHUNKS * readers, Duration.ofSeconds(120));
       out.println("fan-out CPU: " + cpu.report());
+      fan.printPerChunk(out);
       out.println(
           "fan-out: chunk write -> read by each of "
               + readers
@@ -256,13 +271,17 @@ public final class SseLoad {
       // into them cost the collector's card refinement, on both sides alike).
       childIn.println("heap");
       out.println("heap (echo readers connected): " + expect("heap").substring(5));
-      childIn.println("echo " + WARMUP_CHUNKS + " " + FANOUT_INTERVAL_MS);
-      echoFan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
-      echoFan.reset();
+      for (int round = 0; round < 2; round++) {
+        childIn.println("echo " + WARMUP_CHUNKS + " " + FANOUT_INTERVAL_MS);
+        echoFan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
+        echoFan.reset();
+        awaitQuietJit("echo fan-out warm-up " + (round + 1));
+      }
       var echoCpu = new CpuShare(child.pid());
       childIn.println("echo " + FANOUT_CHUNKS + " " + FANOUT_INTERVAL_MS);
       echoFan.awaitSamples((long) FANOUT_CHUNKS * readers, Duration.ofSeconds(120));
       out.println("bare Jetty echo fan-out CPU: " + echoCpu.report());
+      echoFan.printPerChunk(out);
       out.println(
           "bare Jetty echo fan-out: frame write -> read by each of "
               + echoFan.ok.get()
@@ -358,6 +377,39 @@ public final class SseLoad {
       childIn.println("peak");
       out.println("heap peak: " + expect("peak").substring(5));
       out.println("load average at the end: " + loadAverage());
+    }
+
+    /**
+     * Waits until the child's JIT compilers are idle (their total time grew by at most 20 ms over
+     * the last second), at most 60 s. Connecting 10,000 readers queues hundreds of C2 compilations
+     * of connection-setup code; without this wait they ran during the measured fan-out, a C2 thread
+     * taking a quarter of the server's CPU beside the writes. Both sides wait alike.
+     */
+    private void awaitQuietJit(String phase) throws IOException, InterruptedException {
+      long start = System.nanoTime();
+      long last = jitMillis();
+      long quietSince = System.nanoTime();
+      while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(60)) {
+        Thread.sleep(250); // the driver polling the child, not a test
+        long now = jitMillis();
+        if (now - last > 20) {
+          last = now;
+          quietSince = System.nanoTime();
+        } else if (System.nanoTime() - quietSince >= TimeUnit.SECONDS.toNanos(1)) {
+          break;
+        }
+      }
+      out.printf(
+          Locale.ROOT,
+          "  (%s: JIT quiet after %.1f s, %d ms compiling in all)%n",
+          phase,
+          (System.nanoTime() - start) / 1e9,
+          last);
+    }
+
+    private long jitMillis() throws IOException {
+      childIn.println("jit");
+      return Long.parseLong(expect("jit").substring(4).trim());
     }
 
     /**
@@ -548,6 +600,8 @@ public final class SseLoad {
     final AtomicInteger sampleCount = new AtomicInteger();
     final ConcurrentLinkedQueue<long[]> sampleChunks = new ConcurrentLinkedQueue<>();
     final List<SocketChannel> channels = new CopyOnWriteArrayList<>();
+    final java.util.concurrent.ConcurrentHashMap<Long, ConcurrentLinkedQueue<Long>> perChunk =
+        new java.util.concurrent.ConcurrentHashMap<>();
     final CountDownLatch allOk;
     volatile boolean closed;
 
@@ -622,6 +676,7 @@ public final class SseLoad {
 
     /** Drops the samples so far (a warm-up's); call once they all arrived. */
     void reset() {
+      perChunk.clear();
       sampleChunks.clear();
       sampleCount.set(0);
     }
@@ -638,6 +693,14 @@ public final class SseLoad {
 
     String summary() {
       return SseLoad.summary(samples());
+    }
+
+    /** With {@code -Dsseload.perChunk=true}: a line per chunk, in the order they were written. */
+    void printPerChunk(PrintStream out) {
+      int i = 0;
+      for (var e : new java.util.TreeMap<>(perChunk).entrySet()) {
+        out.println("    chunk " + i++ + ": " + SseLoad.summary(new ArrayList<>(e.getValue())));
+      }
     }
 
     private void loop(Selector selector) {
@@ -699,6 +762,9 @@ public final class SseLoad {
                 }
                 if (j < read && bytes[j] == ';') {
                   local[localCount++] = now - t;
+                  if (PER_CHUNK) {
+                    perChunk.computeIfAbsent(t, k -> new ConcurrentLinkedQueue<>()).add(now - t);
+                  }
                   if (localCount == local.length) {
                     sampleChunks.add(local);
                     sampleCount.addAndGet(localCount);
@@ -784,14 +850,15 @@ public final class SseLoad {
                             int n = Integer.parseInt(spec[1]);
                             long pause = Long.parseLong(spec[2]);
                             String id = out.textStart();
+                            var pacer = new Pacer(pause);
                             for (int i = 0; i < n; i++) {
-                              sleep(pause);
-                              long t = System.nanoTime();
+                              long t = pacer.next();
+                              long began = System.nanoTime();
                               out.textDelta(id, "t=" + t + ";" + PAD);
                               out.flush();
                               // With one reader, the whole path runs in this call: the append,
                               // the tail, the frame, the write and the flush.
-                              APPEND_CALLS.add(System.nanoTime() - t);
+                              APPEND_CALLS.add(System.nanoTime() - began);
                             }
                             out.textEnd(id);
                           })
@@ -838,6 +905,9 @@ public final class SseLoad {
                 http.servlet().openStreams());
           }
           case "streams" -> System.out.println("streams " + http.servlet().openStreams());
+          case "jit" ->
+              System.out.println(
+                  "jit " + ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
           case "calls-reset" -> {
             APPEND_CALLS.clear();
             PUBLISH_CALLS.clear();
@@ -866,11 +936,12 @@ public final class SseLoad {
           case "echo" -> {
             int n = Integer.parseInt(cmd[1]);
             long pause = Long.parseLong(cmd[2]);
+            var pacer = new Pacer(pause);
             for (int i = 0; i < n; i++) {
-              sleep(pause);
-              long t = System.nanoTime();
+              long t = pacer.next();
+              long began = System.nanoTime();
               echo.publish(t);
-              PUBLISH_CALLS.add(System.nanoTime() - t);
+              PUBLISH_CALLS.add(System.nanoTime() - began);
             }
           }
           default -> System.out.println("unknown " + line);
@@ -882,13 +953,37 @@ public final class SseLoad {
       chat.close();
       System.exit(0);
     }
+  }
 
-    private static void sleep(long ms) {
+  /**
+   * Fixed-rate slots for a producer (the agent, the echo's publisher): {@link #next} waits for the
+   * next slot and returns the frame's stamp: the time it woke, or, for a producer that fell behind,
+   * the slot's own time. It takes the slots it missed at once, so that a backlog's delay counts in
+   * the latency rather than stretching the interval (the echo used to sleep the interval after each
+   * publish: with 10,000 subscribers its frames came every 400 ms, ours every 200 ms).
+   */
+  static final class Pacer {
+    private final long start = System.nanoTime();
+    private final long intervalNanos;
+    private long slots;
+
+    Pacer(long intervalMillis) {
+      this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(intervalMillis);
+    }
+
+    long next() {
+      long slot = start + ++slots * intervalNanos;
+      long wait = slot - System.nanoTime();
+      if (wait <= 0) {
+        return slot; // behind: the frame was due at its slot
+      }
       try {
-        Thread.sleep(ms); // the benchmark's pacing
+        TimeUnit.NANOSECONDS.sleep(wait); // the benchmark's pacing
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+      // On time: stamped when it wakes (the sleep's overshoot is the timer's, not the server's)
+      return System.nanoTime();
     }
   }
 
@@ -898,10 +993,36 @@ public final class SseLoad {
   /**
    * The baseline: an async servlet that holds SSE subscribers and writes each published frame to
    * them with non-blocking writes, nothing else (no store, no tail, no JSON encoding of records).
+   * It spreads its writes as the hub does (on the publishing thread up to 8 subscribers, else one
+   * writer thread per core), so that the two differ in what they do per frame, not in how many
+   * cores write.
    */
   private static final class EchoServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
+
+    /** As many writer threads as the sessions servlet's hub uses, and the same threshold. */
+    private static final int LANES = Math.max(2, Runtime.getRuntime().availableProcessors());
+
+    private static final int INLINE = 8;
+
     private final transient List<Sub> subs = new CopyOnWriteArrayList<>();
+    private final transient List<List<Sub>> lanes = new ArrayList<>();
+    private final transient ExecutorService[] writers = new ExecutorService[LANES];
+    private final AtomicInteger assigned = new AtomicInteger();
+
+    EchoServlet() {
+      for (int i = 0; i < LANES; i++) {
+        lanes.add(new CopyOnWriteArrayList<>());
+        String name = "echo-lane-" + i;
+        writers[i] =
+            Executors.newSingleThreadExecutor(
+                r -> {
+                  Thread t = new Thread(r, name);
+                  t.setDaemon(true);
+                  return t;
+                });
+      }
+    }
 
     @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
@@ -922,14 +1043,17 @@ public final class SseLoad {
             @Override
             public void onError(Throwable t) {
               subs.remove(sub);
+              lanes.forEach(l -> l.remove(sub));
               async.complete();
             }
           });
       subs.add(sub);
+      lanes.get(Math.floorMod(assigned.getAndIncrement(), LANES)).add(sub);
     }
 
     void prune() {
       subs.removeIf(s -> s.failed);
+      lanes.forEach(l -> l.removeIf(s -> s.failed));
     }
 
     int subscribers() {
@@ -952,8 +1076,21 @@ public final class SseLoad {
                   + System.currentTimeMillis()
                   + "}}\n\n")
               .getBytes(StandardCharsets.UTF_8);
-      for (Sub s : subs) {
-        s.offer(frame);
+      // Like the hub: a few subscribers on the publishing thread, many spread over the lanes.
+      if (subs.size() <= INLINE) {
+        for (Sub s : subs) {
+          s.offer(frame);
+        }
+        return;
+      }
+      for (int i = 0; i < LANES; i++) {
+        List<Sub> lane = lanes.get(i);
+        writers[i].execute(
+            () -> {
+              for (Sub s : lane) {
+                s.offer(frame);
+              }
+            });
       }
     }
 
