@@ -91,6 +91,12 @@ final class OutStreams {
   private final ExecutorService[] lanes;
   private final int laneCount;
   private final Map<String, Hub> hubs = new ConcurrentHashMap<>();
+
+  /** The session's shared tail of read-write readers, if it has one now (for tests). */
+  @Nullable Hub hub(String sessionId) {
+    return hubs.get(sessionId);
+  }
+
   private volatile boolean closing;
 
   OutStreams(
@@ -522,7 +528,7 @@ final class OutStreams {
     final Object[] laneLocks;
 
     /** Per lane, once spread: the frames not yet delivered, and whether a delivery is due. */
-    private final List<ConcurrentLinkedQueue<Frame>> queued = new ArrayList<>();
+    final List<ConcurrentLinkedQueue<Frame>> queued = new ArrayList<>();
 
     private final List<AtomicBoolean> due = new ArrayList<>();
 

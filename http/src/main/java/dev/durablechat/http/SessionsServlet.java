@@ -143,6 +143,11 @@ public final class SessionsServlet extends HttpServlet {
     return streams.openCount();
   }
 
+  /** The out streams (tests look at a session's hub). */
+  OutStreams outStreams() {
+    return streams;
+  }
+
   /**
    * Graceful shutdown, first step: from now on every request but a CORS preflight is answered 503
    * {@code shutting_down} with {@code Retry-After: 1} (the clients retry a 503; behind a load

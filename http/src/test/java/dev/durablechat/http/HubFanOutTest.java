@@ -3,6 +3,8 @@ package dev.durablechat.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.durablechat.api.OutEvent;
+import dev.durablechat.api.StreamKind;
 import dev.durablechat.http.SseReader.WireRecord;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -90,6 +92,141 @@ class HubFanOutTest {
         readers.forEach(SseReader::close);
       }
     }
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  @DisplayName(
+      "a lane that fell behind writes every frame waiting for it to each reader as one write, the frames back to back, each record once and in order")
+  void laneBehindWritesOnce() throws Exception {
+    int chunks = 50;
+    // No ping may come between the frames held up and the test's read of the raw connection.
+    try (var f =
+        new HttpFixture(b -> b.maxReadersPerSession(100).pingInterval(Duration.ofMinutes(10)))) {
+      String token = f.createSession("behind").string("publicAccessToken").orElseThrow();
+      String sessionId = f.chat.session("behind").friendlyId();
+      var readers = new ArrayList<SseReader>();
+      try (var raw = new java.net.Socket("127.0.0.1", f.http.port())) {
+        // One raw reader, to see the HTTP chunks (one per write), and enough others to spread.
+        raw.getOutputStream()
+            .write(
+                ("GET /realtime/v1/sessions/behind/out HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Accept: text/event-stream\r\nAuthorization: Bearer "
+                        + token
+                        + "\r\nTimeout-Seconds: 120\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        var in = new java.io.DataInputStream(new java.io.BufferedInputStream(raw.getInputStream()));
+        assertThat(readLine(in)).startsWith("HTTP/1.1 200");
+        while (!readLine(in).isEmpty()) {
+          // the headers
+        }
+        for (int i = 0; i < OutStreams.INLINE_READERS; i++) {
+          readers.add(f.openOut("behind", token, Map.of("Timeout-Seconds", "120")));
+        }
+        OutStreams streams = f.http.servlet().outStreams();
+        await()
+            .atMost(HttpFixture.WAIT)
+            .until(
+                () -> {
+                  OutStreams.Hub hub = streams.hub(sessionId);
+                  return hub != null
+                      && hub.spread
+                      && hub.members.stream().mapToInt(java.util.Set::size).sum()
+                          == OutStreams.INLINE_READERS + 1;
+                });
+        OutStreams.Hub hub = streams.hub(sessionId);
+        // Every lane held up while the whole reply is appended: its frames wait for the lanes.
+        holdLanes(
+            hub,
+            0,
+            () -> {
+              assertThat(
+                      f.append(
+                              "behind", token, HttpFixture.submit("behind", "u", "count:" + chunks))
+                          .status())
+                  .isEqualTo(200);
+              HttpFixture.await(
+                  "the whole reply, turn-complete included, waiting for every lane",
+                  () -> {
+                    long last = f.chat.lastEventId(sessionId, StreamKind.OUT);
+                    return last > 0
+                        && f.chat.readOut(sessionId, last - 1, 1).get(0).event()
+                            instanceof OutEvent.TurnComplete
+                        && hub.queued.stream().allMatch(q -> q.size() == last);
+                  });
+            });
+        // The first HTTP chunk after the lanes resume holds the whole reply: one write.
+        String chunk = readChunk(in);
+        var sse = new java.util.ArrayList<SseReader.Event>();
+        for (String block : chunk.split("\n\n")) {
+          String event = "";
+          String data = "";
+          for (String line : block.split("\n")) {
+            if (line.startsWith("event: ")) {
+              event = line.substring(7);
+            } else if (line.startsWith("data: ")) {
+              data = line.substring(6);
+            }
+          }
+          sse.add(new SseReader.Event(event, data));
+        }
+        var records = new ArrayList<WireRecord>();
+        sse.forEach(e -> records.addAll(e.records()));
+        assertThat(sse)
+            .as("frames in the first write after the lanes resume")
+            .hasSizeGreaterThan(chunks);
+        assertThat(records.get(records.size() - 1).control()).contains("turn-complete");
+        LoadTest.assertInOrderOnce(records, chunks);
+        // The other readers got the same records, once each, in order.
+        for (SseReader r : readers) {
+          LoadTest.assertInOrderOnce(
+              r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), chunks);
+        }
+      } finally {
+        readers.forEach(SseReader::close);
+      }
+    }
+  }
+
+  /** Runs the action with every lane of the hub held (its tasks wait for the lane's lock). */
+  private static void holdLanes(OutStreams.Hub hub, int lane, Runnable action) {
+    if (lane == hub.laneLocks.length) {
+      action.run();
+      return;
+    }
+    synchronized (hub.laneLocks[lane]) {
+      holdLanes(hub, lane + 1, action);
+    }
+  }
+
+  private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
+    var line = new StringBuilder();
+    int c;
+    while ((c = in.read()) != '\n') {
+      if (c < 0) {
+        throw new java.io.EOFException("the response ended");
+      }
+      if (c != '\r') {
+        line.append((char) c);
+      }
+    }
+    return line.toString();
+  }
+
+  /**
+   * The next chunk of a chunked response body (one per write the server made). The line break that
+   * ends a chunk may come only with the next one (Jetty sends it ahead of the next size): it is
+   * read before the size, never waited for after the data.
+   */
+  private static String readChunk(java.io.DataInputStream in) throws java.io.IOException {
+    String line = readLine(in);
+    if (line.isEmpty()) {
+      line = readLine(in); // the end of the chunk before
+    }
+    int size = Integer.parseInt(line.trim(), 16);
+    byte[] data = new byte[size];
+    in.readFully(data);
+    return new String(data, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private static boolean turnComplete(WireRecord r) {
