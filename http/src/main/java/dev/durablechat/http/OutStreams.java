@@ -509,7 +509,7 @@ final class OutStreams {
      * Per lane: the readers (added only on that lane), and the last record it delivered. A lane
      * walks its readers in the order they joined, which is the order their connections were
      * accepted: the server's memory for them (socket buffers, the connection's objects) then lies
-     * close together along the walk. A walk in hash order cost 1.2-1.5x the server CPU per chunk at
+     * close together along the walk. A walk in hash order cost 1.1-1.4x the server CPU per chunk at
      * 10,000 readers (kernel time most of it), and its p99 several times the ordered walk's.
      */
     final List<Set<Stream>> members = new ArrayList<>();
