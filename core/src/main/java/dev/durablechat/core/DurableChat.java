@@ -108,8 +108,10 @@ public final class DurableChat implements AutoCloseable {
   private final Executor executor;
   private final @Nullable ExecutorService ownedExecutor;
   private final Telemetry telemetry;
-  private final Set<Tail<?>> tails = ConcurrentHashMap.newKeySet();
+
+  /** The live tails of this engine, by stream (also how an append hands its records over). */
   private final LiveTails live = new LiveTails();
+
   // Maintenance runs on the calling thread: the engine starts no thread it does not own.
   private final Cache<String, String> addresses =
       Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
@@ -950,9 +952,8 @@ public final class DurableChat implements AutoCloseable {
               decode,
               tailExecutor,
               subscriber,
-              this::tailEnded,
+              ended -> live.remove(ended.key(), ended),
               live);
-      tails.add(tail);
       // Before the tail's first drain registers its store watch (LiveTails#handsOver).
       live.add(tail.key(), tail);
       if (closed) {
@@ -960,11 +961,6 @@ public final class DurableChat implements AutoCloseable {
       }
       tail.start();
     };
-  }
-
-  private void tailEnded(Tail<?> tail) {
-    tails.remove(tail);
-    live.remove(tail.key(), tail);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -983,7 +979,7 @@ public final class DurableChat implements AutoCloseable {
       sweepTimer.shutdownNow();
     }
     var error = new DurableChatException("durablechat engine is closed");
-    for (Tail<?> tail : List.copyOf(tails)) {
+    for (Tail<?> tail : live.all()) {
       tail.fail(error);
     }
     if (ownedExecutor != null) {

@@ -2,6 +2,7 @@ package dev.durablechat.core;
 
 import dev.durablechat.api.StreamKind;
 import dev.durablechat.api.StreamRecord;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -54,6 +55,13 @@ final class LiveTails {
           set.remove(tail);
           return set.isEmpty() ? null : set;
         });
+  }
+
+  /** Every tail registered now, of every stream (the engine's close ends them all). */
+  List<Tail<?>> all() {
+    var all = new ArrayList<Tail<?>>();
+    byStream.values().forEach(all::addAll);
+    return all;
   }
 
   /**

@@ -68,8 +68,7 @@ final class Tail<E> implements Flow.Subscription {
   private final ArrayDeque<StoredRecord> buffer = new ArrayDeque<>();
   private long bookmark;
   private boolean subscribed;
-  private boolean terminated;
-  private volatile boolean terminatedFlag;
+  private volatile boolean terminated; // read by handOver, on the appending thread
   private @Nullable AutoCloseable watch;
 
   Tail(
@@ -104,7 +103,7 @@ final class Tail<E> implements Flow.Subscription {
    * they follow the bookmark. More than a page waiting and they are dropped (the store has them).
    */
   void handOver(List<StreamRecord<E>> records) {
-    if (terminatedFlag) {
+    if (terminated) {
       return;
     }
     if (handedCount.addAndGet(records.size()) > PAGE) {
@@ -287,7 +286,6 @@ final class Tail<E> implements Flow.Subscription {
     if (emitted > 0 && requested != Long.MAX_VALUE) {
       demand.addAndGet(-emitted);
     }
-
     if (cancelled) {
       terminate(null);
     } else if (failure != null) {
@@ -336,7 +334,6 @@ final class Tail<E> implements Flow.Subscription {
       return;
     }
     terminated = true;
-    terminatedFlag = true;
     cancelled = true;
     buffer.clear();
     clearHanded();

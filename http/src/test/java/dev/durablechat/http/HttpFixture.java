@@ -33,8 +33,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>{@code echo}: answers a message with the text {@code echo: <text>}; a text {@code count:N}
- *       is answered with N text deltas {@code "0,"}, {@code "1,"}, ... instead; {@code paced:N:MS}
- *       with N such deltas, MS milliseconds apart.
+ *       is answered with N text deltas {@code "0,"}, {@code "1,"}, ... instead.
  * </ul>
  */
 final class HttpFixture implements AutoCloseable {
@@ -131,24 +130,7 @@ final class HttpFixture implements AutoCloseable {
         .run(
             (turn, out) -> {
               String text = turn.message() == null ? "" : turn.message().text();
-              if (text.startsWith("paced:")) {
-                // paced:N:MS: N text deltas, MS apart (the agent's pacing, like a model's tokens)
-                String[] spec = text.split(":");
-                int n = Integer.parseInt(spec[1].trim());
-                long pause = Long.parseLong(spec[2].trim());
-                String id = out.textStart();
-                for (int i = 0; i < n; i++) {
-                  try {
-                    Thread.sleep(pause);
-                  } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                  }
-                  out.textDelta(id, i + ",");
-                  out.flush();
-                }
-                out.textEnd(id);
-              } else if (text.startsWith("count:")) {
+              if (text.startsWith("count:")) {
                 int n = Integer.parseInt(text.substring(6).trim());
                 String id = out.textStart();
                 for (int i = 0; i < n; i++) {

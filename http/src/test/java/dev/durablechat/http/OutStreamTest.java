@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -153,25 +154,39 @@ class OutStreamTest {
       "a ping is a keep-alive: sent only after a ping interval with nothing written, never between records that come faster")
   void pingsOnlyWhenIdle() {
     long pingMillis = 500;
-    try (var paced = new HttpFixture(b -> b.pingInterval(Duration.ofMillis(pingMillis)))) {
+    try (var paced =
+        new HttpFixture(
+            b ->
+                b.pingInterval(Duration.ofMillis(pingMillis))
+                    .appendRateLimit(100_000, Duration.ofSeconds(1)))) {
       String token = paced.createSession("chat-p").string("publicAccessToken").orElseThrow();
       try (SseReader sse = paced.openOut("chat-p", token, Map.of("Timeout-Seconds", "600"))) {
-        // 60 deltas 20 ms apart: three ping intervals of records that never leave one idle
-        assertThat(
-                paced
-                    .append("chat-p", token, HttpFixture.submit("chat-p", "u1", "paced:60:20"))
-                    .status())
-            .isEqualTo(200);
+        // Turn after turn, each sent when the last one ended, for three ping intervals: records
+        // far more often than the interval (on a busy machine a gap may still pass it, and a ping
+        // then is right). Then nothing, until the idle stream's keep-alive.
         var events = new ArrayList<Event>();
-        boolean turnDone = false;
+        long busyUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3 * pingMillis);
+        int turns = 0;
+        while (System.nanoTime() < busyUntil) {
+          turns++;
+          assertThat(
+                  paced
+                      .append("chat-p", token, HttpFixture.submit("chat-p", "u" + turns, "hi"))
+                      .status())
+              .isEqualTo(200);
+          while (true) {
+            Event e = sse.next(HttpFixture.WAIT).orElseThrow();
+            events.add(e);
+            if (e.isBatch() && e.records().stream().anyMatch(OutStreamTest::turnComplete)) {
+              break;
+            }
+          }
+        }
         while (true) {
           Event e = sse.next(HttpFixture.WAIT).orElseThrow();
           events.add(e);
-          if (e.isBatch() && e.records().stream().anyMatch(OutStreamTest::turnComplete)) {
-            turnDone = true;
-          }
-          if (turnDone && e.event().equals("ping")) {
-            break; // the idle stream's keep-alive came
+          if (e.event().equals("ping")) {
+            break;
           }
         }
         // Every ping (the frames' own server times) follows at least a ping interval in which
