@@ -70,8 +70,11 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *       agent's write to the reader's read: p50/p99/max over all of them. Before it, two warm-up
  *       turns of 5 chunks, each followed by a wait for the JIT to go quiet; the echo's fan-out gets
  *       the same.
+ *   <li>{@code floor}: the same fan-out from a raw NIO server in the child ({@link RawEcho}: one
+ *       non-blocking socket write per reader and frame, no Jetty): the floor that the machine's
+ *       loopback and the readers on the same cores set for any server.
  *   <li>{@code single}: one reader of another session, 200 chunks 20 ms apart, against one reader
- *       of the echo, 200 frames 20 ms apart; two rounds each, interleaved.
+ *       of the echo, 200 frames 20 ms apart; ten rounds each, interleaved, p50 per round printed.
  *   <li>{@code heap}: the child's heap after a GC with every reader connected, and the peak.
  * </ol>
  *
@@ -93,6 +96,14 @@ public final class SseLoad {
 
   private static final int SINGLE_WARMUP_ROUND_CHUNKS = 500;
   private static final int SINGLE_CHUNKS = 200;
+
+  /**
+   * Measured rounds of the single-reader phase. Ten, not two: a round's p50 moves by up to 2x on
+   * either side from one round to the next, in the same run (0.11 to 0.30 ms ours, 0.07 to 0.18 ms
+   * the echo's), so the ratio of two rounds each went from 1.35x to 2.09x between runs.
+   */
+  private static final int SINGLE_ROUNDS = 10;
+
   private static final int SINGLE_INTERVAL_MS = 20;
 
   /** {@code -Dsseload.perChunk=true}: also the latencies of each chunk of a fan-out, by chunk. */
@@ -102,8 +113,8 @@ public final class SseLoad {
 
   /**
    * {@code SseLoad [readers]} drives every phase; {@code SseLoad --single [rounds]} only the
-   * single-reader phase (P5), with that many interleaved rounds (default 2); {@code SseLoad server}
-   * is the child.
+   * single-reader phase (P5), with that many interleaved rounds (default {@value #SINGLE_ROUNDS});
+   * {@code SseLoad server} is the child.
    */
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("server")) {
@@ -111,7 +122,7 @@ public final class SseLoad {
       return;
     }
     if (args.length > 0 && args[0].equals("--single")) {
-      int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+      int rounds = args.length > 1 ? Integer.parseInt(args[1]) : SINGLE_ROUNDS;
       if (rounds < 1) {
         throw new IllegalArgumentException("--single needs at least 1 round, got [" + rounds + "]");
       }
@@ -119,7 +130,7 @@ public final class SseLoad {
       return;
     }
     int readers = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-    new Driver(readers, 2).run();
+    new Driver(readers, SINGLE_ROUNDS).run();
   }
 
   // ------------------------------------------------------------------ the driver
@@ -133,6 +144,7 @@ public final class SseLoad {
     PrintStream childIn;
     URI base;
     URI echo;
+    URI raw;
 
     /** {@code readers} 0: the single-reader phase only. */
     Driver(int readers, int singleRounds) {
@@ -167,6 +179,7 @@ public final class SseLoad {
         String[] ports = expect("ports").split(" ");
         base = URI.create("http://127.0.0.1:" + ports[1]);
         echo = URI.create("http://127.0.0.1:" + ports[2]);
+        raw = URI.create("http://127.0.0.1:" + ports[3]);
         measure();
       } finally {
         childIn.println("quit");
@@ -262,47 +275,58 @@ public final class SseLoad {
       awaitChildSockets(Duration.ofSeconds(60));
 
       // 2b. the same fan-out from the bare Jetty echo: what Jetty and this machine's loopback
-      // can do at all, measured the same way (one publishing thread writing to every subscriber)
-      var echoFan = new Readers(echo, "/echo", readers, 2);
-      echoFan.connect();
-      echoFan.awaitOk(Duration.ofSeconds(60));
+      // can do at all, measured the same way
+      baselineFanOut("bare Jetty echo", echo, "/echo", "echo");
+      // 2c. and from a raw NIO server (no Jetty, no servlet): each frame is one non-blocking
+      // socket write per reader and nothing else, the least any server on this machine can do
+      baselineFanOut("raw NIO floor", raw, "/raw", "raw");
+    }
+
+    /**
+     * The fan-out of a baseline server in the child ({@code cmd} {@code echo} or {@code raw}):
+     * connect as many readers, the same warm-up and the same measured frames as ours, then let
+     * every reader go and wait until the child has pruned them (it learns of a closed connection
+     * when a write to it fails).
+     */
+    private void baselineFanOut(String label, URI uri, String path, String cmd) throws Exception {
+      var fan = new Readers(uri, path, readers, 2);
+      fan.connect();
+      fan.awaitOk(Duration.ofSeconds(60));
       // The same full GC as after our readers connected: it moves the connections to the old
       // generation, as in a server that has run a while (then every write's young objects stored
       // into them cost the collector's card refinement, on both sides alike).
       childIn.println("heap");
-      out.println("heap (echo readers connected): " + expect("heap").substring(5));
+      out.println("heap (" + label + " readers connected): " + expect("heap").substring(5));
       for (int round = 0; round < 2; round++) {
-        childIn.println("echo " + WARMUP_CHUNKS + " " + FANOUT_INTERVAL_MS);
-        echoFan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
-        echoFan.reset();
-        awaitQuietJit("echo fan-out warm-up " + (round + 1));
+        childIn.println(cmd + " " + WARMUP_CHUNKS + " " + FANOUT_INTERVAL_MS);
+        fan.awaitSamples((long) WARMUP_CHUNKS * readers, Duration.ofSeconds(120));
+        fan.reset();
+        awaitQuietJit(label + " fan-out warm-up " + (round + 1));
       }
-      var echoCpu = new CpuShare(child.pid());
-      childIn.println("echo " + FANOUT_CHUNKS + " " + FANOUT_INTERVAL_MS);
-      echoFan.awaitSamples((long) FANOUT_CHUNKS * readers, Duration.ofSeconds(120));
-      out.println("bare Jetty echo fan-out CPU: " + echoCpu.report());
-      echoFan.printPerChunk(out);
+      var cpu = new CpuShare(child.pid());
+      childIn.println(cmd + " " + FANOUT_CHUNKS + " " + FANOUT_INTERVAL_MS);
+      fan.awaitSamples((long) FANOUT_CHUNKS * readers, Duration.ofSeconds(120));
+      out.println(label + " fan-out CPU: " + cpu.report());
+      fan.printPerChunk(out);
       out.println(
-          "bare Jetty echo fan-out: frame write -> read by each of "
-              + echoFan.ok.get()
+          label
+              + " fan-out: frame write -> read by each of "
+              + fan.ok.get()
               + " readers ("
               + FANOUT_CHUNKS
               + " frames): "
-              + echoFan.summary());
-      echoFan.close();
-      // The echo learns of a closed connection when a write to it fails: publish until none is
-      // left, so that the single-reader rounds below write to their one reader only.
-      long echoes = readers;
-      long echoDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (echoes > 0 && System.nanoTime() < echoDeadline) {
-        childIn.println("echo 1 0");
-        childIn.println("echoes");
-        echoes = Long.parseLong(expect("echoes").substring(7).trim());
-        if (echoes > 0) {
+              + fan.summary());
+      fan.close();
+      long left = readers;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (left > 0 && System.nanoTime() < deadline) {
+        childIn.println(cmd + " 1 0");
+        childIn.println(cmd + "-subscribers");
+        left = Long.parseLong(expect(cmd + "-subscribers").split(" ")[1].trim());
+        if (left > 0) {
           Thread.sleep(100); // the driver polling the child, not a test
         }
       }
-
       awaitChildSockets(Duration.ofSeconds(60));
     }
 
@@ -347,6 +371,9 @@ public final class SseLoad {
         s.awaitSamples(SINGLE_WARMUP_ROUND_CHUNKS, Duration.ofSeconds(60));
         s.close();
       }
+      // As before each fan-out: the compilations the warm-up queued run out before the measured
+      // rounds, not during their first chunks.
+      awaitQuietJit("single-reader warm-up");
       childIn.println("calls-reset");
       for (int round = 0; round < singleRounds; round++) {
         var e = new Readers(echo, "/echo", 1, 1);
@@ -364,6 +391,13 @@ public final class SseLoad {
         s.awaitSamples(SINGLE_CHUNKS, Duration.ofSeconds(60));
         ours.addAll(s.samples());
         s.close();
+        out.println(
+            "  round "
+                + (round + 1)
+                + ": durablechat p50 "
+                + millis(percentile(s.samples(), 50))
+                + ", bare Jetty echo p50 "
+                + millis(percentile(e.samples(), 50)));
       }
       double ratio = percentile(ours, 50) / (double) percentile(bare, 50);
       out.println("single reader, durablechat: " + summary(ours));
@@ -571,6 +605,10 @@ public final class SseLoad {
     }
     int i = (int) Math.min(sorted.length - 1, Math.ceil(p / 100.0 * sorted.length) - 1);
     return sorted[Math.max(0, i)];
+  }
+
+  private static String millis(long nanos) {
+    return String.format(Locale.ROOT, "%.2f ms", nanos / 1e6);
   }
 
   static String summary(List<Long> samples) {
@@ -887,8 +925,10 @@ public final class SseLoad {
       context.addServlet(holder, "/echo");
       bare.setHandler(context);
       bare.start();
+      var raw = new RawEcho();
 
-      System.out.println("ports " + http.port() + " " + connector.getLocalPort());
+      System.out.println(
+          "ports " + http.port() + " " + connector.getLocalPort() + " " + raw.port());
       var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
       String line;
       while ((line = in.readLine()) != null && !line.equals("quit")) {
@@ -918,10 +958,14 @@ public final class SseLoad {
                       + summary(new ArrayList<>(APPEND_CALLS))
                       + "; echo (publish .. flushed) "
                       + summary(new ArrayList<>(PUBLISH_CALLS)));
-          case "echoes" -> {
+          case "echo-subscribers" -> {
             // Lets go of the echo's subscribers whose connections ended.
             echo.prune();
-            System.out.println("echoes " + echo.subscribers());
+            System.out.println("echo-subscribers " + echo.subscribers());
+          }
+          case "raw-subscribers" -> {
+            raw.prune();
+            System.out.println("raw-subscribers " + raw.subscribers());
           }
           case "peak" -> {
             long peak = 0;
@@ -944,11 +988,19 @@ public final class SseLoad {
               PUBLISH_CALLS.add(System.nanoTime() - began);
             }
           }
+          case "raw" -> {
+            int n = Integer.parseInt(cmd[1]);
+            var pacer = new Pacer(Long.parseLong(cmd[2]));
+            for (int i = 0; i < n; i++) {
+              raw.publish(pacer.next());
+            }
+          }
           default -> System.out.println("unknown " + line);
         }
       }
       http.close();
       bare.stop();
+      raw.close();
       runtime.close();
       chat.close();
       System.exit(0);
@@ -989,6 +1041,184 @@ public final class SseLoad {
 
   /** Text that brings a delta's frame to about the size of a typical model token delta's. */
   private static final String PAD = " lorem ipsum";
+
+  /**
+   * A baseline's frame for a stamp: the size and shape of one of our text-delta frames (a batch of
+   * one record whose body holds the chunk as escaped JSON).
+   */
+  private static byte[] baselineFrame(long nanos) {
+    String body =
+        "{\\\"data\\\":{\\\"type\\\":\\\"text-delta\\\",\\\"id\\\":\\\"t0\\\",\\\"delta\\\":\\\"t="
+            + nanos
+            + ";"
+            + PAD
+            + "\\\"},\\\"id\\\":\\\"p0\\\"}";
+    return ("event: batch\ndata: {\"records\":[{\"seq_num\":1,\"timestamp\":"
+            + System.currentTimeMillis()
+            + ",\"headers\":[],\"body\":\""
+            + body
+            + "\"}],\"tail\":{\"seq_num\":2,\"timestamp\":"
+            + System.currentTimeMillis()
+            + "}}\n\n")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The floor: a server of plain NIO socket channels, no Jetty. It answers any request with an SSE
+   * response head (chunked, as Jetty's) and then writes each published frame to every connection as
+   * one non-blocking write of the chunk, spread over the same lanes as the echo. No parsing beyond
+   * the request's end, no buffers but the frame, no selector for writes: a connection whose socket
+   * is full keeps the rest for the next frame (at 200 ms apart, readers keep up). What no server on
+   * this machine can beat with readers on the same cores.
+   */
+  private static final class RawEcho implements AutoCloseable {
+    private static final byte[] HEAD =
+        ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII);
+
+    private final java.nio.channels.ServerSocketChannel server;
+    private final Thread acceptor;
+    private final List<List<Sub>> lanes = new ArrayList<>();
+    private final ExecutorService[] writers = new ExecutorService[EchoServlet.LANES];
+    private final AtomicInteger assigned = new AtomicInteger();
+
+    RawEcho() throws IOException {
+      server = java.nio.channels.ServerSocketChannel.open();
+      server.bind(new InetSocketAddress("127.0.0.1", 0), 4096);
+      for (int i = 0; i < writers.length; i++) {
+        lanes.add(new CopyOnWriteArrayList<>());
+        String name = "raw-lane-" + i;
+        writers[i] =
+            Executors.newSingleThreadExecutor(
+                r -> {
+                  Thread t = new Thread(r, name);
+                  t.setDaemon(true);
+                  return t;
+                });
+      }
+      acceptor = new Thread(this::accept, "raw-acceptor");
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    int port() throws IOException {
+      return ((InetSocketAddress) server.getLocalAddress()).getPort();
+    }
+
+    /** Accepts, reads each request to its blank line, answers the head, then adds it to a lane. */
+    private void accept() {
+      ByteBuffer in = ByteBuffer.allocate(8192);
+      while (server.isOpen()) {
+        SocketChannel ch;
+        try {
+          ch = server.accept();
+        } catch (IOException e) {
+          return; // closed
+        }
+        try {
+          ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+          in.clear();
+          while (!headEnded(in)) {
+            if (ch.read(in) < 0 || !in.hasRemaining()) {
+              throw new IOException("no request head");
+            }
+          }
+          ch.write(ByteBuffer.wrap(HEAD));
+          ch.configureBlocking(false);
+          lanes.get(Math.floorMod(assigned.getAndIncrement(), lanes.size())).add(new Sub(ch));
+        } catch (IOException e) {
+          closeQuietly(ch);
+        }
+      }
+    }
+
+    private static boolean headEnded(ByteBuffer in) {
+      int n = in.position();
+      return n >= 4
+          && in.get(n - 4) == '\r'
+          && in.get(n - 3) == '\n'
+          && in.get(n - 2) == '\r'
+          && in.get(n - 1) == '\n';
+    }
+
+    void publish(long nanos) {
+      byte[] frame = baselineFrame(nanos);
+      byte[] size =
+          (Integer.toHexString(frame.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+      byte[] chunk = new byte[size.length + frame.length + 2];
+      System.arraycopy(size, 0, chunk, 0, size.length);
+      System.arraycopy(frame, 0, chunk, size.length, frame.length);
+      chunk[chunk.length - 2] = '\r';
+      chunk[chunk.length - 1] = '\n';
+      for (int i = 0; i < writers.length; i++) {
+        List<Sub> lane = lanes.get(i);
+        writers[i].execute(
+            () -> {
+              for (Sub s : lane) {
+                s.offer(chunk);
+              }
+            });
+      }
+    }
+
+    void prune() {
+      lanes.forEach(l -> l.removeIf(s -> s.failed));
+    }
+
+    int subscribers() {
+      return lanes.stream().mapToInt(List::size).sum();
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+      for (ExecutorService w : writers) {
+        w.shutdownNow();
+      }
+      lanes.forEach(l -> l.forEach(s -> closeQuietly(s.ch)));
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+      try {
+        ch.close();
+      } catch (IOException ignored) {
+        // closing a connection that already failed
+      }
+    }
+
+    /** One connection, written only by its lane's thread. */
+    private static final class Sub {
+      final SocketChannel ch;
+      final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>();
+      volatile boolean failed;
+
+      Sub(SocketChannel ch) {
+        this.ch = ch;
+      }
+
+      void offer(byte[] chunk) {
+        if (failed) {
+          return;
+        }
+        pending.add(ByteBuffer.wrap(chunk));
+        try {
+          while (!pending.isEmpty()) {
+            ByteBuffer next = pending.peek();
+            ch.write(next);
+            if (next.hasRemaining()) {
+              return; // the socket is full: the rest goes with the next frame
+            }
+            pending.poll();
+          }
+        } catch (IOException e) {
+          pending.clear();
+          failed = true;
+          closeQuietly(ch);
+        }
+      }
+    }
+  }
 
   /**
    * The baseline: an async servlet that holds SSE subscribers and writes each published frame to
@@ -1061,21 +1291,7 @@ public final class SseLoad {
     }
 
     void publish(long nanos) {
-      String body =
-          "{\\\"data\\\":{\\\"type\\\":\\\"text-delta\\\",\\\"id\\\":\\\"t0\\\",\\\"delta\\\":\\\"t="
-              + nanos
-              + ";"
-              + PAD
-              + "\\\"},\\\"id\\\":\\\"p0\\\"}";
-      byte[] frame =
-          ("event: batch\ndata: {\"records\":[{\"seq_num\":1,\"timestamp\":"
-                  + System.currentTimeMillis()
-                  + ",\"headers\":[],\"body\":\""
-                  + body
-                  + "\"}],\"tail\":{\"seq_num\":2,\"timestamp\":"
-                  + System.currentTimeMillis()
-                  + "}}\n\n")
-              .getBytes(StandardCharsets.UTF_8);
+      byte[] frame = baselineFrame(nanos);
       // Like the hub: a few subscribers on the publishing thread, many spread over the lanes.
       if (subs.size() <= INLINE) {
         for (Sub s : subs) {
