@@ -81,7 +81,14 @@ final class Router {
       try {
         // The path and method only: headers (Authorization) and bodies never reach the log.
         LOG.trace("{} {}", exchange.method(), exchange.rawPath());
-        return route(exchange);
+        Answer answer = route(exchange);
+        if (answer instanceof Whole) {
+          // A body the route did not read (a preflight's, a GET's) is read and dropped too, as
+          // before a refusal: else the server drops the connection after the answer, and a client
+          // that sends its next request on it sees the connection closed instead of an answer.
+          Exchanges.drain(exchange);
+        }
+        return answer;
       } catch (HttpError e) {
         // Expected answers (bad input, auth, limits): a debug line, not a warning. Their messages
         // name the problem and never echo a bearer.

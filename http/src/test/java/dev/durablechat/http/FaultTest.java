@@ -82,6 +82,103 @@ class FaultTest {
     assertThat(f.lastIn("chat-h")).isEqualTo(inBefore);
   }
 
+  @ParameterizedTest(name = "{0} {1}")
+  @DisplayName(
+      "a body that a route does not read (a preflight's, a GET's) is read and dropped: the"
+          + " connection stays open for the client's next request")
+  @CsvSource({
+    "OPTIONS, /api/v1/sessions, 204",
+    "GET, /api/v1/sessions, 200",
+    "OPTIONS, /nowhere, 204",
+  })
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void unreadBodyKeepsTheConnection(String method, String path, int status) throws Exception {
+    // 4 MiB: far more than the socket buffers hold, so the server must read it to keep the
+    // connection (a server that answers without reading it closes the connection after the answer,
+    // and the next request on it finds the connection closed).
+    int size = 4 * 1024 * 1024;
+    try (var socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", f.http.port()), 5_000);
+      socket.setSoTimeout(30_000);
+      var out = socket.getOutputStream();
+      byte[] head =
+          (method
+                  + " "
+                  + path
+                  + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                  + HttpFixture.SECRET
+                  + "\r\nContent-Type: application/json\r\nContent-Length: "
+                  + size
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII);
+      // The body from another thread: the server may answer before it has read it all.
+      Thread writer =
+          new Thread(
+              () -> {
+                try {
+                  out.write(head);
+                  out.write(new byte[size]);
+                  out.flush();
+                } catch (IOException e) {
+                  // the server closed the connection: the reads below say so
+                }
+              });
+      writer.start();
+      InputStream in = socket.getInputStream();
+      assertThat(statusLine(in)).startsWith("HTTP/1.1 " + status);
+      skipBody(in, headers(in));
+      writer.join();
+      out.write(
+          "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      assertThat(statusLine(in))
+          .as("the next request on the same connection")
+          .startsWith("HTTP/1.1 404");
+    }
+  }
+
+  /** The status line; an empty string when the server closed the connection. */
+  private static String statusLine(InputStream in) throws IOException {
+    return line(in);
+  }
+
+  private static Map<String, String> headers(InputStream in) throws IOException {
+    var headers = new java.util.HashMap<String, String>();
+    String line;
+    while (!(line = line(in)).isEmpty()) {
+      int colon = line.indexOf(':');
+      headers.put(
+          line.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT),
+          line.substring(colon + 1).trim());
+    }
+    return headers;
+  }
+
+  private static void skipBody(InputStream in, Map<String, String> headers) throws IOException {
+    String length = headers.get("content-length");
+    if (length != null) {
+      in.readNBytes(Integer.parseInt(length));
+    } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+      int chunk;
+      while ((chunk = Integer.parseInt(line(in), 16)) > 0) {
+        in.readNBytes(chunk);
+        line(in);
+      }
+      line(in);
+    }
+  }
+
+  private static String line(InputStream in) throws IOException {
+    var line = new StringBuilder();
+    int c;
+    while ((c = in.read()) >= 0 && c != '\n') {
+      if (c != '\r') {
+        line.append((char) c);
+      }
+    }
+    return line.toString();
+  }
+
   @ParameterizedTest(name = "POST {0}")
   @DisplayName(
       "W4: a body over the cap is a 413 with a JSON body on every route; nothing is stored")
