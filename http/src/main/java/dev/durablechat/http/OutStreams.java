@@ -37,6 +37,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -532,6 +533,14 @@ final class OutStreams {
 
     private final List<AtomicBoolean> due = new ArrayList<>();
 
+    /**
+     * Per lane: the bytes of its queued frames. A lane whose queue passes half a reader's buffer is
+     * as far behind as a reader that leaves the hub: its readers leave too (see {@link #letLaneGo})
+     * the next time the lane runs, so a lane that cannot keep up does not grow its queue without
+     * end.
+     */
+    private final AtomicLongArray queuedBytes;
+
     private volatile Flow.@Nullable Subscription subscription;
     private volatile boolean cancelled;
 
@@ -553,6 +562,7 @@ final class OutStreams {
         queued.add(new ConcurrentLinkedQueue<>());
         due.add(new AtomicBoolean());
       }
+      this.queuedBytes = new AtomicLongArray(laneCount);
     }
 
     /**
@@ -658,6 +668,7 @@ final class OutStreams {
           continue;
         }
         queued.get(lane).add(new Frame(id, frame));
+        queuedBytes.addAndGet(lane, frame.length);
         if (due.get(lane).compareAndSet(false, true)) {
           onLane(this, lane, () -> deliverQueued(lane));
         }
@@ -668,6 +679,10 @@ final class OutStreams {
     private void deliverQueued(int lane) {
       // Cleared before taking: a frame queued from here on wakes the lane again.
       due.get(lane).set(false);
+      if (queuedBytes.get(lane) > bufferBytes / 2) {
+        letLaneGo(lane);
+        return;
+      }
       var frames = new ArrayList<Frame>();
       long bytes = 0;
       Frame next;
@@ -677,6 +692,7 @@ final class OutStreams {
         frames.add(next);
         bytes += next.bytes().length;
       }
+      queuedBytes.addAndGet(lane, -bytes);
       if (frames.isEmpty()) {
         return;
       }
@@ -684,6 +700,39 @@ final class OutStreams {
         onLane(this, lane, () -> deliverQueued(lane)); // the rest, after this batch
       }
       deliver(lane, position[lane], frames);
+    }
+
+    /**
+     * On the lane, when its queue passed half a reader's buffer: the frames are dropped and every
+     * reader of the lane leaves the hub and follows on a tail of its own from its last record, at
+     * its own pace, as a reader that falls behind alone does (and is dropped, like one, if it
+     * cannot keep up at all). No record is lost: each reader reads what it lacks from the store,
+     * and a reader joining the lane later catches up to where the dropped frames ended.
+     */
+    private void letLaneGo(int lane) {
+      long dropped = 0;
+      long last = -1;
+      Frame next;
+      while ((next = queued.get(lane).poll()) != null) {
+        dropped += next.bytes().length;
+        last = next.id();
+      }
+      queuedBytes.addAndGet(lane, -dropped);
+      if (last >= 0) {
+        position[lane] = last;
+      }
+      var readers = List.copyOf(members.get(lane));
+      LOG.warn(
+          "session [{}] out: writer lane {} fell {} bytes behind (half a reader's buffer is {});"
+              + " its {} readers follow the stream on their own",
+          sessionId,
+          lane,
+          dropped,
+          bufferBytes / 2,
+          readers.size());
+      for (Stream s : readers) {
+        s.leaveHub(this);
+      }
     }
 
     /** On the lane: the frames after {@code before} to each of the lane's readers. */
@@ -910,6 +959,14 @@ final class OutStreams {
         wake(sessionId);
       }
       if (!done && pendingBytes >= bufferBytes / 2) {
+        hub = null;
+        from.leave(this, true);
+      }
+    }
+
+    /** Leaves the hub {@code from} if it still follows it, to continue on a tail of its own. */
+    synchronized void leaveHub(Hub from) {
+      if (!done && !finishing && hub == from) {
         hub = null;
         from.leave(this, true);
       }

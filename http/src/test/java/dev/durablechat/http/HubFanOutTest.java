@@ -188,6 +188,68 @@ class HubFanOutTest {
     }
   }
 
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  @DisplayName(
+      "a lane that falls half a reader's buffer behind lets its readers go: each follows the stream on its own, no record lost or repeated, and the hub is given up")
+  void laneTooFarBehindLetsItsReadersGo() throws Exception {
+    int chunks = 100; // about 25 KB of frames, past half of the 16 KiB reader buffer
+    try (var f =
+        new HttpFixture(
+            b ->
+                b.maxReadersPerSession(100)
+                    .readerBufferBytes(16 * 1024)
+                    .pingInterval(Duration.ofMinutes(10)))) {
+      String token = f.createSession("far").string("publicAccessToken").orElseThrow();
+      String sessionId = f.chat.session("far").friendlyId();
+      var readers = new ArrayList<SseReader>();
+      try {
+        for (int i = 0; i <= OutStreams.INLINE_READERS; i++) {
+          readers.add(f.openOut("far", token, Map.of("Timeout-Seconds", "120")));
+        }
+        OutStreams streams = f.http.servlet().outStreams();
+        await()
+            .atMost(HttpFixture.WAIT)
+            .until(
+                () -> {
+                  OutStreams.Hub hub = streams.hub(sessionId);
+                  return hub != null
+                      && hub.spread
+                      && hub.members.stream().mapToInt(java.util.Set::size).sum()
+                          == OutStreams.INLINE_READERS + 1;
+                });
+        OutStreams.Hub hub = streams.hub(sessionId);
+        holdLanes(
+            hub,
+            0,
+            () -> {
+              assertThat(
+                      f.append("far", token, HttpFixture.submit("far", "u", "count:" + chunks))
+                          .status())
+                  .isEqualTo(200);
+              HttpFixture.await(
+                  "the whole reply, turn-complete included, waiting for every lane",
+                  () -> {
+                    long last = f.chat.lastEventId(sessionId, StreamKind.OUT);
+                    return last > 0
+                        && f.chat.readOut(sessionId, last - 1, 1).get(0).event()
+                            instanceof OutEvent.TurnComplete
+                        && hub.queued.stream().allMatch(q -> q.size() == last);
+                  });
+            });
+        for (SseReader r : readers) {
+          LoadTest.assertInOrderOnce(
+              r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), chunks);
+        }
+        // Every reader left the hub (each follows a tail of its own), so the hub was given up.
+        HttpFixture.await("the hub given up", () -> streams.hub(sessionId) == null);
+        assertThat(hub.queued).allMatch(java.util.Queue::isEmpty);
+      } finally {
+        readers.forEach(SseReader::close);
+      }
+    }
+  }
+
   /** Runs the action with every lane of the hub held (its tasks wait for the lane's lock). */
   private static void holdLanes(OutStreams.Hub hub, int lane, Runnable action) {
     if (lane == hub.laneLocks.length) {
