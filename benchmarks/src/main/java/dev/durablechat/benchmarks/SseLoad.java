@@ -1042,6 +1042,16 @@ public final class SseLoad {
   /** Text that brings a delta's frame to about the size of a typical model token delta's. */
   private static final String PAD = " lorem ipsum";
 
+  /** A baseline's writer thread for one lane of its subscribers. */
+  private static ExecutorService laneWriter(String name) {
+    return Executors.newSingleThreadExecutor(
+        r -> {
+          Thread t = new Thread(r, name);
+          t.setDaemon(true);
+          return t;
+        });
+  }
+
   /**
    * A baseline's frame for a stamp: the size and shape of one of our text-delta frames (a batch of
    * one record whose body holds the chunk as escaped JSON).
@@ -1088,14 +1098,7 @@ public final class SseLoad {
       server.bind(new InetSocketAddress("127.0.0.1", 0), 4096);
       for (int i = 0; i < writers.length; i++) {
         lanes.add(new CopyOnWriteArrayList<>());
-        String name = "raw-lane-" + i;
-        writers[i] =
-            Executors.newSingleThreadExecutor(
-                r -> {
-                  Thread t = new Thread(r, name);
-                  t.setDaemon(true);
-                  return t;
-                });
+        writers[i] = laneWriter("raw-lane-" + i);
       }
       acceptor = new Thread(this::accept, "raw-acceptor");
       acceptor.setDaemon(true);
@@ -1243,14 +1246,7 @@ public final class SseLoad {
     EchoServlet() {
       for (int i = 0; i < LANES; i++) {
         lanes.add(new CopyOnWriteArrayList<>());
-        String name = "echo-lane-" + i;
-        writers[i] =
-            Executors.newSingleThreadExecutor(
-                r -> {
-                  Thread t = new Thread(r, name);
-                  t.setDaemon(true);
-                  return t;
-                });
+        writers[i] = laneWriter("echo-lane-" + i);
       }
     }
 

@@ -123,38 +123,8 @@ class HubFanOutTest {
         for (int i = 0; i < OutStreams.INLINE_READERS; i++) {
           readers.add(f.openOut("behind", token, Map.of("Timeout-Seconds", "120")));
         }
-        OutStreams streams = f.http.servlet().outStreams();
-        await()
-            .atMost(HttpFixture.WAIT)
-            .until(
-                () -> {
-                  OutStreams.Hub hub = streams.hub(sessionId);
-                  return hub != null
-                      && hub.spread
-                      && hub.members.stream().mapToInt(java.util.Set::size).sum()
-                          == OutStreams.INLINE_READERS + 1;
-                });
-        OutStreams.Hub hub = streams.hub(sessionId);
-        // Every lane held up while the whole reply is appended: its frames wait for the lanes.
-        holdLanes(
-            hub,
-            0,
-            () -> {
-              assertThat(
-                      f.append(
-                              "behind", token, HttpFixture.submit("behind", "u", "count:" + chunks))
-                          .status())
-                  .isEqualTo(200);
-              HttpFixture.await(
-                  "the whole reply, turn-complete included, waiting for every lane",
-                  () -> {
-                    long last = f.chat.lastEventId(sessionId, StreamKind.OUT);
-                    return last > 0
-                        && f.chat.readOut(sessionId, last - 1, 1).get(0).event()
-                            instanceof OutEvent.TurnComplete
-                        && hub.queued.stream().allMatch(q -> q.size() == last);
-                  });
-            });
+        OutStreams.Hub hub = spreadHub(f, sessionId, OutStreams.INLINE_READERS + 1);
+        appendWithLanesHeld(f, hub, "behind", token, chunks);
         // The first HTTP chunk after the lanes resume holds the whole reply: one write.
         String chunk = readChunk(in);
         var sse = new java.util.ArrayList<SseReader.Event>();
@@ -207,47 +177,63 @@ class HubFanOutTest {
         for (int i = 0; i <= OutStreams.INLINE_READERS; i++) {
           readers.add(f.openOut("far", token, Map.of("Timeout-Seconds", "120")));
         }
-        OutStreams streams = f.http.servlet().outStreams();
-        await()
-            .atMost(HttpFixture.WAIT)
-            .until(
-                () -> {
-                  OutStreams.Hub hub = streams.hub(sessionId);
-                  return hub != null
-                      && hub.spread
-                      && hub.members.stream().mapToInt(java.util.Set::size).sum()
-                          == OutStreams.INLINE_READERS + 1;
-                });
-        OutStreams.Hub hub = streams.hub(sessionId);
-        holdLanes(
-            hub,
-            0,
-            () -> {
-              assertThat(
-                      f.append("far", token, HttpFixture.submit("far", "u", "count:" + chunks))
-                          .status())
-                  .isEqualTo(200);
-              HttpFixture.await(
-                  "the whole reply, turn-complete included, waiting for every lane",
-                  () -> {
-                    long last = f.chat.lastEventId(sessionId, StreamKind.OUT);
-                    return last > 0
-                        && f.chat.readOut(sessionId, last - 1, 1).get(0).event()
-                            instanceof OutEvent.TurnComplete
-                        && hub.queued.stream().allMatch(q -> q.size() == last);
-                  });
-            });
+        OutStreams.Hub hub = spreadHub(f, sessionId, OutStreams.INLINE_READERS + 1);
+        appendWithLanesHeld(f, hub, "far", token, chunks);
         for (SseReader r : readers) {
           LoadTest.assertInOrderOnce(
               r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), chunks);
         }
         // Every reader left the hub (each follows a tail of its own), so the hub was given up.
-        HttpFixture.await("the hub given up", () -> streams.hub(sessionId) == null);
+        HttpFixture.await(
+            "the hub given up", () -> f.http.servlet().outStreams().hub(sessionId) == null);
         assertThat(hub.queued).allMatch(java.util.Queue::isEmpty);
       } finally {
         readers.forEach(SseReader::close);
       }
     }
+  }
+
+  /** Waits until the session's hub has spread over its lanes with that many readers on them. */
+  private static OutStreams.Hub spreadHub(HttpFixture f, String sessionId, int readers) {
+    OutStreams streams = f.http.servlet().outStreams();
+    await()
+        .atMost(HttpFixture.WAIT)
+        .until(
+            () -> {
+              OutStreams.Hub hub = streams.hub(sessionId);
+              return hub != null
+                  && hub.spread
+                  && hub.members.stream().mapToInt(java.util.Set::size).sum() == readers;
+            });
+    return streams.hub(sessionId);
+  }
+
+  /**
+   * Appends a {@code count:N} message with every lane of the hub held up, and waits until the whole
+   * reply, turn-complete included, is queued for every lane (the hand-over to the hub comes just
+   * after the store append: a stored turn-complete is not yet a queued one).
+   */
+  private static void appendWithLanesHeld(
+      HttpFixture f, OutStreams.Hub hub, String chatId, String token, int chunks) {
+    String sessionId = f.chat.session(chatId).friendlyId();
+    holdLanes(
+        hub,
+        0,
+        () -> {
+          assertThat(
+                  f.append(chatId, token, HttpFixture.submit(chatId, "u", "count:" + chunks))
+                      .status())
+              .isEqualTo(200);
+          HttpFixture.await(
+              "the whole reply, turn-complete included, waiting for every lane",
+              () -> {
+                long last = f.chat.lastEventId(sessionId, StreamKind.OUT);
+                return last > 0
+                    && f.chat.readOut(sessionId, last - 1, 1).get(0).event()
+                        instanceof OutEvent.TurnComplete
+                    && hub.queued.stream().allMatch(q -> q.size() == last);
+              });
+        });
   }
 
   /** Runs the action with every lane of the hub held (its tasks wait for the lane's lock). */
