@@ -88,13 +88,28 @@ public final class SseLoad {
   private static final int FANOUT_CHUNKS = 20;
   private static final int FANOUT_INTERVAL_MS = 200;
   private static final int WARMUP_CHUNKS = 5;
-  private static final int SINGLE_WARMUP = Integer.getInteger("sseload.singleWarmup", 5_000);
+
+  /**
+   * Chunks of the single-reader phase's first warm-up, a flood. 30,000: with 5,000, the tiered JIT
+   * compiled parts of our path with C2 (ChunkFold.accept, DurableChat.appendOut, ...) only during
+   * the measured rounds, which ran on the slower profiled code until then ({@code
+   * -Xlog:jit+compilation}).
+   */
+  private static final int SINGLE_WARMUP = Integer.getInteger("sseload.singleWarmup", 30_000);
 
   /** Warm-up rounds shaped like the measured ones (0: only the flood, as before 1 Dec 2026). */
   private static final int SINGLE_WARMUP_ROUNDS =
       Integer.getInteger("sseload.singleWarmupRounds", 3);
 
-  private static final int SINGLE_WARMUP_ROUND_CHUNKS = 500;
+  /**
+   * Chunks per warm-up round, paced like the measured ones: at 1 ms apart (before 2 Dec 2026) a
+   * thread seldom parked between chunks, and the measured rounds' branches (a parked thread woken,
+   * an idle lane) then threw C2 code away during them (Tail.signal, LiveTails.append,
+   * OutStreams.onLane made not entrant at level 4).
+   */
+  private static final int SINGLE_WARMUP_ROUND_CHUNKS =
+      Integer.getInteger("sseload.singleWarmupRoundChunks", 150);
+
   private static final int SINGLE_CHUNKS = 200;
 
   /**
@@ -111,10 +126,15 @@ public final class SseLoad {
 
   private SseLoad() {}
 
+  /** Readers of the {@code --smoke} run's fan-outs. */
+  private static final int SMOKE_READERS = 50;
+
   /**
    * {@code SseLoad [readers]} drives every phase; {@code SseLoad --single [rounds]} only the
    * single-reader phase (P5), with that many interleaved rounds (default {@value #SINGLE_ROUNDS});
-   * {@code SseLoad server} is the child.
+   * {@code SseLoad --smoke} every phase at a size that only shows the harness works (CI runs it;
+   * its figures are not results); {@code SseLoad server} is the child. A phase whose readers do not
+   * all connect, or do not all get every frame, ends the run with an exception.
    */
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("server")) {
@@ -126,11 +146,18 @@ public final class SseLoad {
       if (rounds < 1) {
         throw new IllegalArgumentException("--single needs at least 1 round, got [" + rounds + "]");
       }
-      new Driver(0, rounds).run();
+      new Driver(0, rounds, false).run();
+      return;
+    }
+    if (args.length > 0 && args[0].equals("--smoke")) {
+      new Driver(SMOKE_READERS, 1, true).run();
       return;
     }
     int readers = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-    new Driver(readers, SINGLE_ROUNDS).run();
+    if (readers < 1) {
+      throw new IllegalArgumentException("readers must be at least 1, got [" + readers + "]");
+    }
+    new Driver(readers, SINGLE_ROUNDS, false).run();
   }
 
   // ------------------------------------------------------------------ the driver
@@ -138,6 +165,9 @@ public final class SseLoad {
   private static final class Driver {
     final int readers;
     final int singleRounds;
+    final boolean smoke;
+    final int singleWarmup;
+    final int singleWarmupRounds;
     final PrintStream out = System.out;
     Process child;
     BufferedReader childOut;
@@ -146,17 +176,24 @@ public final class SseLoad {
     URI echo;
     URI raw;
 
-    /** {@code readers} 0: the single-reader phase only. */
-    Driver(int readers, int singleRounds) {
+    /**
+     * {@code readers} 0: the single-reader phase only; {@code smoke}: short warm-ups, 1 s pings.
+     */
+    Driver(int readers, int singleRounds, boolean smoke) {
       this.readers = readers;
       this.singleRounds = singleRounds;
+      this.smoke = smoke;
+      this.singleWarmup = smoke ? 200 : SINGLE_WARMUP;
+      this.singleWarmupRounds = smoke ? 1 : SINGLE_WARMUP_ROUNDS;
     }
 
     void run() throws Exception {
       out.printf(
           Locale.ROOT,
           readers > 0
-              ? "SseLoad: %d readers; load average %s%n"
+              ? "SseLoad"
+                  + (smoke ? " --smoke (not results)" : "")
+                  + ": %d readers; load average %s%n"
               : "SseLoad --single%s; load average %s%n",
           readers > 0 ? readers : " (" + singleRounds + " rounds)",
           loadAverage());
@@ -168,6 +205,11 @@ public final class SseLoad {
       String extra = System.getenv("SSELOAD_SERVER_JAVA_OPTS");
       if (extra != null && !extra.isBlank()) {
         command.addAll(List.of(extra.trim().split("\\s+")));
+      }
+      if (smoke) {
+        // The disconnect phase waits for the server to learn that every reader left, which takes
+        // up to two ping intervals: short ones here.
+        command.add("-Dsseload.pingMillis=1000");
       }
       command.addAll(
           List.of("-cp", System.getProperty("java.class.path"), SseLoad.class.getName(), "server"));
@@ -225,6 +267,10 @@ public final class SseLoad {
           readers,
           connectNanos / 1e9,
           all ? "" : "  FAILED: " + fan.failed.get() + " failed");
+      if (!all) {
+        throw new IllegalStateException(
+            "connect: " + fan.ok.get() + " of " + readers + " readers had their 200 within 60 s");
+      }
 
       childIn.println("heap");
       out.println("heap (all readers connected): " + expect("heap").substring(5));
@@ -341,14 +387,14 @@ public final class SseLoad {
         var e = new Readers(echo, "/echo", 1, 1);
         e.connect();
         e.awaitOk(Duration.ofSeconds(10));
-        childIn.println("echo " + SINGLE_WARMUP + " 0");
-        e.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
+        childIn.println("echo " + singleWarmup + " 0");
+        e.awaitSamples(singleWarmup, Duration.ofSeconds(120));
         e.close();
         var s = new Readers(base, "/realtime/v1/sessions/single/out", 1, 1);
         s.connect();
         s.awaitOk(Duration.ofSeconds(10));
-        append(http, "single", "chunks:" + SINGLE_WARMUP + ":0");
-        s.awaitSamples(SINGLE_WARMUP, Duration.ofSeconds(120));
+        append(http, "single", "chunks:" + singleWarmup + ":0");
+        s.awaitSamples(singleWarmup, Duration.ofSeconds(120));
         s.close();
       }
       // Then rounds shaped like the measured ones, on each side: a new reader, chunks it keeps up
@@ -357,17 +403,17 @@ public final class SseLoad {
       // never saw (a new reader's first drain, a write straight to the connection), and the JIT
       // threw the compiled code away and ran our path interpreted for much of the round (JFR:
       // jdk.Deoptimization "unstable_if"/"reinterpret" at each round's start).
-      for (int round = 0; round < SINGLE_WARMUP_ROUNDS; round++) {
+      for (int round = 0; round < singleWarmupRounds; round++) {
         var e = new Readers(echo, "/echo", 1, 1);
         e.connect();
         e.awaitOk(Duration.ofSeconds(10));
-        childIn.println("echo " + SINGLE_WARMUP_ROUND_CHUNKS + " 1");
+        childIn.println("echo " + SINGLE_WARMUP_ROUND_CHUNKS + " " + SINGLE_INTERVAL_MS);
         e.awaitSamples(SINGLE_WARMUP_ROUND_CHUNKS, Duration.ofSeconds(60));
         e.close();
         var s = new Readers(base, "/realtime/v1/sessions/single/out", 1, 1);
         s.connect();
         s.awaitOk(Duration.ofSeconds(10));
-        append(http, "single", "chunks:" + SINGLE_WARMUP_ROUND_CHUNKS + ":1");
+        append(http, "single", "chunks:" + SINGLE_WARMUP_ROUND_CHUNKS + ":" + SINGLE_INTERVAL_MS);
         s.awaitSamples(SINGLE_WARMUP_ROUND_CHUNKS, Duration.ofSeconds(60));
         s.close();
       }
@@ -705,10 +751,22 @@ public final class SseLoad {
       return allOk.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && failed.get() == 0;
     }
 
+    /** Waits for that many samples; fails the run if they do not all come within the timeout. */
     void awaitSamples(long count, Duration timeout) throws InterruptedException {
       long deadline = System.nanoTime() + timeout.toNanos();
       while (sampleCount.get() < count && System.nanoTime() < deadline) {
         Thread.sleep(20); // a driver polling its own counter, not a test
+      }
+      if (sampleCount.get() < count) {
+        throw new IllegalStateException(
+            path
+                + ": "
+                + sampleCount.get()
+                + " of "
+                + count
+                + " frames reached the readers within "
+                + timeout.toSeconds()
+                + " s");
       }
     }
 
@@ -909,6 +967,7 @@ public final class SseLoad {
               .backlog(4096)
               // Every reader on one session: far above the default cap of concurrent readers.
               .maxReadersPerSession(1_000_000)
+              .pingInterval(Duration.ofMillis(Long.getLong("sseload.pingMillis", 15_000)))
               .start();
 
       var echo = new EchoServlet();
