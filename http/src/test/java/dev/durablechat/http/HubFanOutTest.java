@@ -193,6 +193,60 @@ class HubFanOutTest {
     }
   }
 
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  @DisplayName(
+      "a spread hub wakes its lanes once the tail has handed it an append's records, not on the first of them: the records of one append go out together")
+  void lanesWakeAfterTheAppendsRecords() throws Exception {
+    try (var f =
+        new HttpFixture(b -> b.maxReadersPerSession(100).pingInterval(Duration.ofMinutes(10)))) {
+      String token = f.createSession("woken").string("publicAccessToken").orElseThrow();
+      String sessionId = f.chat.session("woken").friendlyId();
+      var readers = new ArrayList<SseReader>();
+      try {
+        for (int i = 0; i <= OutStreams.INLINE_READERS; i++) {
+          readers.add(f.openOut("woken", token, Map.of("Timeout-Seconds", "120")));
+        }
+        OutStreams.Hub hub = spreadHub(f, sessionId, OutStreams.INLINE_READERS + 1);
+        assertThat(f.append("woken", token, HttpFixture.submit("woken", "u", "count:5")).status())
+            .isEqualTo(200);
+        for (SseReader r : readers) {
+          LoadTest.assertInOrderOnce(
+              r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), 5);
+        }
+        HttpFixture.await(
+            "every lane idle", () -> hub.queued.stream().allMatch(java.util.Queue::isEmpty));
+        // The tail's work, as the appending thread runs it: records handed one by one. (These were
+        // delivered already: the readers skip them, the lanes still carry them.)
+        var records = f.chat.readOut(sessionId, 0, 4);
+        var whileHanding = new ArrayList<String>();
+        hub.drainHere(
+            () -> {
+              for (var r : records) {
+                hub.onNext(new dev.durablechat.core.TailItem.Event<>(r));
+              }
+              for (int lane = 0; lane < hub.queued.size(); lane++) {
+                whileHanding.add(
+                    "lane "
+                        + lane
+                        + ": "
+                        + hub.queued.get(lane).size()
+                        + " queued, due "
+                        + hub.due.get(lane).get());
+              }
+            });
+        assertThat(whileHanding)
+            .as("no lane woken while the tail hands over")
+            .allMatch(line -> line.endsWith(": " + records.size() + " queued, due false"));
+        HttpFixture.await(
+            "the lanes woken once the tail's work is done",
+            () -> hub.queued.stream().allMatch(java.util.Queue::isEmpty));
+      } finally {
+        readers.forEach(SseReader::close);
+      }
+    }
+  }
+
   /** Waits until the session's hub has spread over its lanes with that many readers on them. */
   private static OutStreams.Hub spreadHub(HttpFixture f, String sessionId, int readers) {
     OutStreams streams = f.http.servlet().outStreams();
