@@ -1000,9 +1000,8 @@ final class OutStreams {
       if (closeSeen) {
         wake(sessionId);
       }
-      if (!done && pendingBytes >= bufferBytes / 2) {
-        hub = null;
-        from.leave(this, true);
+      if (pendingBytes >= bufferBytes / 2) {
+        leaveHub(from);
       }
     }
 
