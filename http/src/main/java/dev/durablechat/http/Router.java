@@ -56,8 +56,21 @@ final class Router {
   /** An open out stream; its headers go first. */
   record Streaming(OutStreams.Stream stream) implements Answer {}
 
-  /** Routes one request; never throws. */
+  /**
+   * Routes one request; never throws. Before a whole answer (a refusal, a preflight, a route that
+   * did not read the body) what is left of the request body is read and dropped: else the server
+   * drops the connection after the answer, and a client that sends its next request on it finds the
+   * connection closed instead of an answer.
+   */
   Answer handle(Exchange exchange) {
+    Answer answer = answer(exchange);
+    if (answer instanceof Whole) {
+      Exchanges.drain(exchange);
+    }
+    return answer;
+  }
+
+  private Answer answer(Exchange exchange) {
     try {
       String origin = exchange.header("Origin");
       if (!origins.allows(origin)) {
@@ -68,7 +81,6 @@ final class Router {
             exchange.method(),
             exchange.rawPath(),
             origin);
-        Exchanges.drain(exchange);
         return new Whole(
             Reply.withoutCors(
                 403,
@@ -81,14 +93,7 @@ final class Router {
       try {
         // The path and method only: headers (Authorization) and bodies never reach the log.
         LOG.trace("{} {}", exchange.method(), exchange.rawPath());
-        Answer answer = route(exchange);
-        if (answer instanceof Whole) {
-          // A body the route did not read (a preflight's, a GET's) is read and dropped too, as
-          // before a refusal: else the server drops the connection after the answer, and a client
-          // that sends its next request on it sees the connection closed instead of an answer.
-          Exchanges.drain(exchange);
-        }
-        return answer;
+        return route(exchange);
       } catch (HttpError e) {
         // Expected answers (bad input, auth, limits): a debug line, not a warning. Their messages
         // name the problem and never echo a bearer.
@@ -99,7 +104,6 @@ final class Router {
             e.status(),
             e.getMessage());
         refused(e.status());
-        Exchanges.drain(exchange);
         return new Whole(Reply.error(exchange, e));
       } catch (DurableChatException e) {
         HttpError mapped = Errors.map(e, null);
@@ -107,7 +111,6 @@ final class Router {
           LOG.warn("{} {} failed: {}", exchange.method(), exchange.rawPath(), e.getMessage());
         }
         refused(mapped.status());
-        Exchanges.drain(exchange);
         return new Whole(Reply.error(exchange, mapped));
       }
     } catch (IOException | RuntimeException e) {
