@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,7 +36,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,7 +88,7 @@ final class OutStreams {
   private final Set<String> waking = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> nextStatus = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
-  private final ExecutorService[] lanes;
+  private final ExecutorService[] laneThreads;
   private final int laneCount;
   private final Map<String, Hub> hubs = new ConcurrentHashMap<>();
 
@@ -133,10 +132,10 @@ final class OutStreams {
     timer.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.NANOSECONDS);
     // One lane per core: a hub with many readers hands its frames to these.
     this.laneCount = Math.max(2, Runtime.getRuntime().availableProcessors());
-    this.lanes = new ExecutorService[laneCount];
-    for (int i = 0; i < lanes.length; i++) {
+    this.laneThreads = new ExecutorService[laneCount];
+    for (int i = 0; i < laneThreads.length; i++) {
       String name = "durablechat-sse-lane-" + i;
-      lanes[i] =
+      laneThreads[i] =
           Executors.newSingleThreadExecutor(
               r -> {
                 Thread t = new Thread(r, name);
@@ -186,7 +185,7 @@ final class OutStreams {
       s.finish();
     }
     timer.shutdownNow();
-    for (ExecutorService lane : lanes) {
+    for (ExecutorService lane : laneThreads) {
       lane.shutdown();
     }
     hubs.values().forEach(Hub::cancel);
@@ -413,7 +412,7 @@ final class OutStreams {
    * lane (per core), so the appending thread is not held by thousands of writes.
    */
   private void onLane(Hub hub, int lane, Runnable task) {
-    Object lock = hub.laneLocks[lane];
+    Object lock = hub.lanes[lane].lock;
     if (!hub.spread) {
       synchronized (lock) {
         task.run();
@@ -421,7 +420,7 @@ final class OutStreams {
       return;
     }
     try {
-      lanes[lane].execute(
+      laneThreads[lane].execute(
           () -> {
             synchronized (lock) {
               task.run();
@@ -488,8 +487,9 @@ final class OutStreams {
               return; // it left (or ended) before it joined
             }
           }
-          if (stream.catchUpTo(hub.position[stream.lane])) {
-            hub.members.get(stream.lane).add(stream);
+          Lane lane = hub.lanes[stream.lane];
+          if (stream.catchUpTo(lane.position)) {
+            lane.members.add(stream);
             return;
           }
           synchronized (stream) {
@@ -516,16 +516,8 @@ final class OutStreams {
     final String tokenKey;
     final SessionTokens.Access access;
 
-    /**
-     * Per lane: the readers (added only on that lane), and the last record it delivered. A lane
-     * walks its readers in the order they joined, which is the order their connections were
-     * accepted: the server's memory for them (socket buffers, the connection's objects) then lies
-     * close together along the walk. A walk in hash order cost 1.1-1.4x the server CPU per chunk at
-     * 10,000 readers (kernel time most of it), and its p99 several times the ordered walk's.
-     */
-    final List<Set<Stream>> members = new ArrayList<>();
-
-    final long[] position;
+    /** Its lanes: a reader is on one, which writes it the hub's frames in order. */
+    final Lane[] lanes;
 
     /** Readers joined or joining, and readers ever given a lane; guarded by the hubs map. */
     int readers;
@@ -535,22 +527,6 @@ final class OutStreams {
     /** Whether the hub hands its frames to the lane threads (set once, never cleared). */
     volatile boolean spread;
 
-    /** One lock per lane: a lane's tasks run one at a time, whichever thread runs them. */
-    final Object[] laneLocks;
-
-    /** Per lane, once spread: the frames not yet delivered, and whether a delivery is due. */
-    final List<ConcurrentLinkedQueue<Frame>> queued = new ArrayList<>();
-
-    final List<AtomicBoolean> due = new ArrayList<>();
-
-    /**
-     * Per lane: the bytes of its queued frames. A lane whose queue passes half a reader's buffer is
-     * as far behind as a reader that leaves the hub: its readers leave too (see {@link #letLaneGo})
-     * the next time the lane runs, so a lane that cannot keep up does not grow its queue without
-     * end.
-     */
-    private final AtomicLongArray queuedBytes;
-
     private volatile Flow.@Nullable Subscription subscription;
     private volatile boolean cancelled;
 
@@ -559,20 +535,10 @@ final class OutStreams {
       this.sessionId = sessionId;
       this.tokenKey = tokenKey;
       this.access = access;
-      this.position = new long[laneCount];
-      Arrays.fill(position, from);
-      this.laneLocks = new Object[laneCount];
+      this.lanes = new Lane[laneCount];
       for (int i = 0; i < laneCount; i++) {
-        laneLocks[i] = new Object();
+        lanes[i] = new Lane(from);
       }
-      for (int i = 0; i < laneCount; i++) {
-        members.add(new ConcurrentSkipListSet<>(JOIN_ORDER));
-      }
-      for (int i = 0; i < laneCount; i++) {
-        queued.add(new ConcurrentLinkedQueue<>());
-        due.add(new AtomicBoolean());
-      }
-      this.queuedBytes = new AtomicLongArray(laneCount);
     }
 
     /**
@@ -581,7 +547,7 @@ final class OutStreams {
      * hub). Takes no hub lock, so it may be called under the reader's.
      */
     void leave(Stream stream, boolean follow) {
-      members.get(stream.lane).remove(stream);
+      lanes[stream.lane].members.remove(stream);
       if (follow) {
         stream.followAlone();
       }
@@ -678,7 +644,7 @@ final class OutStreams {
       } finally {
         DRAINING.set(outer);
         for (int lane = 0; lane < laneCount; lane++) {
-          if (!queued.get(lane).isEmpty()) {
+          if (!lanes[lane].queued.isEmpty()) {
             wake(lane);
           }
         }
@@ -699,11 +665,11 @@ final class OutStreams {
       for (int i = 0; i < laneCount; i++) {
         int lane = i;
         if (!spread) {
-          onLane(this, lane, () -> deliver(lane, position[lane], List.of(new Frame(id, frame))));
+          onLane(this, lane, () -> deliver(lane, List.of(new Frame(id, frame))));
           continue;
         }
-        queued.get(lane).add(new Frame(id, frame));
-        long waiting = queuedBytes.addAndGet(lane, frame.length);
+        lanes[lane].queued.add(new Frame(id, frame));
+        long waiting = lanes[lane].queuedBytes.addAndGet(frame.length);
         if (!deferred || waiting >= WAKE_AFTER_BYTES) {
           wake(lane);
         }
@@ -712,36 +678,37 @@ final class OutStreams {
 
     /** Schedules the lane's delivery unless it is already due to run. */
     private void wake(int lane) {
-      if (due.get(lane).compareAndSet(false, true)) {
+      if (lanes[lane].due.compareAndSet(false, true)) {
         onLane(this, lane, () -> deliverQueued(lane));
       }
     }
 
     /** On the lane: every frame queued for it, up to a quarter of a reader's buffer at a time. */
     private void deliverQueued(int lane) {
+      Lane l = lanes[lane];
       // Cleared before taking: a frame queued from here on wakes the lane again.
-      due.get(lane).set(false);
-      if (queuedBytes.get(lane) > bufferBytes / 2) {
-        letLaneGo(lane);
+      l.due.set(false);
+      if (l.queuedBytes.get() > bufferBytes / 2) {
+        letLaneGo(l);
         return;
       }
       var frames = new ArrayList<Frame>();
       long bytes = 0;
       Frame next;
-      while ((next = queued.get(lane).peek()) != null
+      while ((next = l.queued.peek()) != null
           && (frames.isEmpty() || bytes + next.bytes().length <= bufferBytes / 4)) {
-        queued.get(lane).poll();
+        l.queued.poll();
         frames.add(next);
         bytes += next.bytes().length;
       }
-      queuedBytes.addAndGet(lane, -bytes);
+      l.queuedBytes.addAndGet(-bytes);
       if (frames.isEmpty()) {
         return;
       }
-      if (!queued.get(lane).isEmpty()) {
+      if (!l.queued.isEmpty()) {
         wake(lane); // the rest, after this batch
       }
-      deliver(lane, position[lane], frames);
+      deliver(lane, frames);
     }
 
     /**
@@ -751,24 +718,23 @@ final class OutStreams {
      * cannot keep up at all). No record is lost: each reader reads what it lacks from the store,
      * and a reader joining the lane later catches up to where the dropped frames ended.
      */
-    private void letLaneGo(int lane) {
+    private void letLaneGo(Lane lane) {
       long dropped = 0;
       long last = -1;
       Frame next;
-      while ((next = queued.get(lane).poll()) != null) {
+      while ((next = lane.queued.poll()) != null) {
         dropped += next.bytes().length;
         last = next.id();
       }
-      queuedBytes.addAndGet(lane, -dropped);
+      lane.queuedBytes.addAndGet(-dropped);
       if (last >= 0) {
-        position[lane] = last;
+        lane.position = last;
       }
-      var readers = List.copyOf(members.get(lane));
+      var readers = List.copyOf(lane.members);
       LOG.warn(
-          "session [{}] out: writer lane {} fell {} bytes behind (half a reader's buffer is {});"
+          "session [{}] out: a writer lane fell {} bytes behind (half a reader's buffer is {});"
               + " its {} readers follow the stream on their own",
           sessionId,
-          lane,
           dropped,
           bufferBytes / 2,
           readers.size());
@@ -777,11 +743,13 @@ final class OutStreams {
       }
     }
 
-    /** On the lane: the frames after {@code before} to each of the lane's readers. */
-    private void deliver(int lane, long before, List<Frame> frames) {
-      position[lane] = frames.get(frames.size() - 1).id();
+    /** On the lane: the frames after its position to each of its readers. */
+    private void deliver(int lane, List<Frame> frames) {
+      Lane l = lanes[lane];
+      long before = l.position;
+      l.position = frames.get(frames.size() - 1).id();
       byte[] joined = frames.size() == 1 ? frames.get(0).bytes() : Frame.join(frames);
-      for (Stream s : members.get(lane)) {
+      for (Stream s : l.members) {
         s.offerShared(before, frames, joined, this);
       }
     }
@@ -790,7 +758,7 @@ final class OutStreams {
     public void onError(Throwable error) {
       for (int i = 0; i < laneCount; i++) {
         int lane = i;
-        onLane(this, lane, () -> List.copyOf(members.get(lane)).forEach(s -> s.onError(error)));
+        onLane(this, lane, () -> List.copyOf(lanes[lane].members).forEach(s -> s.onError(error)));
       }
     }
 
@@ -798,8 +766,44 @@ final class OutStreams {
     public void onComplete() {
       for (int i = 0; i < laneCount; i++) {
         int lane = i;
-        onLane(this, lane, () -> List.copyOf(members.get(lane)).forEach(Stream::finish));
+        onLane(this, lane, () -> List.copyOf(lanes[lane].members).forEach(Stream::finish));
       }
+    }
+  }
+
+  /**
+   * One lane of a hub: the readers it writes to and what it has yet to write. A lane's tasks run
+   * one at a time under its lock, on its thread once the hub spread, else on the appending thread.
+   */
+  static final class Lane {
+    final Object lock = new Object();
+
+    /**
+     * The readers (added only on the lane), in the order they joined, which is the order their
+     * connections were accepted: the server's memory for them (socket buffers, the connection's
+     * objects) then lies close together along the walk. A walk in hash order cost 1.1-1.4x the
+     * server CPU per chunk at 10,000 readers (kernel time most of it), and its p99 several times
+     * the ordered walk's.
+     */
+    final Set<Stream> members = new ConcurrentSkipListSet<>(JOIN_ORDER);
+
+    /** The last record the lane delivered (or dropped); under {@link #lock}. */
+    long position;
+
+    /** Once spread: the frames not yet delivered, and whether a delivery is due. */
+    final ConcurrentLinkedQueue<Frame> queued = new ConcurrentLinkedQueue<>();
+
+    final AtomicBoolean due = new AtomicBoolean();
+
+    /**
+     * The bytes of the queued frames. A lane whose queue passes half a reader's buffer is as far
+     * behind as a reader that leaves the hub: its readers leave too (Hub#letLaneGo) the next time
+     * it runs, so a lane that cannot keep up does not grow its queue without end.
+     */
+    final AtomicLong queuedBytes = new AtomicLong();
+
+    Lane(long position) {
+      this.position = position;
     }
   }
 

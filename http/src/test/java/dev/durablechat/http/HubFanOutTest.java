@@ -186,7 +186,7 @@ class HubFanOutTest {
         // Every reader left the hub (each follows a tail of its own), so the hub was given up.
         HttpFixture.await(
             "the hub given up", () -> f.http.servlet().outStreams().hub(sessionId) == null);
-        assertThat(hub.queued).allMatch(java.util.Queue::isEmpty);
+        assertThat(hub.lanes).allMatch(lane -> lane.queued.isEmpty());
       } finally {
         readers.forEach(SseReader::close);
       }
@@ -215,7 +215,8 @@ class HubFanOutTest {
               r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), 5);
         }
         HttpFixture.await(
-            "every lane idle", () -> hub.queued.stream().allMatch(java.util.Queue::isEmpty));
+            "every lane idle",
+            () -> java.util.Arrays.stream(hub.lanes).allMatch(lane -> lane.queued.isEmpty()));
         // The tail's work, as the appending thread runs it: records handed one by one. (These were
         // delivered already: the readers skip them, the lanes still carry them.)
         var records = f.chat.readOut(sessionId, 0, 4);
@@ -225,14 +226,14 @@ class HubFanOutTest {
               for (var r : records) {
                 hub.onNext(new dev.durablechat.core.TailItem.Event<>(r));
               }
-              for (int lane = 0; lane < hub.queued.size(); lane++) {
+              for (int lane = 0; lane < hub.lanes.length; lane++) {
                 whileHanding.add(
                     "lane "
                         + lane
                         + ": "
-                        + hub.queued.get(lane).size()
+                        + hub.lanes[lane].queued.size()
                         + " queued, due "
-                        + hub.due.get(lane).get());
+                        + hub.lanes[lane].due.get());
               }
             });
         assertThat(whileHanding)
@@ -240,7 +241,7 @@ class HubFanOutTest {
             .allMatch(line -> line.endsWith(": " + records.size() + " queued, due false"));
         HttpFixture.await(
             "the lanes woken once the tail's work is done",
-            () -> hub.queued.stream().allMatch(java.util.Queue::isEmpty));
+            () -> java.util.Arrays.stream(hub.lanes).allMatch(lane -> lane.queued.isEmpty()));
       } finally {
         readers.forEach(SseReader::close);
       }
@@ -257,7 +258,8 @@ class HubFanOutTest {
               OutStreams.Hub hub = streams.hub(sessionId);
               return hub != null
                   && hub.spread
-                  && hub.members.stream().mapToInt(java.util.Set::size).sum() == readers;
+                  && java.util.Arrays.stream(hub.lanes).mapToInt(lane -> lane.members.size()).sum()
+                      == readers;
             });
     return streams.hub(sessionId);
   }
@@ -285,18 +287,19 @@ class HubFanOutTest {
                 return last > 0
                     && f.chat.readOut(sessionId, last - 1, 1).get(0).event()
                         instanceof OutEvent.TurnComplete
-                    && hub.queued.stream().allMatch(q -> q.size() == last);
+                    && java.util.Arrays.stream(hub.lanes)
+                        .allMatch(lane -> lane.queued.size() == last);
               });
         });
   }
 
   /** Runs the action with every lane of the hub held (its tasks wait for the lane's lock). */
   private static void holdLanes(OutStreams.Hub hub, int lane, Runnable action) {
-    if (lane == hub.laneLocks.length) {
+    if (lane == hub.lanes.length) {
       action.run();
       return;
     }
-    synchronized (hub.laneLocks[lane]) {
+    synchronized (hub.lanes[lane].lock) {
       holdLanes(hub, lane + 1, action);
     }
   }
