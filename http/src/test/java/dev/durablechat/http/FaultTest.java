@@ -125,21 +125,14 @@ class FaultTest {
               });
       writer.start();
       InputStream in = socket.getInputStream();
-      assertThat(statusLine(in)).startsWith("HTTP/1.1 " + status);
+      assertThat(line(in)).startsWith("HTTP/1.1 " + status);
       skipBody(in, headers(in));
       writer.join();
       out.write(
           "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      assertThat(statusLine(in))
-          .as("the next request on the same connection")
-          .startsWith("HTTP/1.1 404");
+      assertThat(line(in)).as("the next request on the same connection").startsWith("HTTP/1.1 404");
     }
-  }
-
-  /** The status line; an empty string when the server closed the connection. */
-  private static String statusLine(InputStream in) throws IOException {
-    return line(in);
   }
 
   private static Map<String, String> headers(InputStream in) throws IOException {
@@ -168,6 +161,7 @@ class FaultTest {
     }
   }
 
+  /** A line of the response head, without its line break; empty when the connection ended. */
   private static String line(InputStream in) throws IOException {
     var line = new StringBuilder();
     int c;
@@ -291,12 +285,6 @@ class FaultTest {
   }
 
   private static String statusLine(Socket s) throws IOException {
-    InputStream in = s.getInputStream();
-    var line = new StringBuilder();
-    int c;
-    while ((c = in.read()) >= 0 && c != '\n') {
-      line.append((char) c);
-    }
-    return line.toString().trim();
+    return line(s.getInputStream());
   }
 }
