@@ -6,6 +6,9 @@ import dev.durablechat.api.JsonValue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -17,7 +20,10 @@ import org.jspecify.annotations.Nullable;
  * binding: they see the request through {@link Exchange}.
  */
 final class Exchanges {
-  /** A body over the cap but under this is read and dropped, so the client sees the 413. */
+  /**
+   * A body that is not used (over the cap, or on a route that reads none) is read and dropped up to
+   * this many bytes, so that the client sees the answer and keeps the connection.
+   */
   private static final long DRAIN_LIMIT = 8L * 1024 * 1024;
 
   private static final String ALLOWED_HEADERS =
@@ -173,7 +179,7 @@ final class Exchanges {
   /**
    * Decodes a percent-encoded path segment ({@code +} stays a plus: this is a path, not a form).
    *
-   * @throws HttpError 400 on a broken escape
+   * @throws HttpError 400 on a broken escape, or escapes that are not UTF-8
    */
   static String decodeSegment(String raw) {
     if (raw.indexOf('%') < 0) {
@@ -198,7 +204,17 @@ final class Exchanges {
         bytes.write(b, 0, b.length);
       }
     }
-    return bytes.toString(StandardCharsets.UTF_8);
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes.toByteArray()))
+          .toString();
+    } catch (CharacterCodingException e) {
+      // Not a replacement character in an id: two broken segments would name the same session.
+      throw HttpError.of(400, "bad_request", "path segment [" + raw + "] is not UTF-8");
+    }
   }
 
   private static HttpError badEscape(String raw) {

@@ -67,12 +67,19 @@ public final class HttpAdapter implements AutoCloseable {
     config.setRequestHeaderSize((int) Math.min(Integer.MAX_VALUE, 2 * b.servlet.maxHeaderBytes));
     config.setSendServerVersion(false);
     // A chat id may hold any character, "/" and "%" included; the clients percent-encode it as one
-    // path segment, and the router decodes that segment itself (S3).
+    // path segment, and the router decodes that segment itself (S3). So the router, not Jetty,
+    // judges a segment that is empty or whose escapes are not UTF-8: its JSON answer names the
+    // segment, and the connection stays open (Jetty refuses such a path as a malformed request and
+    // closes the connection with the request body unread, which can reset it before the client
+    // has read the answer). A broken escape ("%zz") Jetty's parser still refuses itself.
     config.setUriCompliance(
         UriCompliance.DEFAULT.with(
             "durablechat-ids",
             UriCompliance.Violation.AMBIGUOUS_PATH_SEPARATOR,
-            UriCompliance.Violation.AMBIGUOUS_PATH_ENCODING));
+            UriCompliance.Violation.AMBIGUOUS_PATH_ENCODING,
+            UriCompliance.Violation.AMBIGUOUS_EMPTY_SEGMENT,
+            UriCompliance.Violation.BAD_UTF8_ENCODING,
+            UriCompliance.Violation.TRUNCATED_UTF8_ENCODING));
     config.setSendDateHeader(false);
     this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(config));
     connector.setHost(b.host);

@@ -57,16 +57,15 @@ final class Router {
   record Streaming(OutStreams.Stream stream) implements Answer {}
 
   /**
-   * Routes one request; never throws. Before a whole answer (a refusal, a preflight, a route that
-   * did not read the body) what is left of the request body is read and dropped: else the server
-   * drops the connection after the answer, and a client that sends its next request on it finds the
-   * connection closed instead of an answer.
+   * Routes one request; never throws. Before any answer goes out (a refusal, a preflight, a route
+   * that did not read the body, an out stream, which never reads one) what is left of the request
+   * body is read and dropped: else the server drops the connection after the answer, and a client
+   * that sends its next request on it finds the connection closed instead of an answer. An out
+   * stream can be a whole answer too: a peek at a settled session ends at once.
    */
   Answer handle(Exchange exchange) {
     Answer answer = answer(exchange);
-    if (answer instanceof Whole) {
-      Exchanges.drain(exchange);
-    }
+    Exchanges.drain(exchange);
     return answer;
   }
 

@@ -6,7 +6,10 @@ import dev.durablechat.api.InEvent;
 import dev.durablechat.api.Json;
 import dev.durablechat.api.StreamRecord;
 import dev.durablechat.http.HttpFixture.Reply;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -223,8 +226,15 @@ class AppendFuzzTest {
         }
         long inBefore = f.lastIn("chat-y");
         request.method(method, HttpRequest.BodyPublishers.ofByteArray(body));
-        var response =
-            f.client.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> response;
+        try {
+          response = f.client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+          // No answer at all (e.g. the connection was closed under it): name the request.
+          throw new AssertionError(
+              "round " + i + ": " + method + " " + path + " with " + body.length + " body bytes",
+              e);
+        }
         int status = response.statusCode();
         String contentType = response.headers().firstValue("content-type").orElse("");
         String text;

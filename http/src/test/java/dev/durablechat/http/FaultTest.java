@@ -16,7 +16,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -84,18 +86,28 @@ class FaultTest {
 
   @ParameterizedTest(name = "{0} {1}")
   @DisplayName(
-      "a body that a route does not read (a preflight's, a GET's) is read and dropped: the"
-          + " connection stays open for the client's next request")
+      "a body that a route does not read (a preflight's, a GET's, an out stream's, a refused"
+          + " path's) is read and dropped: the connection stays open for the client's next request")
   @CsvSource({
-    "OPTIONS, /api/v1/sessions, 204",
-    "GET, /api/v1/sessions, 200",
-    "OPTIONS, /nowhere, 204",
+    "OPTIONS, /api/v1/sessions, 204,",
+    "GET, /api/v1/sessions, 200,",
+    "OPTIONS, /nowhere, 204,",
+    // A settled session's peek: a whole SSE answer from the streaming route.
+    "GET, /realtime/v1/sessions/chat-s/out, 200, X-Peek-Settled: 1",
+    // Paths the router refuses (escapes that are not UTF-8, an empty id), naming the segment: Jetty
+    // would refuse them as malformed and close the connection with the body unread, resetting it.
+    "POST, /realtime/v1/sessions/%E2%82/out, 400,",
+    "POST, /realtime/v1/sessions/%E2%82%28/in/append, 400,",
+    "POST, /api/v1/sessions/%C0%AF/close, 400,",
+    "POST, /realtime/v1/sessions//in/append, 404,",
   })
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
-  void unreadBodyKeepsTheConnection(String method, String path, int status) throws Exception {
-    // 4 MiB: far more than the socket buffers hold, so the server must read it to keep the
-    // connection (a server that answers without reading it closes the connection after the answer,
-    // and the next request on it finds the connection closed).
+  void unreadBodyKeepsTheConnection(String method, String path, int status, @Nullable String header)
+      throws Exception {
+    f.createSession("chat-s");
+    f.chat.closeSession("chat-s", "settled");
+    // 4 MiB: far more than the socket buffers hold, so the whole body is sent only if the server
+    // reads it (a server that answers without reading it closes the connection after the answer).
     int size = 4 * 1024 * 1024;
     try (var socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", f.http.port()), 5_000);
@@ -107,27 +119,33 @@ class FaultTest {
                   + path
                   + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
                   + HttpFixture.SECRET
-                  + "\r\nContent-Type: application/json\r\nContent-Length: "
+                  + "\r\nContent-Type: application/json\r\n"
+                  + (header == null ? "" : header + "\r\n")
+                  + "Content-Length: "
                   + size
                   + "\r\n\r\n")
               .getBytes(StandardCharsets.US_ASCII);
       // The body from another thread: the server may answer before it has read it all.
-      Thread writer =
-          new Thread(
+      var sent = new CompletableFuture<@Nullable Void>();
+      new Thread(
               () -> {
                 try {
                   out.write(head);
                   out.write(new byte[size]);
                   out.flush();
+                  sent.complete(null);
                 } catch (IOException e) {
-                  // the server closed the connection: the reads below say so
+                  sent.completeExceptionally(e);
                 }
-              });
-      writer.start();
+              })
+          .start();
       InputStream in = socket.getInputStream();
       assertThat(line(in)).startsWith("HTTP/1.1 " + status);
-      skipBody(in, headers(in));
-      writer.join();
+      String answer = body(in, headers(in));
+      if (status == 400) {
+        assertThat(answer).contains("path segment [", "] is not UTF-8");
+      }
+      assertThat(sent).as("the whole body was read by the server").succeedsWithin(HttpFixture.WAIT);
       out.write(
           "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
@@ -147,18 +165,21 @@ class FaultTest {
     return headers;
   }
 
-  private static void skipBody(InputStream in, Map<String, String> headers) throws IOException {
+  /** The response body, chunked or not, as text. */
+  private static String body(InputStream in, Map<String, String> headers) throws IOException {
+    var body = new java.io.ByteArrayOutputStream();
     String length = headers.get("content-length");
     if (length != null) {
-      in.readNBytes(Integer.parseInt(length));
+      body.write(in.readNBytes(Integer.parseInt(length)));
     } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
       int chunk;
       while ((chunk = Integer.parseInt(line(in), 16)) > 0) {
-        in.readNBytes(chunk);
+        body.write(in.readNBytes(chunk));
         line(in);
       }
       line(in);
     }
+    return body.toString(StandardCharsets.UTF_8);
   }
 
   /** A line of the response head, without its line break; empty when the connection ended. */
