@@ -55,7 +55,7 @@ class DatabaseRestartTest {
         Reply first = f.append("chat-db", token, HttpFixture.submit("chat-db", "u1", "before"));
         assertThat(first.status()).isEqualTo(200);
         accepted.add(seq(first));
-        sse.recordsUntil(DatabaseRestartTest::turnComplete, HttpFixture.WAIT);
+        sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
       }
 
       pg.close();
@@ -83,7 +83,7 @@ class DatabaseRestartTest {
         try (SseReader sse = f.openOut("chat-db", token, Map.of("Timeout-Seconds", "600"))) {
           sse.recordsUntil(
               r ->
-                  turnComplete(r)
+                  r.isTurnComplete()
                       && Long.parseLong(r.header("session-in-event-id").orElseThrow()) >= seq3,
               Duration.ofSeconds(90));
         }
@@ -111,10 +111,6 @@ class DatabaseRestartTest {
 
   private static long seq(Reply r) {
     return ((dev.durablechat.api.JsonNumber) r.json().get("seq")).longValue();
-  }
-
-  private static boolean turnComplete(WireRecord r) {
-    return r.control().filter("turn-complete"::equals).isPresent();
   }
 
   private static EmbeddedPostgres startAt(Path data, int port) throws Exception {

@@ -25,10 +25,6 @@ class DeleteRouteTest {
     f.close();
   }
 
-  private static boolean turnComplete(WireRecord r) {
-    return r.control().filter("turn-complete"::equals).isPresent();
-  }
-
   private Reply delete(String address, String token) {
     return f.send(
         HttpRequest.newBuilder(f.uri("/api/v1/sessions/" + address))
@@ -100,7 +96,7 @@ class DeleteRouteTest {
     String token = f.createSession("chat-f").string("publicAccessToken").orElseThrow();
     f.append("chat-f", token, HttpFixture.submit("chat-f", "u1", "hi"));
     try (SseReader sse = f.openOut("chat-f", token, Map.of())) {
-      List<WireRecord> before = sse.recordsUntil(DeleteRouteTest::turnComplete, HttpFixture.WAIT);
+      List<WireRecord> before = sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
       long last = before.get(before.size() - 1).seq();
 
       assertThat(delete("chat-f", HttpFixture.SECRET).status()).isEqualTo(204);

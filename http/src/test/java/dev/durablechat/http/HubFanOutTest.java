@@ -45,12 +45,7 @@ class HubFanOutTest {
           readers.add(f.openOut("joining", token, Map.of("Timeout-Seconds", "120")));
         }
         assertThat(readers).allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
-        for (SseReader r : readers) {
-          Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-          List<WireRecord> records = r.recordsUntil(HubFanOutTest::turnComplete, left);
-          LoadTest.assertInOrderOnce(records, chunks);
-        }
+        everyReaderGotTheReply(readers, chunks);
       } finally {
         readers.forEach(SseReader::close);
       }
@@ -78,12 +73,7 @@ class HubFanOutTest {
         SseReader leaver = readers.remove(0);
         assertThat(leaver.next(HttpFixture.WAIT)).as("the leaver's first frame").isPresent();
         leaver.close();
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
-        for (SseReader r : readers) {
-          Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-          List<WireRecord> records = r.recordsUntil(HubFanOutTest::turnComplete, left);
-          LoadTest.assertInOrderOnce(records, chunks);
-        }
+        everyReaderGotTheReply(readers, chunks);
         // The others stay open (Timeout-Seconds 120); the leaver's stream is let go.
         await()
             .atMost(HttpFixture.WAIT)
@@ -148,10 +138,7 @@ class HubFanOutTest {
         assertThat(records.get(records.size() - 1).control()).contains("turn-complete");
         LoadTest.assertInOrderOnce(records, chunks);
         // The other readers got the same records, once each, in order.
-        for (SseReader r : readers) {
-          LoadTest.assertInOrderOnce(
-              r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), chunks);
-        }
+        everyReaderGotTheReply(readers, chunks);
       } finally {
         readers.forEach(SseReader::close);
       }
@@ -179,10 +166,7 @@ class HubFanOutTest {
         }
         OutStreams.Hub hub = spreadHub(f, sessionId, OutStreams.INLINE_READERS + 1);
         appendWithLanesHeld(f, hub, "far", token, chunks);
-        for (SseReader r : readers) {
-          LoadTest.assertInOrderOnce(
-              r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), chunks);
-        }
+        everyReaderGotTheReply(readers, chunks);
         // Every reader left the hub (each follows a tail of its own), so the hub was given up.
         HttpFixture.await(
             "the hub given up", () -> f.http.servlet().outStreams().hub(sessionId) == null);
@@ -210,10 +194,7 @@ class HubFanOutTest {
         OutStreams.Hub hub = spreadHub(f, sessionId, OutStreams.INLINE_READERS + 1);
         assertThat(f.append("woken", token, HttpFixture.submit("woken", "u", "count:5")).status())
             .isEqualTo(200);
-        for (SseReader r : readers) {
-          LoadTest.assertInOrderOnce(
-              r.recordsUntil(HubFanOutTest::turnComplete, HttpFixture.WAIT), 5);
-        }
+        everyReaderGotTheReply(readers, 5);
         HttpFixture.await(
             "every lane idle",
             () -> java.util.Arrays.stream(hub.lanes).allMatch(lane -> lane.queued.isEmpty()));
@@ -245,6 +226,18 @@ class HubFanOutTest {
       } finally {
         readers.forEach(SseReader::close);
       }
+    }
+  }
+
+  /**
+   * Every reader got the whole reply of {@code chunks} deltas, each record once and in order, all
+   * within one deadline.
+   */
+  private static void everyReaderGotTheReply(List<SseReader> readers, int chunks) {
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    for (SseReader r : readers) {
+      Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+      LoadTest.assertInOrderOnce(r.recordsUntil(WireRecord::isTurnComplete, left), chunks);
     }
   }
 
@@ -332,9 +325,5 @@ class HubFanOutTest {
     byte[] data = new byte[size];
     in.readFully(data);
     return new String(data, java.nio.charset.StandardCharsets.UTF_8);
-  }
-
-  private static boolean turnComplete(WireRecord r) {
-    return r.control().filter("turn-complete"::equals).isPresent();
   }
 }

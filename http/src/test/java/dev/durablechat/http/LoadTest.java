@@ -114,16 +114,12 @@ class LoadTest {
                 f.append("capped", token, HttpFixture.submit("capped", "u1", "count:3")).status())
             .isEqualTo(200);
         for (SseReader r : readers) {
-          assertThat(r.recordsUntil(LoadTest::turnComplete, HttpFixture.WAIT)).isNotEmpty();
+          assertThat(r.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT)).isNotEmpty();
         }
       } finally {
         readers.forEach(SseReader::close);
       }
     }
-  }
-
-  private static boolean turnComplete(WireRecord r) {
-    return r.control().filter("turn-complete"::equals).isPresent();
   }
 
   /** Gapless seqs from 1, then the deltas 0..n-1 in order, then a turn-complete. */

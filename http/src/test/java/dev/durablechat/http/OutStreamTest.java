@@ -26,10 +26,6 @@ class OutStreamTest {
     f.close();
   }
 
-  private static boolean turnComplete(WireRecord r) {
-    return r.control().filter("turn-complete"::equals).isPresent();
-  }
-
   @Test
   @DisplayName(
       "answers SSE v2: X-Stream-Version v2, event: batch frames of records, turn-complete as a header-only control record (W6)")
@@ -47,7 +43,7 @@ class OutStreamTest {
       assertThat(sse.header("x-stream-version")).isEqualTo("v2");
       assertThat(sse.header("x-session-settled")).isIn("true", "false");
       assertThat(sse.header("access-control-allow-origin")).isEqualTo("*");
-      List<WireRecord> records = sse.recordsUntil(OutStreamTest::turnComplete, HttpFixture.WAIT);
+      List<WireRecord> records = sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
       assertThat(records).extracting(WireRecord::seq).isSorted().doesNotHaveDuplicates();
       assertThat(records.get(0).seq()).isEqualTo(1);
       WireRecord tc = records.get(records.size() - 1);
@@ -177,7 +173,7 @@ class OutStreamTest {
           while (true) {
             Event e = sse.next(HttpFixture.WAIT).orElseThrow();
             events.add(e);
-            if (e.isBatch() && e.records().stream().anyMatch(OutStreamTest::turnComplete)) {
+            if (e.isBatch() && e.records().stream().anyMatch(WireRecord::isTurnComplete)) {
               break;
             }
           }
@@ -289,7 +285,7 @@ class OutStreamTest {
     HttpFixture.await("turn-complete stored", () -> endsWithTurnComplete("chat-c"));
     long last = f.chat.lastEventId("chat-c", StreamKind.OUT);
     try (SseReader sse = f.openOut("chat-c", token, Map.of())) {
-      List<WireRecord> before = sse.recordsUntil(OutStreamTest::turnComplete, HttpFixture.WAIT);
+      List<WireRecord> before = sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
       assertThat(before.get(before.size() - 1).seq()).isEqualTo(last);
       assertThat(
               f.post(
@@ -326,7 +322,7 @@ class OutStreamTest {
     try (SseReader sse = f.openOut("chat-l", token, Map.of())) {
       for (int i = 1; i <= 3; i++) {
         f.append("chat-l", token, HttpFixture.submit("chat-l", "u" + i, "turn " + i));
-        List<WireRecord> records = sse.recordsUntil(OutStreamTest::turnComplete, HttpFixture.WAIT);
+        List<WireRecord> records = sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
         assertThat(records.get(records.size() - 1).header("session-in-event-id"))
             .contains(Integer.toString(i));
       }
@@ -343,7 +339,7 @@ class OutStreamTest {
     long last = f.chat.lastEventId("chat-n", StreamKind.OUT);
     try (SseReader sse = f.openOut("chat-n", token, Map.of("X-Trigger-Stream-Start", "latest"))) {
       f.append("chat-n", token, HttpFixture.submit("chat-n", "u2", "second"));
-      List<WireRecord> records = sse.recordsUntil(OutStreamTest::turnComplete, HttpFixture.WAIT);
+      List<WireRecord> records = sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
       assertThat(records.get(0).seq()).isEqualTo(last + 1);
       assertThat(records.get(records.size() - 1).header("session-in-event-id")).contains("2");
     }
@@ -370,7 +366,7 @@ class OutStreamTest {
     String friendly = created.string("id").orElseThrow();
     f.append(friendly, token, HttpFixture.submit("chat-f", "u1", "hi"));
     try (SseReader sse = f.openOut(friendly, token, Map.of())) {
-      assertThat(sse.recordsUntil(OutStreamTest::turnComplete, HttpFixture.WAIT)).isNotEmpty();
+      assertThat(sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT)).isNotEmpty();
     }
   }
 

@@ -68,6 +68,11 @@ final class SseReader implements AutoCloseable {
       return header("trigger-control");
     }
 
+    /** Whether this record ends a turn (the stream's turn-complete control record). */
+    boolean isTurnComplete() {
+      return control().filter("turn-complete"::equals).isPresent();
+    }
+
     /** The UI message chunk of a data record. */
     JsonObject chunk() {
       return (JsonObject) Json.parseObject(body).get("data");

@@ -19,10 +19,6 @@ class TrimmedReaderTest {
     f.close();
   }
 
-  private static boolean turnComplete(WireRecord r) {
-    return r.control().filter("turn-complete"::equals).isPresent();
-  }
-
   @Test
   @DisplayName(
       "H5: a stream-trimmed control record numbered just before the first kept record, then the"
@@ -44,8 +40,7 @@ class TrimmedReaderTest {
     f.store.trim(id, StreamKind.OUT, firstTurnEnd);
 
     try (SseReader sse = f.openOut("chat-t", token, Map.of("Last-Event-ID", "2"))) {
-      List<WireRecord> records =
-          sse.recordsUntil(TrimmedReaderTest::turnComplete, HttpFixture.WAIT);
+      List<WireRecord> records = sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
 
       WireRecord notice = records.get(0);
       assertThat(notice.control()).contains("stream-trimmed");
@@ -62,8 +57,7 @@ class TrimmedReaderTest {
     // A reader whose bookmark is still there is told nothing.
     try (SseReader sse =
         f.openOut("chat-t", token, Map.of("Last-Event-ID", Long.toString(firstTurnEnd)))) {
-      List<WireRecord> records =
-          sse.recordsUntil(TrimmedReaderTest::turnComplete, HttpFixture.WAIT);
+      List<WireRecord> records = sse.recordsUntil(WireRecord::isTurnComplete, HttpFixture.WAIT);
       assertThat(records).noneMatch(r -> r.control().filter("stream-trimmed"::equals).isPresent());
       assertThat(records.get(0).seq()).isEqualTo(firstTurnEnd + 1);
     }
