@@ -843,32 +843,22 @@ public final class SseLoad {
               }
               allOk.countDown();
             }
-            // t=<digits>: markers never split across reads in practice (frames are small and
-            // flushed whole); a split one is skipped, not misread.
-            for (int i = 0; i + 2 < read; i++) {
-              if (bytes[i] == 't'
-                  && bytes[i + 1] == '='
-                  && bytes[i + 2] >= '0'
-                  && bytes[i + 2] <= '9') {
-                long t = 0;
-                int j = i + 2;
-                while (j < read && bytes[j] >= '0' && bytes[j] <= '9') {
-                  t = t * 10 + (bytes[j] - '0');
-                  j++;
+            // t=<digits>; markers, parsed as a stream: a read can end inside one (a reader that
+            // fell behind reads whole 64 KiB buffers, cut anywhere), and the connection's parse
+            // state carries it over to the next read.
+            for (int i = 0; i < read; i++) {
+              if (conn.stamps.feed(bytes[i])) {
+                long t = conn.stamps.stamp;
+                local[localCount++] = now - t;
+                if (PER_CHUNK) {
+                  perChunk.computeIfAbsent(t, k -> new ConcurrentLinkedQueue<>()).add(now - t);
                 }
-                if (j < read && bytes[j] == ';') {
-                  local[localCount++] = now - t;
-                  if (PER_CHUNK) {
-                    perChunk.computeIfAbsent(t, k -> new ConcurrentLinkedQueue<>()).add(now - t);
-                  }
-                  if (localCount == local.length) {
-                    sampleChunks.add(local);
-                    sampleCount.addAndGet(localCount);
-                    local = new long[1024];
-                    localCount = 0;
-                  }
+                if (localCount == local.length) {
+                  sampleChunks.add(local);
+                  sampleCount.addAndGet(localCount);
+                  local = new long[1024];
+                  localCount = 0;
                 }
-                i = j;
               }
             }
           }
@@ -909,6 +899,50 @@ public final class SseLoad {
     private static final class Conn {
       boolean ok;
       boolean failed;
+
+      final Stamps stamps = new Stamps();
+    }
+  }
+
+  /**
+   * Finds the markers {@code t=<digits>;} (a frame's send time, nanos) in a reader's bytes, fed one
+   * at a time, so that a marker cut between two reads is still found once.
+   */
+  static final class Stamps {
+    /** Where the parse is: 0 nothing, 1 after "t", 2 after "t=", 3 in the digits. */
+    private int state;
+
+    /** The marker's stamp once {@link #feed} returned true. */
+    long stamp;
+
+    /** Feeds one byte; true when it ended a marker (its stamp in {@link #stamp}). */
+    boolean feed(byte b) {
+      switch (state) {
+        case 1 -> state = b == '=' ? 2 : 0;
+        case 2 -> {
+          if (b >= '0' && b <= '9') {
+            stamp = b - '0';
+            state = 3;
+          } else {
+            state = 0;
+          }
+        }
+        case 3 -> {
+          if (b >= '0' && b <= '9') {
+            stamp = stamp * 10 + (b - '0');
+            return false;
+          }
+          state = 0;
+          if (b == ';') {
+            return true;
+          }
+        }
+        default -> state = 0;
+      }
+      if (state == 0 && b == 't') {
+        state = 1;
+      }
+      return false;
     }
   }
 
@@ -1115,7 +1149,7 @@ public final class SseLoad {
    * A baseline's frame for a stamp: the size and shape of one of our text-delta frames (a batch of
    * one record whose body holds the chunk as escaped JSON).
    */
-  private static byte[] baselineFrame(long nanos) {
+  static byte[] baselineFrame(long nanos) {
     String body =
         "{\\\"data\\\":{\\\"type\\\":\\\"text-delta\\\",\\\"id\\\":\\\"t0\\\",\\\"delta\\\":\\\"t="
             + nanos

@@ -99,4 +99,24 @@ class SetupTest {
   void runInfo() {
     assertThat(RunInfo.collect()).containsKeys("loadAverage", "cpu", "cores", "jvm", "h2");
   }
+
+  @Test
+  @DisplayName(
+      "SseLoad's readers find each frame's send stamp once, in frames and in the near misses around"
+          + " them, fed a byte at a time as reads cut them")
+  void stamps() {
+    var bytes = new java.io.ByteArrayOutputStream();
+    bytes.writeBytes(SseLoad.baselineFrame(1_234_567_890_123L));
+    bytes.writeBytes(
+        "tt=5; t=; t=x; t=9 t=7;".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    bytes.writeBytes(SseLoad.baselineFrame(42L));
+    var stamps = new SseLoad.Stamps();
+    var found = new java.util.ArrayList<Long>();
+    for (byte b : bytes.toByteArray()) {
+      if (stamps.feed(b)) {
+        found.add(stamps.stamp);
+      }
+    }
+    assertThat(found).containsExactly(1_234_567_890_123L, 5L, 7L, 42L);
+  }
 }
