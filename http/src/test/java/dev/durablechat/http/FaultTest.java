@@ -140,8 +140,8 @@ class FaultTest {
               })
           .start();
       InputStream in = socket.getInputStream();
-      assertThat(line(in)).startsWith("HTTP/1.1 " + status);
-      String answer = body(in, headers(in));
+      assertThat(RawHttp.line(in)).startsWith("HTTP/1.1 " + status);
+      String answer = RawHttp.body(in, RawHttp.headers(in));
       if (status == 400) {
         assertThat(answer).contains("path segment [", "] is not UTF-8");
       }
@@ -149,49 +149,10 @@ class FaultTest {
       out.write(
           "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      assertThat(line(in)).as("the next request on the same connection").startsWith("HTTP/1.1 404");
+      assertThat(RawHttp.line(in))
+          .as("the next request on the same connection")
+          .startsWith("HTTP/1.1 404");
     }
-  }
-
-  private static Map<String, String> headers(InputStream in) throws IOException {
-    var headers = new java.util.HashMap<String, String>();
-    String line;
-    while (!(line = line(in)).isEmpty()) {
-      int colon = line.indexOf(':');
-      headers.put(
-          line.substring(0, colon).trim().toLowerCase(java.util.Locale.ROOT),
-          line.substring(colon + 1).trim());
-    }
-    return headers;
-  }
-
-  /** The response body, chunked or not, as text. */
-  private static String body(InputStream in, Map<String, String> headers) throws IOException {
-    var body = new java.io.ByteArrayOutputStream();
-    String length = headers.get("content-length");
-    if (length != null) {
-      body.write(in.readNBytes(Integer.parseInt(length)));
-    } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-      int chunk;
-      while ((chunk = Integer.parseInt(line(in), 16)) > 0) {
-        body.write(in.readNBytes(chunk));
-        line(in);
-      }
-      line(in);
-    }
-    return body.toString(StandardCharsets.UTF_8);
-  }
-
-  /** A line of the response head, without its line break; empty when the connection ended. */
-  private static String line(InputStream in) throws IOException {
-    var line = new StringBuilder();
-    int c;
-    while ((c = in.read()) >= 0 && c != '\n') {
-      if (c != '\r') {
-        line.append((char) c);
-      }
-    }
-    return line.toString();
   }
 
   @ParameterizedTest(name = "POST {0}")
@@ -268,7 +229,7 @@ class FaultTest {
         sockets.add(rawReader("chat-many", token));
       }
       for (Socket s : sockets) {
-        assertThat(statusLine(s)).startsWith("HTTP/1.1 200");
+        assertThat(RawHttp.line(s.getInputStream())).startsWith("HTTP/1.1 200");
       }
       await().atMost(HttpFixture.WAIT).until(() -> f.http.servlet().openStreams() == 500);
     } finally {
@@ -303,9 +264,5 @@ class FaultTest {
                 .getBytes(StandardCharsets.US_ASCII));
     s.getOutputStream().flush();
     return s;
-  }
-
-  private static String statusLine(Socket s) throws IOException {
-    return line(s.getInputStream());
   }
 }

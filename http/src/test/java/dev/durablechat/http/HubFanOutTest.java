@@ -105,18 +105,16 @@ class HubFanOutTest {
                         + token
                         + "\r\nTimeout-Seconds: 120\r\n\r\n")
                     .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        var in = new java.io.DataInputStream(new java.io.BufferedInputStream(raw.getInputStream()));
-        assertThat(readLine(in)).startsWith("HTTP/1.1 200");
-        while (!readLine(in).isEmpty()) {
-          // the headers
-        }
+        var in = new java.io.BufferedInputStream(raw.getInputStream());
+        assertThat(RawHttp.line(in)).startsWith("HTTP/1.1 200");
+        RawHttp.headers(in);
         for (int i = 0; i < OutStreams.INLINE_READERS; i++) {
           readers.add(f.openOut("behind", token, Map.of("Timeout-Seconds", "120")));
         }
         OutStreams.Hub hub = spreadHub(f, sessionId, OutStreams.INLINE_READERS + 1);
         appendWithLanesHeld(f, hub, "behind", token, chunks);
         // The first HTTP chunk after the lanes resume holds the whole reply: one write.
-        String chunk = readChunk(in);
+        String chunk = RawHttp.chunk(in);
         var sse = new java.util.ArrayList<SseReader.Event>();
         for (String block : chunk.split("\n\n")) {
           String event = "";
@@ -295,35 +293,5 @@ class HubFanOutTest {
     synchronized (hub.lanes[lane].lock) {
       holdLanes(hub, lane + 1, action);
     }
-  }
-
-  private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
-    var line = new StringBuilder();
-    int c;
-    while ((c = in.read()) != '\n') {
-      if (c < 0) {
-        throw new java.io.EOFException("the response ended");
-      }
-      if (c != '\r') {
-        line.append((char) c);
-      }
-    }
-    return line.toString();
-  }
-
-  /**
-   * The next chunk of a chunked response body (one per write the server made). The line break that
-   * ends a chunk may come only with the next one (Jetty sends it ahead of the next size): it is
-   * read before the size, never waited for after the data.
-   */
-  private static String readChunk(java.io.DataInputStream in) throws java.io.IOException {
-    String line = readLine(in);
-    if (line.isEmpty()) {
-      line = readLine(in); // the end of the chunk before
-    }
-    int size = Integer.parseInt(line.trim(), 16);
-    byte[] data = new byte[size];
-    in.readFully(data);
-    return new String(data, java.nio.charset.StandardCharsets.UTF_8);
   }
 }
