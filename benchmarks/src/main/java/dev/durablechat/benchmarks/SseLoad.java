@@ -1135,6 +1135,15 @@ public final class SseLoad {
   /** Text that brings a delta's frame to about the size of a typical model token delta's. */
   private static final String PAD = " lorem ipsum";
 
+  /** A baseline's subscribers: those of all its lanes (a loop: the echo asks on every publish). */
+  private static int total(List<? extends List<?>> lanes) {
+    int n = 0;
+    for (List<?> lane : lanes) {
+      n += lane.size();
+    }
+    return n;
+  }
+
   /** A baseline's writer thread for one lane of its subscribers. */
   private static ExecutorService laneWriter(String name) {
     return Executors.newSingleThreadExecutor(
@@ -1263,7 +1272,7 @@ public final class SseLoad {
     }
 
     int subscribers() {
-      return lanes.stream().mapToInt(List::size).sum();
+      return total(lanes);
     }
 
     @Override
@@ -1331,7 +1340,6 @@ public final class SseLoad {
 
     private static final int INLINE = 8;
 
-    private final transient List<Sub> subs = new CopyOnWriteArrayList<>();
     private final transient List<List<Sub>> lanes = new ArrayList<>();
     private final transient ExecutorService[] writers = new ExecutorService[LANES];
     private final AtomicInteger assigned = new AtomicInteger();
@@ -1361,30 +1369,29 @@ public final class SseLoad {
 
             @Override
             public void onError(Throwable t) {
-              subs.remove(sub);
               lanes.forEach(l -> l.remove(sub));
               async.complete();
             }
           });
-      subs.add(sub);
       lanes.get(Math.floorMod(assigned.getAndIncrement(), LANES)).add(sub);
     }
 
     void prune() {
-      subs.removeIf(s -> s.failed);
       lanes.forEach(l -> l.removeIf(s -> s.failed));
     }
 
     int subscribers() {
-      return subs.size();
+      return total(lanes);
     }
 
     void publish(long nanos) {
       byte[] frame = baselineFrame(nanos);
       // Like the hub: a few subscribers on the publishing thread, many spread over the lanes.
-      if (subs.size() <= INLINE) {
-        for (Sub s : subs) {
-          s.offer(frame);
+      if (subscribers() <= INLINE) {
+        for (List<Sub> lane : lanes) {
+          for (Sub s : lane) {
+            s.offer(frame);
+          }
         }
         return;
       }
